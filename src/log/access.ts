@@ -1,0 +1,166 @@
+// Access ("usage") log lines in the formats other tools already parse: ExaProxy's usage line,
+// Squid's native access.log, Apache's combined format, and one JSON object per line.
+// Pure functions, so each format is checked against its published grammar in tests.
+
+export interface AccessEntry {
+  /** end of the request, milliseconds since the epoch */
+  time: number;
+  clientIp: string;
+  clientPort: number;
+  acceptPort: number;
+  method: string;
+  url: string;
+  status: number;
+  bytes: number;
+  durationMs: number;
+  /** PERMIT, DENY, ERROR, REWRITE, FILE, REDIRECT, INTERCEPT or LOCAL */
+  decision: string;
+  /** host, helper verdict, reason… (ExaProxy's text after the slash) */
+  detail: string;
+  /** host:port that served the response, or '-' */
+  upstream: string;
+  userAgent?: string;
+  referer?: string;
+  /** ExaProxy's per-connection number; '-' when absent */
+  clientId?: number | string;
+  /** request line version, for the combined format (default HTTP/1.1) */
+  version?: string;
+  /** response Content-Type, for the squid format ('-' when absent) */
+  contentType?: string;
+  /** authenticated user, for the squid and combined formats ('-' when absent) */
+  user?: string;
+}
+
+export type AccessFormat = 'exaproxy' | 'squid' | 'combined' | 'json';
+export const ACCESS_FORMATS: readonly AccessFormat[] = ['exaproxy', 'squid', 'combined', 'json'];
+
+/** One log line, without the trailing newline. `identifier` is daemon.identifier (ExaProxy format only). */
+export function formatAccess(format: AccessFormat, e: AccessEntry, identifier: string): string {
+  switch (format) {
+    case 'exaproxy':
+      return exaproxyLine(e, identifier);
+    case 'squid':
+      return squidLine(e);
+    case 'combined':
+      return combinedLine(e);
+    case 'json':
+      return jsonLine(e);
+    default:
+      throw new Error(`usage.format: unknown access log format '${String(format)}'; use one of ${ACCESS_FORMATS.join(', ')}`);
+  }
+}
+
+// ExaProxy: `<identifier> <pid,-6> <subsystem,-13> <local date> <local time> <epoch.2> <client-id>
+// <accept-port> <client-ip> <METHOD> <url> <STATUS>/<detail>` — the field order ExaProxy really
+// wrote (its accept address was lost to an argument mix-up), so existing parsers keep working.
+function exaproxyLine(e: AccessEntry, identifier: string): string {
+  const d = new Date(e.time);
+  const date = `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`;
+  const clock = `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+  const prefix = `${token(identifier)} ${String(process.pid).padEnd(6)} ${'usage'.padEnd(13)}`;
+  const detail = e.detail === '' ? '-' : e.detail.replace(/[\r\n]/g, ' ');
+  return (
+    `${prefix} ${date} ${clock} ${(e.time / 1000).toFixed(2)} ${e.clientId ?? '-'} ${e.acceptPort} ` +
+    `${e.clientIp} ${token(e.method)} ${token(e.url)} ${e.decision}/${detail}`
+  );
+}
+
+// Squid native: `%ts.%03tu %6tr %>a %Ss/%03>Hs %<st %rm %ru %[un %Sh/%<a %mt`.
+function squidLine(e: AccessEntry): string {
+  const seconds = Math.floor(e.time / 1000);
+  const millis = String(Math.floor(e.time % 1000)).padStart(3, '0');
+  const elapsed = String(Math.max(0, Math.round(e.durationMs))).padStart(6);
+  const status = String(e.status).padStart(3, '0');
+  const peer = e.upstream === '-' || e.upstream === '' ? 'HIER_NONE/-' : `HIER_DIRECT/${hostOf(e.upstream)}`;
+  return (
+    `${seconds}.${millis} ${elapsed} ${e.clientIp} ${squidAction(e)}/${status} ${e.bytes} ` +
+    `${token(e.method)} ${token(e.url)} ${token(e.user || '-')} ${peer} ${token(e.contentType || '-')}`
+  );
+}
+
+// Squid result codes: what Squid itself would have logged for the same outcome.
+function squidAction(e: AccessEntry): string {
+  switch (e.decision) {
+    case 'DENY':
+    case 'FILE':
+      return 'TCP_DENIED';
+    case 'REDIRECT':
+      return 'TCP_REDIRECT';
+    case 'ERROR':
+    case 'LOCAL':
+      return 'NONE_NONE';
+    default:
+      return e.method === 'CONNECT' ? 'TCP_TUNNEL' : 'TCP_MISS';
+  }
+}
+
+// Apache combined: `%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"`.
+function combinedLine(e: AccessEntry): string {
+  const request = `${e.method} ${e.url} ${e.version ?? 'HTTP/1.1'}`;
+  return (
+    `${e.clientIp} - ${token(e.user || '-')} [${apacheTime(e.time)}] "${quoted(request)}" ${e.status} ` +
+    `${e.bytes > 0 ? e.bytes : '-'} "${quoted(e.referer ?? '-')}" "${quoted(e.userAgent ?? '-')}"`
+  );
+}
+
+function jsonLine(e: AccessEntry): string {
+  return JSON.stringify({
+    time: new Date(e.time).toISOString(),
+    epoch: e.time / 1000,
+    clientId: e.clientId ?? null,
+    clientIp: e.clientIp,
+    clientPort: e.clientPort,
+    acceptPort: e.acceptPort,
+    method: e.method,
+    url: e.url,
+    version: e.version ?? null,
+    status: e.status,
+    bytes: e.bytes,
+    durationMs: e.durationMs,
+    decision: e.decision,
+    detail: e.detail,
+    upstream: e.upstream,
+    user: e.user ?? null,
+    contentType: e.contentType ?? null,
+    referer: e.referer ?? null,
+    userAgent: e.userAgent ?? null,
+  });
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `10/Oct/2000:13:55:36 -0700`, in local time like Apache. */
+function apacheTime(ms: number): string {
+  const d = new Date(ms);
+  const offset = -d.getTimezoneOffset();
+  const sign = offset >= 0 ? '+' : '-';
+  const abs = Math.abs(offset);
+  return (
+    `${pad2(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:` +
+    `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())} ${sign}${pad2(Math.floor(abs / 60))}${pad2(abs % 60)}`
+  );
+}
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/** A space-separated field must stay one field: spaces and control bytes are percent-encoded. */
+function token(s: string): string {
+  if (s === '') return '-';
+  return /[\s\x00-\x1f\x7f]/.test(s) ? s.replace(/[\s\x00-\x1f\x7f]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`) : s;
+}
+
+/** Apache's escaping inside quotes: `"` and `\` are backslashed, control bytes become \xhh. */
+function quoted(s: string): string {
+  return s.replace(/["\\\x00-\x1f\x7f]/g, (c) =>
+    c === '"' || c === '\\' ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+}
+
+/** `host:port` → host, `[v6]:port` → v6 (Squid logs the peer address without port). */
+function hostOf(hostPort: string): string {
+  if (hostPort.startsWith('[')) return hostPort.slice(1, Math.max(1, hostPort.indexOf(']')));
+  const colon = hostPort.lastIndexOf(':');
+  return colon > 0 && hostPort.indexOf(':') === colon ? hostPort.slice(0, colon) : hostPort;
+}
