@@ -58,7 +58,7 @@ function exaproxyLine(e: AccessEntry, identifier: string): string {
   const date = `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`;
   const clock = `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
   const prefix = `${token(identifier)} ${String(process.pid).padEnd(6)} ${'usage'.padEnd(13)}`;
-  const detail = e.detail === '' ? '-' : e.detail.replace(/[\r\n]/g, ' ');
+  const detail = e.detail === '' ? '-' : e.detail.replaceAll('\r', ' ').replaceAll('\n', ' ');
   return (
     `${prefix} ${date} ${clock} ${(e.time / 1000).toFixed(2)} ${e.clientId ?? '-'} ${e.acceptPort} ` +
     `${e.clientIp} ${token(e.method)} ${token(e.url)} ${e.decision}/${detail}`
@@ -148,14 +148,33 @@ function pad2(n: number): string {
 /** A space-separated field must stay one field: spaces and control bytes are percent-encoded. */
 function token(s: string): string {
   if (s === '') return '-';
-  return /[\s\x00-\x1f\x7f]/.test(s) ? s.replace(/[\s\x00-\x1f\x7f]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`) : s;
+  if (!needsEscape(s)) return s;
+  let out = '';
+  for (const c of s) out += c <= ' ' || c === '\x7f' ? `%${hex2(c).toUpperCase()}` : c;
+  return out;
 }
 
 /** Apache's escaping inside quotes: `"` and `\` are backslashed, control bytes become \xhh. */
 function quoted(s: string): string {
-  return s.replace(/["\\\x00-\x1f\x7f]/g, (c) =>
-    c === '"' || c === '\\' ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  );
+  let out = '';
+  for (const c of s) {
+    if (c === '"' || c === '\\') out += `\\${c}`;
+    else if (c < ' ' || c === '\x7f') out += `\\x${hex2(c)}`;
+    else out += c;
+  }
+  return out;
+}
+
+function needsEscape(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const code = s.charCodeAt(i);
+    if (code <= 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+function hex2(c: string): string {
+  return c.charCodeAt(0).toString(16).padStart(2, '0');
 }
 
 /** `host:port` → host, `[v6]:port` → v6 (Squid logs the peer address without port). */

@@ -257,9 +257,9 @@ export function emptySnapshot(): Snapshot {
       cpuMicros: 0,
     },
     gauges: { clientsOpen: 0, upstreamOpen: 0, rss: 0, processes: 0 },
-    methods: new Array<number>(METHOD_SLOTS).fill(0),
-    decisions: new Array<number>(DECISIONS.length).fill(0),
-    statuses: new Array<number>(6).fill(0),
+    methods: zeros(METHOD_SLOTS),
+    decisions: zeros(DECISIONS.length),
+    statuses: zeros(6),
     decisionLatency: emptyHistogram(),
     upstreamLatency: emptyHistogram(),
     clientIps: {},
@@ -285,7 +285,11 @@ class LatencyHistogram {
 }
 
 function emptyHistogram(): Histogram {
-  return { buckets: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0), count: 0, sumMs: 0 };
+  return { buckets: zeros(LATENCY_BUCKETS_MS.length + 1), count: 0, sumMs: 0 };
+}
+
+function zeros(n: number): number[] {
+  return Array.from({ length: n }, () => 0);
 }
 
 function decisionIndex(kind: DecisionKind): number {
