@@ -18,7 +18,11 @@
 #![forbid(unsafe_code)]
 
 pub mod abi;
+pub mod authority;
 pub mod chunked;
+pub mod framing;
+pub mod head;
+pub mod known;
 pub mod proxy_protocol;
 pub mod request;
 pub mod response;
