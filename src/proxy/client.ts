@@ -1,0 +1,1168 @@
+/**
+ * One client connection: the state machine of the data path.
+ *
+ *   PROXY ─▶ HEAD ─▶ (DECIDING) ─▶ FORWARDING ─▶ HEAD … (keep-alive, pipelining)
+ *                                  └─▶ TUNNEL (CONNECT, 101)
+ *
+ * Requests on a connection are handled strictly one after another: the next head is
+ * parsed only when the previous response is complete, so pipelined responses can never
+ * be reordered. Bytes that arrive meanwhile wait in `input` (reading pauses when too
+ * many wait). All per-request state lives in fields of this object (no allocation per
+ * request), and the addon's parse table is shared by the whole worker (see Scratch).
+ */
+import type { Socket } from 'node:net';
+import { isIP } from 'node:net';
+import {
+  Chunk,
+  ERROR_INFO,
+  Flag,
+  Form,
+  Header,
+  Method,
+  Proxy as ProxySlot,
+  Rewrite,
+  Scheme,
+  Slot,
+  HeadView,
+  METHOD_NAMES,
+  native,
+} from '../native';
+import { networkInterfaces } from 'node:os';
+import { LOCAL_DESTINATIONS, RangeList, plainAddress } from './acl';
+import type { DecisionLike, ProxyContext } from './context';
+import { ResolveError } from './dns';
+import { tunnel } from './tunnel';
+import { Upstream, type UpstreamOwner } from './upstream';
+
+const enum State {
+  ProxyHeader,
+  Head,
+  Deciding,
+  Connecting,
+  Forwarding,
+  Tunnel,
+  Closed,
+}
+
+const enum Body {
+  None,
+  Length,
+  Chunked,
+  UntilClose,
+}
+
+/** What a timeout does when it fires. */
+const enum Expiry {
+  None,
+  /** Close without a word (idle before a request, or between requests). */
+  Silent,
+  /** 408: the head did not complete in time. */
+  HeadTimeout,
+  /** 504: the upstream did not connect or answer in time. */
+  UpstreamTimeout,
+}
+
+/** Input waiting beyond this (pipelined requests, bodies before the upstream is ready) pauses reading. */
+const MAX_BUFFERED = 256 * 1024;
+
+/** Methods a request with no body may be retried with on a fresh connection (RFC 9110 §9.2.2). */
+function idempotent(methodId: number): boolean {
+  return (
+    methodId === Method.GET ||
+    methodId === Method.HEAD ||
+    methodId === Method.OPTIONS ||
+    methodId === Method.TRACE ||
+    methodId === Method.PUT ||
+    methodId === Method.DELETE
+  );
+}
+
+/** Methods ExaProxy hands to the helpers (reference §7.5). */
+function decided(methodId: number): boolean {
+  return methodId >= Method.GET && methodId <= Method.PATCH && methodId !== Method.OPTIONS && methodId !== Method.TRACE;
+}
+
+export class ClientConnection implements UpstreamOwner {
+  state = State.Head;
+  /** When the current timeout fires, and what it does. */
+  deadline = 0;
+  expiry = Expiry.Silent;
+
+  /** The client's address (from the socket, the PROXY header, or a trusted forward header). */
+  clientIp: string;
+  readonly clientPort: number;
+  readonly localIp: string;
+  readonly localPort: number;
+  private readonly socketIp: string;
+  private allowed: boolean;
+  private clientEnded = false;
+  private paused = false;
+
+  // Unprocessed input: bytes from `inputPos` to the end of `input`.
+  private input: Buffer | null = null;
+  private inputPos = 0;
+
+  // The current request.
+  private reqMethodId = 0;
+  private reqMinor = 1;
+  private reqKeepAlive = true;
+  private reqBody = Body.None;
+  private reqBodyLeft = 0;
+  private reqChunk: Uint32Array | null = null;
+  private reqStarted = 0;
+  private reqMethod = '';
+  private reqUrl = '';
+  private reqDetail = '';
+  private reqDecision = 'PERMIT';
+  private closeAfter = false;
+
+  // The upstream exchange.
+  private up: Upstream | null = null;
+  private upHead: Buffer | null = null;
+  private upTarget = '';
+  private upRetried = false;
+  private upReceived = false;
+  private upPort = 0;
+  private upTls: { servername: string } | null = null;
+
+  // The response.
+  private resBody = Body.None;
+  private resLeft = 0;
+  private resChunk: Uint32Array | null = null;
+  private resHead: Buffer | null = null;
+  private resStatus = 0;
+  private resKeepAlive = false;
+  private resReusable = false;
+  private resStarted = false;
+  private resBytes = 0;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly ctx: ProxyContext,
+  ) {
+    this.socketIp = plainAddress(socket.remoteAddress);
+    this.clientIp = this.socketIp;
+    this.clientPort = socket.remotePort ?? 0;
+    this.localIp = plainAddress(socket.localAddress);
+    this.localPort = socket.localPort ?? 0;
+    const s = ctx.settings;
+    this.allowed = s.proxied || s.clients.has(this.clientIp);
+    this.state = s.proxied ? State.ProxyHeader : State.Head;
+    this.deadline = Date.now() + (s.proxied ? Math.min(s.timeouts.header, 3000) : s.timeouts.idleConnect);
+    this.expiry = Expiry.Silent;
+    socket.setNoDelay(true);
+    socket.on('data', this.onData);
+    socket.on('drain', this.onDrain);
+    socket.on('end', this.onEnd);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+    ctx.stats?.clientOpened(this.clientIp);
+  }
+
+  // ── client socket events ──────────────────────────────────────────────────────
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.ctx.stats?.bytesFromClient(chunk.length);
+    if (this.input === null) {
+      this.input = chunk;
+      this.inputPos = 0;
+    } else {
+      this.input = Buffer.concat([this.input.subarray(this.inputPos), chunk]);
+      this.inputPos = 0;
+    }
+    switch (this.state) {
+      case State.ProxyHeader:
+        this.readProxyHeader();
+        break;
+      case State.Head:
+        this.readRequests();
+        break;
+      case State.Forwarding:
+        if (this.reqBody !== Body.None) this.pumpRequestBody();
+        this.limitBuffered();
+        break;
+      default:
+        this.limitBuffered();
+    }
+  };
+
+  private readonly onDrain = (): void => {
+    if (this.up && this.state === State.Forwarding) this.up.socket.resume();
+  };
+
+  private readonly onEnd = (): void => {
+    // The client will send nothing more; answer what it asked, then close.
+    this.clientEnded = true;
+    if (this.state === State.Head && (this.input === null || this.inputPos >= this.input.length)) this.close();
+    else if (this.state === State.Head) this.readRequests();
+  };
+
+  private readonly onError = (): void => {
+    // 'close' follows; nothing else to do here.
+  };
+
+  private readonly onClose = (): void => {
+    if (this.state === State.Tunnel) return; // the tunnel accounts for itself
+    const wasOpen = this.state !== State.Closed;
+    this.state = State.Closed;
+    const up = this.up;
+    this.up = null;
+    if (up) {
+      up.owner = null;
+      up.destroy();
+    }
+    if (wasOpen) this.ctx.stats?.clientClosed(this.clientIp);
+    this.onClosed?.(this);
+  };
+
+  /** Set by the server to forget this connection. */
+  onClosed: ((c: ClientConnection) => void) | null = null;
+
+  // ── PROXY protocol ───────────────────────────────────────────────────────────
+
+  private proxyTable: Uint32Array | null = null;
+
+  private readProxyHeader(): void {
+    const input = this.input!;
+    const table = (this.proxyTable ??= new Uint32Array(ProxySlot.SIZE));
+    const n = native.parseProxyHeader(input, this.inputPos, table);
+    if (n === 0) return;
+    if (n < 0) {
+      this.ctx.log.warn({ client: this.socketIp }, 'invalid PROXY protocol header: connection closed');
+      this.socket.destroy();
+      return;
+    }
+    this.inputPos += n;
+    if (table[ProxySlot.COMMAND] === 1 && table[ProxySlot.FAMILY] !== 0) {
+      const previous = this.clientIp;
+      this.clientIp = formatAddress(table, ProxySlot.SRC_ADDR, table[ProxySlot.FAMILY]!);
+      this.ctx.stats?.clientClosed(previous);
+      this.ctx.stats?.clientOpened(this.clientIp);
+    }
+    this.proxyTable = null;
+    this.allowed = this.ctx.settings.clients.has(this.clientIp);
+    this.state = State.Head;
+    this.deadline = Date.now() + this.ctx.settings.timeouts.idleConnect;
+    if (this.inputPos < input.length) this.readRequests();
+    else this.input = null;
+  }
+
+  // ── requests ─────────────────────────────────────────────────────────────────
+
+  /** Parses and starts every complete request in the input, one at a time. */
+  private readRequests(): void {
+    const table = this.ctx.scratch.table;
+    while (this.state === State.Head && this.input !== null) {
+      const input = this.input;
+      const start = this.inputPos;
+      const n = native.parseRequest(input, start, table);
+      if (n === 0) {
+        if (this.expiry !== Expiry.HeadTimeout) {
+          // The first bytes of a head: from now on it must complete in time (slowloris).
+          this.deadline = Date.now() + this.ctx.settings.timeouts.header;
+          this.expiry = Expiry.HeadTimeout;
+        }
+        if (this.clientEnded) this.close();
+        return;
+      }
+      if (n < 0) {
+        this.rejectRequest(-n, table);
+        return;
+      }
+      this.inputPos = start + n;
+      this.startRequest(input, table);
+    }
+  }
+
+  /** A head the parser refused: answer its status and close (the stream is out of sync). */
+  private rejectRequest(code: number, table: Uint32Array): void {
+    const [name, status, meaning] = ERROR_INFO[code] ?? ['UNKNOWN', 400, 'malformed request'];
+    this.ctx.log.debug({ client: this.clientIp, error: name, at: table[Slot.ERROR_POS] }, 'request rejected');
+    this.reqMethod = '-';
+    this.reqUrl = '-';
+    this.reqStarted = Date.now();
+    this.reqMinor = 1;
+    this.closeAfter = true;
+    this.reqDecision = 'ERROR';
+    this.reqDetail = name;
+    this.localError(status, `The request was refused: ${meaning}.`);
+  }
+
+  private startRequest(input: Buffer, table: Uint32Array): void {
+    const ctx = this.ctx;
+    const s = ctx.settings;
+    const flags = table[Slot.FLAGS]!;
+    const methodId = table[Slot.METHOD]!;
+    this.reqMethodId = methodId;
+    this.reqMinor = table[Slot.VERSION]!;
+    this.reqStarted = Date.now();
+    this.reqKeepAlive =
+      (flags & Flag.VERSION_11) !== 0 ? (flags & Flag.CONNECTION_CLOSE) === 0 : (flags & Flag.CONNECTION_KEEP_ALIVE) !== 0;
+    this.closeAfter = false;
+    this.reqDecision = 'PERMIT';
+    this.reqDetail = '';
+    this.upRetried = false;
+    this.resStarted = false;
+    this.resBytes = 0;
+    this.resStatus = 0;
+    this.deadline = 0;
+    this.expiry = Expiry.None;
+    if ((flags & Flag.CHUNKED) !== 0) {
+      this.reqBody = Body.Chunked;
+      (this.reqChunk ??= new Uint32Array(Chunk.SIZE)).fill(0);
+    } else if ((flags & Flag.CONTENT_LENGTH) !== 0 && (table[Slot.LENGTH_LO]! | table[Slot.LENGTH_HI]!) !== 0) {
+      this.reqBody = Body.Length;
+      this.reqBodyLeft = table[Slot.LENGTH_HI]! * 0x1_0000_0000 + table[Slot.LENGTH_LO]!;
+    } else {
+      this.reqBody = Body.None;
+    }
+    ctx.stats?.requestStarted(methodId);
+
+    const form = table[Slot.FORM]!;
+    const scheme = table[Slot.SCHEME]!;
+    const host = input.latin1Slice(table[Slot.HOST_START]!, table[Slot.HOST_END]!).toLowerCase();
+    const tls = scheme === Scheme.HTTPS;
+    const port = table[Slot.PORT]! || (tls ? 443 : 80);
+    this.reqMethod = methodId === Method.OTHER ? input.latin1Slice(table[Slot.METHOD_START]!, table[Slot.METHOD_END]!) : '';
+    // The URL is only spelled out when something will print it.
+    this.reqUrl = ctx.access ? requestUrl(input, table, host, port, tls, form) : '';
+
+    if (!this.allowed) {
+      this.closeAfter = true;
+      this.reqDecision = 'DENY';
+      this.reqDetail = 'client not allowed';
+      this.localError(403, 'This proxy does not accept requests from your address.');
+      return;
+    }
+    if (methodId === Method.OTHER && !s.extensions.has(this.reqMethod)) {
+      this.reqDecision = 'DENY';
+      this.reqDetail = 'method not allowed';
+      this.closeAfter ||= this.reqBody !== Body.None;
+      this.localError(405, `The method ${this.reqMethod} is not allowed by this proxy.`);
+      return;
+    }
+    if ((flags & (Flag.EXPECT_CONTINUE | Flag.EXPECT_OTHER)) !== 0 && (s.rejectExpect || (flags & Flag.EXPECT_OTHER) !== 0)) {
+      this.closeAfter ||= this.reqBody !== Body.None;
+      this.localError(417, 'This proxy does not support the expectation given in the Expect header.');
+      return;
+    }
+    if (form === Form.ABSOLUTE && scheme === Scheme.OTHER) {
+      this.closeAfter ||= this.reqBody !== Body.None;
+      this.localError(400, 'Only http:// and https:// URLs can be fetched through this proxy.');
+      return;
+    }
+    if (form === Form.ASTERISK || (form === Form.ORIGIN && (flags & Flag.HOST_HEADER) === 0)) {
+      // `OPTIONS *` or a request meant for the proxy itself.
+      this.closeAfter ||= this.reqBody !== Body.None;
+      this.localError(400, 'The request has no host to forward it to: configure this address as your HTTP proxy.');
+      return;
+    }
+    if ((methodId === Method.OPTIONS || methodId === Method.TRACE) && this.maxForwardsAnswered(input, table)) return;
+    if (s.forwardHeader) this.takeForwardedClient(input, table);
+
+    if (methodId === Method.CONNECT) {
+      if (!s.connect || !s.connectPorts.has(port)) {
+        this.reqDecision = 'DENY';
+        this.reqDetail = 'CONNECT NOT ALLOWED';
+        this.reqUrl = `${host}:${port}`;
+        this.closeAfter = true;
+        this.localError(403, `CONNECT to port ${port} is not allowed by this proxy.`);
+        return;
+      }
+      if (ctx.decider && decided(methodId)) return this.decide(input, table, host, port, 'http');
+      this.openTunnel(host, port);
+      return;
+    }
+    if (ctx.decider && decided(methodId)) {
+      this.decide(input, table, host, port, tls ? 'https' : 'http');
+      return;
+    }
+    this.forward(input, table, host, port, tls);
+  }
+
+  /** OPTIONS/TRACE with `Max-Forwards: 0` are answered here (RFC 9110 §7.6.2). */
+  private maxForwardsAnswered(input: Buffer, table: Uint32Array): boolean {
+    const value = new HeadView(input, table).header(Header.MAX_FORWARDS);
+    if (value === undefined) return false;
+    if (!/^\d+$/.test(value)) {
+      this.closeAfter ||= this.reqBody !== Body.None;
+      this.localError(400, 'Max-Forwards must be a number.');
+      return true;
+    }
+    if (Number(value) > 0) return false;
+    this.reqDecision = 'LOCAL';
+    this.closeAfter ||= this.reqBody !== Body.None;
+    if (this.reqMethodId === Method.TRACE) {
+      const head = input.latin1Slice(table[Slot.METHOD_START]!, table[Slot.HEAD_END]!);
+      this.sendLocal(200, head, 'message/http');
+    } else {
+      this.sendLocal(200, '', 'text/plain', 'Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH, CONNECT\r\n');
+    }
+    return true;
+  }
+
+  /** `http.forward`: a trusted front end names the real client in a header. */
+  private takeForwardedClient(input: Buffer, table: Uint32Array): void {
+    const s = this.ctx.settings;
+    if (!s.forwardTrust.has(this.socketIp)) return;
+    const value = new HeadView(input, table).headerNamed(s.forwardHeader);
+    if (!value) return;
+    const last = value.slice(value.lastIndexOf(',') + 1).trim();
+    if (isIP(last)) this.clientIp = last;
+  }
+
+  // ── decisions ────────────────────────────────────────────────────────────────
+
+  private decide(input: Buffer, table: Uint32Array, host: string, port: number, scheme: 'http' | 'https'): void {
+    const ctx = this.ctx;
+    // The shared table is reused by other connections while the helper thinks: keep a copy.
+    const saved = table.slice(0, Slot.HEADERS + 5 * table[Slot.HEADER_COUNT]!);
+    const headStart = table[Slot.METHOD_START]!;
+    const rawHead = input.subarray(headStart, table[Slot.HEAD_END]!);
+    const methodId = this.reqMethodId;
+    const method = methodId === Method.OTHER ? this.reqMethod : methodName(methodId);
+    const path = methodId === Method.CONNECT ? '/' : new HeadView(input, table).path;
+    this.state = State.Deciding;
+    const started = Date.now();
+    ctx.decider!.decide({
+      method,
+      scheme,
+      host,
+      port,
+      path,
+      clientIp: this.clientIp,
+      myIp: this.localIp,
+      myPort: this.localPort,
+      rawHead,
+      transport: 'http',
+    }).then(
+      ({ decision, verdict }) => {
+        ctx.stats?.decision(decision.kind, Date.now() - started);
+        if (this.state !== State.Deciding) return; // the client went away meanwhile
+        this.reqDetail = verdict;
+        this.apply(decision, input, saved, host, port, scheme === 'https');
+      },
+      (err: unknown) => {
+        ctx.log.error({ err }, 'redirector failed');
+        if (this.state !== State.Deciding) return;
+        this.apply({ kind: 'deny', reason: String(err) }, input, saved, host, port, scheme === 'https');
+      },
+    );
+  }
+
+  private apply(d: DecisionLike, input: Buffer, table: Uint32Array, host: string, port: number, tls: boolean): void {
+    const connect = this.reqMethodId === Method.CONNECT;
+    switch (d.kind) {
+      case 'permit':
+        if (connect) return this.openTunnel(host, port);
+        return this.forward(input, table, host, port, tls);
+      case 'intercept':
+        this.reqDecision = 'INTERCEPT';
+        if (connect) return this.openTunnel(d.host, d.port);
+        return this.forward(input, table, d.host, d.port, false);
+      case 'rewrite': {
+        this.reqDecision = 'REWRITE';
+        // A new request line, the client's own header lines: parsed again so every rule applies.
+        const lineEnd = input.indexOf(10, table[Slot.TARGET_END]!) + 1;
+        const head = Buffer.concat([
+          Buffer.from(`${this.methodText()} ${d.url} HTTP/1.${this.reqMinor}\r\n`, 'latin1'),
+          input.subarray(lineEnd, table[Slot.HEAD_END]!),
+        ]);
+        return this.forwardReplaced(head);
+      }
+      case 'request':
+        this.reqDecision = 'REWRITE';
+        return this.forwardReplaced(d.head);
+      case 'redirect':
+        this.reqDecision = 'REDIRECT';
+        this.closeAfter ||= this.reqBody !== Body.None;
+        return this.sendLocal(d.status, '', 'text/html', `Location: ${d.url.replace(/[\r\n]/g, '')}\r\n`);
+      case 'file': {
+        this.reqDecision = 'FILE';
+        this.closeAfter ||= this.reqBody !== Body.None;
+        const page = this.ctx.pages.page(d.name, this.pageVars(host));
+        if (page === undefined) return this.localError(501, `could not serve missing file ${d.name}`);
+        return this.sendLocal(200, page, 'text/html; charset=utf-8');
+      }
+      case 'response':
+        this.reqDecision = 'LOCAL';
+        this.closeAfter = true;
+        this.resStatus = statusOf(d.head);
+        this.writeClient(d.head);
+        if (d.body.length) this.writeClient(d.body);
+        return this.finishLocal();
+      case 'deny':
+        this.reqDecision = 'DENY';
+        this.closeAfter ||= this.reqBody !== Body.None;
+        return this.sendPage(503, 'internal_error.html', host);
+      case 'error':
+        this.reqDecision = 'ERROR';
+        this.closeAfter ||= this.reqBody !== Body.None;
+        return this.sendPage(503, 'internal_error.html', host);
+    }
+  }
+
+  /** Forwards a head that replaces the client's (helper rewrite), body unchanged. */
+  private forwardReplaced(head: Buffer): void {
+    const table = this.ctx.scratch.table;
+    const n = native.parseRequest(head, 0, table);
+    if (n <= 0) {
+      this.ctx.log.error({ head: head.toString('latin1') }, 'the helper returned a request exaproxy cannot parse');
+      this.closeAfter ||= this.reqBody !== Body.None;
+      return this.sendPage(503, 'internal_error.html', '');
+    }
+    const tls = table[Slot.SCHEME] === Scheme.HTTPS;
+    const host = head.latin1Slice(table[Slot.HOST_START]!, table[Slot.HOST_END]!).toLowerCase();
+    const port = table[Slot.PORT]! || (tls ? 443 : 80);
+    this.forward(head, table, host, port, tls);
+  }
+
+  // ── forwarding ───────────────────────────────────────────────────────────────
+
+  private forward(input: Buffer, table: Uint32Array, host: string, port: number, tls: boolean): void {
+    const ctx = this.ctx;
+    // Rewrite now, while the table describes this head; keep the bytes for a retry.
+    const headLen = table[Slot.HEAD_END]! - table[Slot.METHOD_START]!;
+    const { buf, start } = ctx.scratch.out(headLen + 1024);
+    let bits = Rewrite.UPSTREAM_KEEP_ALIVE;
+    if ((table[Slot.FLAGS]! & Flag.IS_UPGRADE) !== 0) bits |= Rewrite.ALLOW_UPGRADE;
+    const n = native.rewriteRequest(ctx.plan, input, table, buf, start, this.clientIp, bits);
+    if (n <= 0) {
+      const [name, status] = ERROR_INFO[-n] ?? ['UNKNOWN', 500];
+      ctx.log.error({ error: name }, 'request rewrite failed');
+      this.closeAfter = true;
+      return this.localError(status, 'The request could not be forwarded.');
+    }
+    this.upHead = ctx.scratch.take(n);
+    this.upTarget = `${host}:${port}`;
+    this.upTls = tls ? { servername: isIP(host) ? '' : host } : null;
+    this.upPort = port;
+    this.resKeepAlive = false;
+    this.state = State.Connecting;
+    const key = tls ? `s:${host}:${port}` : `${host}:${port}`;
+    const pooled = ctx.upstreams.acquire(key);
+    if (pooled) {
+      this.useUpstream(pooled);
+      return;
+    }
+    this.resolveAndConnect(host, port, key);
+  }
+
+  private resolveAndConnect(host: string, port: number, key: string): void {
+    const found = this.ctx.resolver.resolve(host, Date.now());
+    if (Array.isArray(found)) return this.connectTo(host, found, port, key);
+    this.state = State.Connecting;
+    found.then(
+      (addresses) => {
+        if (this.state === State.Connecting) this.connectTo(host, addresses, port, key);
+      },
+      (err: unknown) => {
+        if (this.state !== State.Connecting) return;
+        this.reqDecision = 'ERROR';
+        this.reqDetail = err instanceof ResolveError ? err.code : 'dns';
+        this.closeAfter ||= this.reqBody !== Body.None;
+        this.sendPage(503, 'dns.html', host);
+      },
+    );
+  }
+
+  private connectTo(host: string, addresses: string[], port: number, key: string): void {
+    const s = this.ctx.settings;
+    const usable = addresses.filter((a) => this.destinationAllowed(host, a, port));
+    if (usable.length === 0) {
+      this.reqDecision = 'DENY';
+      this.reqDetail = 'destination not allowed';
+      this.closeAfter ||= this.reqBody !== Body.None;
+      return this.localError(403, `The proxy does not connect to ${host}:${port}.`);
+    }
+    this.deadline = Date.now() + s.timeouts.upstreamConnect;
+    this.expiry = Expiry.UpstreamTimeout;
+    const up = Upstream.open(key, usable, port, this.upTls, this);
+    this.ctx.stats?.upstreamOpened();
+    this.up = up;
+    this.upReceived = false;
+    void host;
+  }
+
+  /** Destination protection: `security.deny`, and local addresses unless `security.local` lists them. */
+  private destinationAllowed(host: string, address: string, port: number): boolean {
+    const s = this.ctx.settings;
+    if (s.deny.has(address)) return false;
+    if (!isLocalDestination(address, this.localIp)) return true;
+    return s.localAllowed.some((l) => (l.host === '*' || l.host === host || l.host === address) && (l.port === 0 || l.port === port));
+  }
+
+  upstreamConnected(up: Upstream): void {
+    if (this.state !== State.Connecting || this.up !== up) return;
+    this.sendHead(up);
+  }
+
+  private useUpstream(up: Upstream): void {
+    up.owner = this;
+    this.up = up;
+    this.upReceived = false;
+    this.sendHead(up);
+  }
+
+  /** Writes the rewritten head and whatever body bytes are already here. */
+  private sendHead(up: Upstream): void {
+    const s = this.ctx.settings;
+    this.state = State.Forwarding;
+    this.resBody = Body.None;
+    this.resHead = null;
+    this.deadline = Date.now() + s.timeouts.upstreamResponse;
+    this.expiry = Expiry.UpstreamTimeout;
+    const socket = up.socket;
+    socket.cork();
+    socket.write(this.upHead!);
+    this.ctx.stats?.bytesToUpstream(this.upHead!.length);
+    if (this.reqBody !== Body.None) this.pumpRequestBody();
+    socket.uncork();
+  }
+
+  /** Moves request-body bytes from the input to the upstream, tracking the framing. */
+  private pumpRequestBody(): void {
+    const up = this.up;
+    const input = this.input;
+    if (!up || input === null || this.state !== State.Forwarding) return;
+    const start = this.inputPos;
+    let n: number;
+    if (this.reqBody === Body.Length) {
+      n = Math.min(input.length - start, this.reqBodyLeft);
+      this.reqBodyLeft -= n;
+      if (this.reqBodyLeft === 0) this.reqBody = Body.None;
+    } else {
+      n = native.scanChunked(input, start, input.length, this.reqChunk!);
+      if (n < 0) {
+        // Broken chunked framing: nothing after this point can be trusted.
+        this.ctx.log.debug({ client: this.clientIp, error: ERROR_INFO[-n]?.[0] }, 'invalid chunked request body');
+        if (!this.resStarted) {
+          this.closeAfter = true;
+          this.dropUpstream();
+          return this.localError(400, 'The request body has invalid chunked framing.');
+        }
+        this.socket.destroy();
+        return;
+      }
+      if (this.reqChunk![Chunk.PHASE] === Chunk.PHASE_DONE) this.reqBody = Body.None;
+    }
+    if (n > 0) {
+      this.ctx.stats?.bytesToUpstream(n);
+      const more = up.socket.write(n === input.length && start === 0 ? input : input.subarray(start, start + n));
+      if (!more) this.pauseClient();
+    }
+    this.inputPos = start + n;
+    if (this.inputPos >= input.length) this.input = null;
+    if (this.reqBody === Body.None) this.limitBuffered();
+  }
+
+  // ── response ─────────────────────────────────────────────────────────────────
+
+  upstreamData(chunk: Buffer): void {
+    this.ctx.stats?.bytesFromUpstream(chunk.length);
+    this.upReceived = true;
+    if (this.state !== State.Forwarding) {
+      this.dropUpstream();
+      return;
+    }
+    this.deadline = Date.now() + this.ctx.settings.timeouts.upstreamResponse;
+    if (this.resBody === Body.None && !this.resStarted) {
+      this.readResponseHead(chunk);
+    } else {
+      this.relayResponse(chunk, 0);
+    }
+  }
+
+  private readResponseHead(chunk: Buffer): void {
+    let buf = this.resHead === null ? chunk : Buffer.concat([this.resHead, chunk]);
+    const table = this.ctx.scratch.responseTable;
+    for (;;) {
+      const n = native.parseResponse(buf, 0, table, this.reqMethodId);
+      if (n === 0) {
+        this.resHead = buf;
+        return;
+      }
+      if (n < 0) {
+        const [name] = ERROR_INFO[-n] ?? ['UNKNOWN'];
+        this.ctx.log.warn({ upstream: this.upTarget, error: name }, 'invalid response from upstream');
+        this.reqDetail = name;
+        this.closeAfter = true;
+        this.dropUpstream();
+        return this.localError(502, `The server ${this.upTarget} sent an invalid response.`);
+      }
+      const flags = table[Slot.FLAGS]!;
+      if ((flags & Flag.INTERIM) !== 0) {
+        // 100 Continue and friends go to HTTP/1.1 clients as they are; the final response follows.
+        if (this.reqMinor === 1) this.writeClient(buf.subarray(0, n));
+        buf = buf.subarray(n);
+        this.resHead = null;
+        if (buf.length === 0) return;
+        continue;
+      }
+      this.resHead = null;
+      return this.startResponse(buf, n, table, flags);
+    }
+  }
+
+  private startResponse(buf: Buffer, n: number, table: Uint32Array, flags: number): void {
+    const ctx = this.ctx;
+    this.resStatus = table[Slot.STATUS]!;
+    const clientKeepAlive = this.reqKeepAlive && !this.clientEnded && !this.closeAfter && this.reqBody === Body.None;
+    let bits = clientKeepAlive ? Rewrite.CLIENT_KEEP_ALIVE : 0;
+    if (this.reqMinor === 0) bits |= Rewrite.CLIENT_HTTP_10;
+    const { buf: out, start } = ctx.scratch.out(n + 1024);
+    const written = native.rewriteResponse(ctx.plan, buf, table, out, start, bits);
+    if (written < 0) {
+      this.closeAfter = true;
+      this.dropUpstream();
+      return this.localError(502, `The response from ${this.upTarget} could not be relayed.`);
+    }
+    const flagsAfter = table[Slot.FLAGS]!;
+    this.resKeepAlive = (flagsAfter & Flag.KEEP_ALIVE) !== 0;
+    this.resStarted = true;
+    this.writeClient(ctx.scratch.take(written));
+    ctx.stats?.upstreamLatency(Date.now() - this.reqStarted);
+
+    if ((flags & Flag.TUNNEL) !== 0) {
+      // 101 Switching Protocols: from now on, bytes both ways.
+      this.reqDecision = this.reqDecision === 'PERMIT' ? 'PERMIT' : this.reqDecision;
+      return this.becomeTunnel(this.up!, buf.subarray(n));
+    }
+    this.resReusable = (flags & (Flag.CONNECTION_CLOSE | Flag.BODY_UNTIL_CLOSE)) === 0 && (flags & Flag.VERSION_11) !== 0;
+    if ((flags & Flag.BODY_NONE) !== 0) {
+      this.resBody = Body.None;
+      if (n < buf.length) this.resReusable = false; // bytes after a bodyless response: do not trust this connection
+      return this.finishExchange();
+    }
+    if ((flags & Flag.CHUNKED) !== 0) {
+      this.resBody = Body.Chunked;
+      (this.resChunk ??= new Uint32Array(Chunk.SIZE)).fill(0);
+    } else if ((flags & Flag.CONTENT_LENGTH) !== 0) {
+      this.resBody = Body.Length;
+      this.resLeft = table[Slot.LENGTH_HI]! * 0x1_0000_0000 + table[Slot.LENGTH_LO]!;
+      if (this.resLeft === 0) {
+        this.resBody = Body.None;
+        if (n < buf.length) this.resReusable = false;
+        return this.finishExchange();
+      }
+    } else {
+      this.resBody = Body.UntilClose;
+    }
+    if (n < buf.length) this.relayResponse(buf, n);
+  }
+
+  private relayResponse(buf: Buffer, start: number): void {
+    let n: number;
+    switch (this.resBody) {
+      case Body.Length:
+        n = Math.min(buf.length - start, this.resLeft);
+        this.resLeft -= n;
+        break;
+      case Body.Chunked:
+        n = native.scanChunked(buf, start, buf.length, this.resChunk!);
+        if (n < 0) {
+          // The client already has part of this response: closing is the only honest signal.
+          this.ctx.log.warn({ upstream: this.upTarget, error: ERROR_INFO[-n]?.[0] }, 'invalid chunked response');
+          this.dropUpstream();
+          this.socket.destroy();
+          return;
+        }
+        break;
+      case Body.UntilClose:
+        n = buf.length - start;
+        break;
+      default:
+        // Bytes after a complete response: the upstream is out of sync.
+        this.resReusable = false;
+        this.dropUpstream();
+        return;
+    }
+    if (n > 0) {
+      const more = this.writeClient(start === 0 && n === buf.length ? buf : buf.subarray(start, start + n));
+      if (!more) this.up?.socket.pause();
+    }
+    const done =
+      (this.resBody === Body.Length && this.resLeft === 0) ||
+      (this.resBody === Body.Chunked && this.resChunk![Chunk.PHASE] === Chunk.PHASE_DONE);
+    if (done) {
+      if (start + n < buf.length) this.resReusable = false;
+      this.resBody = Body.None;
+      this.finishExchange();
+    }
+  }
+
+  upstreamDrain(): void {
+    if (this.paused && this.state === State.Forwarding) this.resumeClient();
+  }
+
+  upstreamEnd(): void {
+    if (this.state === State.Forwarding && this.resBody === Body.UntilClose) {
+      this.resBody = Body.None;
+      this.resReusable = false;
+      this.resKeepAlive = false;
+      this.finishExchange();
+      return;
+    }
+    this.up?.destroy();
+  }
+
+  upstreamClosed(error: Error | undefined): void {
+    const up = this.up;
+    this.up = null;
+    this.ctx.stats?.upstreamClosed();
+    if (this.state === State.Closed) return;
+    if (this.state === State.Connecting || (this.state === State.Forwarding && !this.resStarted)) {
+      // Nothing of a response yet. A reused connection may simply have been closed by
+      // the server while idle: an idempotent request without a body is tried once more.
+      if (
+        up &&
+        up.uses > 0 &&
+        !this.upReceived &&
+        !this.upRetried &&
+        idempotent(this.reqMethodId) &&
+        this.reqBody === Body.None &&
+        this.state === State.Forwarding
+      ) {
+        this.upRetried = true;
+        this.state = State.Connecting;
+        const key = up.key;
+        const host = this.upTarget.slice(0, this.upTarget.lastIndexOf(':'));
+        return this.resolveAndConnect(host, this.upPort, key);
+      }
+      this.reqDecision = 'ERROR';
+      this.reqDetail = (error as NodeJS.ErrnoException | undefined)?.code ?? 'closed';
+      this.closeAfter = true;
+      return this.sendPage(502, 'noconnect.html', this.upTarget.slice(0, this.upTarget.lastIndexOf(':')));
+    }
+    if (this.state === State.Forwarding) {
+      if (this.resBody === Body.UntilClose) {
+        this.resBody = Body.None;
+        this.resKeepAlive = false;
+        this.resReusable = false;
+        return this.finishExchange();
+      }
+      // The response was cut short: the client must see the connection close, not a short message.
+      this.socket.destroy();
+    }
+  }
+
+  private dropUpstream(): void {
+    const up = this.up;
+    this.up = null;
+    if (up) {
+      up.owner = null;
+      up.destroy();
+      this.ctx.stats?.upstreamClosed();
+    }
+  }
+
+  /** A response is complete: log it, pool the upstream, and go on with the next request. */
+  private finishExchange(): void {
+    const up = this.up;
+    this.up = null;
+    if (up) {
+      if (this.resReusable && this.reqBody === Body.None && !up.ended) {
+        up.socket.resume();
+        this.ctx.upstreams.release(up, Date.now());
+      } else {
+        up.owner = null;
+        up.destroy();
+        this.ctx.stats?.upstreamClosed();
+      }
+    }
+    this.logAccess();
+    this.nextRequest(this.resKeepAlive);
+  }
+
+  /** After a local response: the connection goes on only if the framing allows. */
+  private finishLocal(): void {
+    this.dropUpstream();
+    this.logAccess();
+    this.nextRequest(this.reqKeepAlive && !this.closeAfter);
+  }
+
+  private nextRequest(keepAlive: boolean): void {
+    if (!keepAlive || this.clientEnded && (this.input === null || this.inputPos >= this.input.length)) {
+      this.close();
+      return;
+    }
+    this.state = State.Head;
+    this.deadline = Date.now() + this.ctx.settings.timeouts.keepAlive;
+    this.expiry = Expiry.Silent;
+    if (this.paused) this.resumeClient();
+    if (this.input !== null) this.readRequests();
+  }
+
+  // ── tunnels ──────────────────────────────────────────────────────────────────
+
+  /** CONNECT: connect, answer 200, then relay bytes both ways. */
+  private openTunnel(host: string, port: number): void {
+    this.upTarget = `${host}:${port}`;
+    this.reqUrl = this.upTarget;
+    this.upTls = null;
+    this.upPort = port;
+    this.upHead = null;
+    this.state = State.Connecting;
+    const found = this.ctx.resolver.resolve(host, Date.now());
+    const go = (addresses: string[]): void => {
+      if (this.state !== State.Connecting) return;
+      const usable = addresses.filter((a) => this.destinationAllowed(host, a, port));
+      if (usable.length === 0) {
+        this.reqDecision = 'DENY';
+        this.reqDetail = 'destination not allowed';
+        this.closeAfter = true;
+        return this.localError(403, `The proxy does not connect to ${host}:${port}.`);
+      }
+      this.deadline = Date.now() + this.ctx.settings.timeouts.upstreamConnect;
+      this.expiry = Expiry.UpstreamTimeout;
+      this.up = Upstream.open(`t:${host}:${port}`, usable, port, null, {
+        upstreamConnected: (up) => {
+          if (this.state !== State.Connecting) return up.destroy();
+          this.resStatus = 200;
+          this.resStarted = true;
+          this.writeClient(Buffer.from(`HTTP/1.${this.reqMinor} 200 Connection established\r\n\r\n`, 'latin1'));
+          this.becomeTunnel(up, null);
+        },
+        upstreamData: () => undefined,
+        upstreamDrain: () => undefined,
+        upstreamEnd: () => undefined,
+        upstreamClosed: (err) => this.upstreamClosed(err),
+      });
+      this.ctx.stats?.upstreamOpened();
+    };
+    if (Array.isArray(found)) return go(found);
+    found.then(go, (err: unknown) => {
+      if (this.state !== State.Connecting) return;
+      this.reqDecision = 'ERROR';
+      this.reqDetail = err instanceof ResolveError ? err.code : 'dns';
+      this.closeAfter = true;
+      this.sendPage(503, 'dns.html', host);
+    });
+  }
+
+  private becomeTunnel(up: Upstream, fromUpstream: Buffer | null): void {
+    this.state = State.Tunnel;
+    this.deadline = 0;
+    this.expiry = Expiry.None;
+    const client = this.socket;
+    const upstream = up.socket;
+    up.owner = null;
+    upstream.removeAllListeners('data');
+    upstream.removeAllListeners('drain');
+    upstream.removeAllListeners('end');
+    upstream.removeAllListeners('close');
+    upstream.removeAllListeners('error');
+    client.removeListener('data', this.onData);
+    client.removeListener('drain', this.onDrain);
+    client.removeListener('end', this.onEnd);
+    this.up = null;
+    // Bytes that came with the head (both directions) must not be lost.
+    if (fromUpstream && fromUpstream.length) client.write(fromUpstream);
+    if (this.input !== null && this.inputPos < this.input.length) upstream.write(this.input.subarray(this.inputPos));
+    this.input = null;
+    if (this.clientEnded) upstream.end();
+    if (this.paused) this.resumeClient();
+    tunnel(client, upstream, this.ctx.settings.timeouts.tunnelIdle, (bytesUp, bytesDown) => {
+      this.ctx.stats?.bytesToUpstream(bytesUp);
+      this.ctx.stats?.bytesToClient(bytesDown);
+      this.ctx.stats?.upstreamClosed();
+      this.resBytes += bytesDown;
+      this.logAccess();
+      this.state = State.Closed;
+      this.ctx.stats?.clientClosed(this.clientIp);
+      this.onClosed?.(this);
+    });
+  }
+
+  // ── local responses ──────────────────────────────────────────────────────────
+
+  private pageVars(host: string): { url: string; host: string; client_ip: string; protocol: string } {
+    return { url: this.reqUrl || host, host, client_ip: this.clientIp, protocol: 'http' };
+  }
+
+  private sendPage(status: number, name: string, host: string): void {
+    const body = this.ctx.pages.page(name, this.pageVars(host)) ?? this.ctx.pages.error(status, name);
+    this.sendLocal(status, body, 'text/html; charset=utf-8');
+  }
+
+  private localError(status: number, message: string): void {
+    if (this.reqDecision === 'PERMIT') this.reqDecision = status === 403 ? 'DENY' : 'ERROR';
+    this.sendLocal(status, this.ctx.pages.error(status, message), 'text/html; charset=utf-8');
+  }
+
+  private sendLocal(status: number, body: string, type: string, headers = ''): void {
+    if (this.state === State.Closed) return;
+    this.dropUpstream();
+    if (this.resStarted) {
+      // Part of another response is already out: the only safe signal is a close.
+      this.socket.destroy();
+      return;
+    }
+    this.resStatus = status;
+    const close = this.closeAfter || !this.reqKeepAlive || this.clientEnded;
+    this.closeAfter = close;
+    const response = this.ctx.pages.response(status, body, {
+      minor: this.reqMinor,
+      close,
+      type,
+      headers,
+      head: this.reqMethodId === Method.HEAD,
+    });
+    this.writeClient(response);
+    this.ctx.stats?.decision('local', 0);
+    this.finishLocal();
+  }
+
+  // ── plumbing ─────────────────────────────────────────────────────────────────
+
+  private writeClient(data: Buffer): boolean {
+    this.resBytes += data.length;
+    this.ctx.stats?.bytesToClient(data.length);
+    return this.socket.write(data);
+  }
+
+  private pauseClient(): void {
+    if (!this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  private resumeClient(): void {
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  /** Pauses reading while too much unprocessed input waits. */
+  private limitBuffered(): void {
+    if (this.input !== null && this.input.length - this.inputPos > MAX_BUFFERED) this.pauseClient();
+  }
+
+  private methodText(): string {
+    return this.reqMethodId === Method.OTHER ? this.reqMethod : methodName(this.reqMethodId);
+  }
+
+  private logAccess(): void {
+    const ctx = this.ctx;
+    ctx.stats?.responseSent(this.resStatus);
+    if (!ctx.access) return;
+    ctx.access({
+      time: this.reqStarted,
+      clientIp: this.clientIp,
+      clientPort: this.clientPort,
+      acceptPort: this.localPort,
+      method: this.reqMethod || this.methodText(),
+      url: this.reqUrl || this.upTarget,
+      status: this.resStatus,
+      bytes: this.resBytes,
+      durationMs: Date.now() - this.reqStarted,
+      decision: this.reqDecision,
+      detail: this.reqDetail,
+      upstream: this.upTarget || '-',
+    });
+  }
+
+  /** Ends the connection after what was written has been sent. */
+  close(): void {
+    if (this.state === State.Closed) return;
+    this.state = State.Closed;
+    this.dropUpstream();
+    this.socket.end();
+    // A client that never reads its last response must not hold the socket forever.
+    this.socket.setTimeout(10_000, () => this.socket.destroy());
+  }
+
+  /** Called by the server's sweeper with the current time. */
+  expire(now: number): void {
+    if (this.expiry === Expiry.None || now < this.deadline) return;
+    const what = this.expiry;
+    this.expiry = Expiry.None;
+    if (what === Expiry.Silent) {
+      this.close();
+    } else if (what === Expiry.HeadTimeout) {
+      this.reqMinor = 1;
+      this.reqMethod = '-';
+      this.reqUrl = '-';
+      this.reqStarted = now;
+      this.closeAfter = true;
+      this.localError(408, 'The request head was not received in time.');
+    } else {
+      this.reqDecision = 'ERROR';
+      this.reqDetail = 'upstream timeout';
+      this.closeAfter = true;
+      this.dropUpstream();
+      if (this.resStarted) this.socket.destroy();
+      else this.localError(504, `The server ${this.upTarget} did not answer in time.`);
+    }
+  }
+}
+
+function methodName(id: number): string {
+  return METHOD_NAMES[id]!;
+}
+
+/** The absolute URL of a request, for logs and pages. */
+function requestUrl(input: Buffer, table: Uint32Array, host: string, port: number, tls: boolean, form: number): string {
+  if (form === Form.ABSOLUTE) return input.latin1Slice(table[Slot.TARGET_START]!, table[Slot.TARGET_END]!);
+  if (form === Form.AUTHORITY) return `${host}:${port}`;
+  const h = host.includes(':') ? `[${host}]` : host;
+  const p = port === (tls ? 443 : 80) ? '' : `:${port}`;
+  return `${tls ? 'https' : 'http'}://${h}${p}${input.latin1Slice(table[Slot.TARGET_START]!, table[Slot.TARGET_END]!)}`;
+}
+
+function statusOf(head: Buffer): number {
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(head.latin1Slice(0, Math.min(head.length, 16)));
+  return m ? Number(m[1]) : 0;
+}
+
+/** An address from the PROXY table (big-endian words) as text. */
+function formatAddress(table: Uint32Array, at: number, family: number): string {
+  if (family === 4) {
+    const w = table[at]!;
+    return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}`;
+  }
+  const groups: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const w = table[at + i]!;
+    groups.push((w >>> 16).toString(16), (w & 0xffff).toString(16));
+  }
+  // Compress the longest run of zero groups, as inet_ntop does.
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen && j - i > 1) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+}
+
+const localRanges = new RangeList(LOCAL_DESTINATIONS);
+
+/** Loopback, unspecified, link-local (and mapped forms), and every address of this machine. */
+function isLocalDestination(address: string, ownAddress: string): boolean {
+  return address === ownAddress || localRanges.has(address) || ownAddresses().has(address);
+}
+
+let own: Set<string> | null = null;
+let ownAt = 0;
+/** This machine's interface addresses, re-read every 5 minutes (ExaProxy's poll-interfaces). */
+function ownAddresses(): Set<string> {
+  const now = Date.now();
+  if (own === null || now - ownAt > 300_000) {
+    own = new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)));
+    ownAt = now;
+  }
+  return own;
+}

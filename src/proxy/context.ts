@@ -1,0 +1,132 @@
+/**
+ * Everything one worker's connections share: settings, the compiled rewrite plan, the
+ * upstream pool, the resolver, the pages, the helper pool, stats and the access log.
+ * Also the scratch memory the addon writes into (see `Scratch`).
+ */
+import { Slot, native, type RewritePlan } from '../native';
+import type { Pages } from './pages';
+import type { Resolver } from './dns';
+import type { ProxySettings } from './settings';
+import type { UpstreamPool } from './upstream';
+
+/** The subset of the monitor's Stats that the data path feeds. */
+export interface DataPathStats {
+  clientOpened(ip: string): void;
+  clientClosed(ip: string): void;
+  requestStarted(methodId: number): void;
+  decision(kind: string, ms: number): void;
+  responseSent(status: number): void;
+  bytesFromClient(n: number): void;
+  bytesToClient(n: number): void;
+  bytesToUpstream(n: number): void;
+  bytesFromUpstream(n: number): void;
+  upstreamOpened(): void;
+  upstreamClosed(): void;
+  upstreamLatency(ms: number): void;
+}
+
+/** One access-log record, handed to the configured formatter. */
+export interface AccessRecord {
+  time: number;
+  clientIp: string;
+  clientPort: number;
+  acceptPort: number;
+  method: string;
+  url: string;
+  status: number;
+  bytes: number;
+  durationMs: number;
+  decision: string;
+  detail: string;
+  upstream: string;
+  userAgent?: string;
+  referer?: string;
+}
+
+/** The helper pool as the data path uses it (see src/redirector). */
+export interface Decider {
+  decide(req: {
+    method: string;
+    scheme: 'http' | 'https';
+    host: string;
+    port: number;
+    path: string;
+    clientIp: string;
+    myIp: string;
+    myPort: number;
+    rawHead: Buffer;
+    transport: 'http';
+  }): Promise<{ decision: DecisionLike; verdict: string; cached: boolean }>;
+}
+
+export type DecisionLike =
+  | { kind: 'permit' }
+  | { kind: 'rewrite'; url: string }
+  | { kind: 'redirect'; url: string; status: number }
+  | { kind: 'file'; name: string }
+  | { kind: 'intercept'; host: string; port: number }
+  | { kind: 'request'; head: Buffer }
+  | { kind: 'response'; head: Buffer; body: Buffer }
+  | { kind: 'deny'; reason: string }
+  | { kind: 'error'; reason: string };
+
+/**
+ * Memory the addon writes into, shared by every connection of the worker. A parse
+ * result is used synchronously (policy + rewrite happen in the same tick) or copied
+ * (`snapshotTable`) before anything asynchronous, so one table serves all connections
+ * and an idle connection holds no parse memory at all.
+ */
+export class Scratch {
+  readonly table: Uint32Array;
+  readonly responseTable: Uint32Array;
+  private slab = Buffer.allocUnsafe(0);
+  private used = 0;
+
+  constructor(limits: { head: number; target: number; headers: number }) {
+    const size = Slot.HEADERS + 5 * limits.headers;
+    this.table = new Uint32Array(size);
+    this.table[Slot.LIMIT_HEAD] = limits.head;
+    this.table[Slot.LIMIT_TARGET] = limits.target;
+    this.table[Slot.LIMIT_HEADERS] = limits.headers;
+    // Responses: same head limit, a generous header count (origins send many Set-Cookie).
+    this.responseTable = new Uint32Array(Slot.HEADERS + 5 * 256);
+    this.responseTable[Slot.LIMIT_HEAD] = Math.max(limits.head, 65536);
+    this.responseTable[Slot.LIMIT_TARGET] = limits.target;
+    this.responseTable[Slot.LIMIT_HEADERS] = 256;
+  }
+
+  /**
+   * Room for at least `size` bytes of output. Written regions are never reused: a
+   * socket may still hold them, so a full slab is dropped to the GC and a new one taken
+   * (the same scheme as Node's own Buffer pool).
+   */
+  out(size: number): { buf: Buffer; start: number } {
+    if (this.slab.length - this.used < size) {
+      this.slab = Buffer.allocUnsafe(Math.max(size, 256 * 1024));
+      this.used = 0;
+    }
+    return { buf: this.slab, start: this.used };
+  }
+
+  /** Marks `n` bytes at the current position as used, returning them. */
+  take(n: number): Buffer {
+    const b = this.slab.subarray(this.used, this.used + n);
+    this.used += (n + 7) & ~7;
+    return b;
+  }
+}
+
+export interface ProxyContext {
+  settings: ProxySettings;
+  plan: RewritePlan;
+  upstreams: UpstreamPool;
+  resolver: Resolver;
+  pages: Pages;
+  scratch: Scratch;
+  decider: Decider | null;
+  stats: DataPathStats | null;
+  access: ((r: AccessRecord) => void) | null;
+  log: { info(o: object | string, m?: string): void; warn(o: object | string, m?: string): void; error(o: object | string, m?: string): void; debug(o: object | string, m?: string): void };
+}
+
+export { native };

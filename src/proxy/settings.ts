@@ -1,0 +1,158 @@
+/**
+ * What the data path needs from the configuration, resolved once at start: numbers in
+ * milliseconds and bytes, compiled address lists, the compiled rewrite plan. Nothing on
+ * the per-request path reads the configuration object itself.
+ */
+import type { Config } from '../config';
+import { RangeList } from './acl';
+
+export interface Listen {
+  host: string;
+  port: number;
+}
+
+export interface ProxySettings {
+  listen: Listen[];
+  backlog: number;
+  /** Accept at most this many client connections at once (then new ones wait in the backlog). */
+  connections: number;
+  /** PROXY protocol v1/v2 header required at the start of each connection. */
+  proxied: boolean;
+  transparent: boolean;
+  connect: boolean;
+  /** Ports CONNECT may reach. */
+  connectPorts: ReadonlySet<number>;
+  /** `http.expect`: answer 417 to any Expect. */
+  rejectExpect: boolean;
+  /** Extra methods allowed (upper case). */
+  extensions: ReadonlySet<string>;
+  /** Header carrying the client address from a trusted front (lower case), or ''. */
+  forwardHeader: string;
+  forwardTrust: RangeList;
+  clients: RangeList;
+  deny: RangeList;
+  /** `security.local` entries: host (or '*') and port (or 0 for any). */
+  localAllowed: readonly { host: string; port: number }[];
+  limits: { head: number; target: number; headers: number };
+  timeouts: {
+    /** No complete first request (ExaProxy's idle-connect). */
+    idleConnect: number;
+    /** Head not complete after its first byte (slowloris). */
+    header: number;
+    keepAlive: number;
+    upstreamConnect: number;
+    upstreamResponse: number;
+    tunnelIdle: number;
+    upstreamIdle: number;
+  };
+  upstreamMaxIdlePerHost: number;
+  rewrite: {
+    via?: string;
+    forwardedFor: 'append' | 'replace' | 'leave';
+    passProxyAuthorization: boolean;
+    removeRequest: string[];
+  };
+  dns: { ttl: number; negativeTtl: number; fqdn: boolean; ipv4: boolean; ipv6: boolean };
+  /** Folder of ExaProxy-style page templates, or '' for the built-in pages. */
+  html: string;
+  /** `Server` header of local responses. */
+  server: string;
+  /** Sent to helpers and logs as our own id. */
+  identifier: string;
+}
+
+/** Defaults for everything, as a proxy on 127.0.0.1:3128 (used by tests and by `fromConfig`). */
+export function defaultSettings(): ProxySettings {
+  return {
+    listen: [{ host: '127.0.0.1', port: 3128 }],
+    backlog: 511,
+    connections: 32768,
+    proxied: false,
+    transparent: false,
+    connect: true,
+    connectPorts: new Set([443, 981, 7000]),
+    rejectExpect: false,
+    extensions: new Set(),
+    forwardHeader: '',
+    forwardTrust: new RangeList(['127.0.0.0/8', '::1/128']),
+    clients: new RangeList([
+      '127.0.0.0/8',
+      '::1/128',
+      '10.0.0.0/8',
+      '172.16.0.0/12',
+      '192.168.0.0/16',
+      'fc00::/7',
+      'fe80::/10',
+    ]),
+    deny: new RangeList([]),
+    localAllowed: [],
+    limits: { head: 65536, target: 8192, headers: 100 },
+    timeouts: {
+      idleConnect: 300_000,
+      header: 10_000,
+      keepAlive: 60_000,
+      upstreamConnect: 10_000,
+      upstreamResponse: 60_000,
+      tunnelIdle: 3_600_000,
+      upstreamIdle: 15_000,
+    },
+    upstreamMaxIdlePerHost: 16,
+    rewrite: { via: 'exaproxy', forwardedFor: 'append', passProxyAuthorization: false, removeRequest: [] },
+    dns: { ttl: 900_000, negativeTtl: 5_000, fqdn: true, ipv4: true, ipv6: true },
+    html: '',
+    server: 'exaproxy',
+    identifier: 'exaproxy',
+  };
+}
+
+/** Seconds from the configuration (0 = no limit) as milliseconds for the sweeper. */
+function ms(seconds: number): number {
+  return seconds === 0 ? Number.MAX_SAFE_INTEGER / 2 : Math.round(seconds * 1000);
+}
+
+/** Resolves the configuration into what the data path reads. */
+export function settingsFromConfig(config: Config, version: string): ProxySettings {
+  const { http, security, dns, tcp4, tcp6, daemon } = config;
+  const listen: Listen[] = [];
+  if (tcp4.listen) listen.push({ host: tcp4.host, port: tcp4.port });
+  if (tcp6.listen) listen.push({ host: tcp6.host, port: tcp6.port });
+  const removeRequest = [...http.removeHeaders];
+  if (http.mask && http.forward) removeRequest.push(http.forward);
+  return {
+    listen,
+    backlog: Math.max(tcp4.backlog, tcp6.backlog),
+    connections: http.connections,
+    proxied: http.proxied,
+    transparent: http.transparent,
+    connect: http.connect,
+    connectPorts: new Set(security.connect),
+    rejectExpect: http.expect && !http.transparent,
+    extensions: new Set(http.extensions),
+    forwardHeader: http.forward,
+    forwardTrust: new RangeList(http.forwardTrust),
+    clients: new RangeList(security.clients),
+    deny: new RangeList(security.deny),
+    localAllowed: security.local,
+    limits: { head: http.headerSize || 16 * 1024 * 1024, target: http.targetSize, headers: http.headerCount },
+    timeouts: {
+      idleConnect: ms(http.idleConnect),
+      header: ms(http.headerTimeout),
+      keepAlive: ms(http.keepaliveTimeout),
+      upstreamConnect: ms(http.upstreamConnectTimeout),
+      upstreamResponse: ms(http.upstreamResponseTimeout),
+      tunnelIdle: http.tunnelIdleTimeout === 0 ? 0 : ms(http.tunnelIdleTimeout),
+      upstreamIdle: ms(http.upstreamIdleTimeout),
+    },
+    upstreamMaxIdlePerHost: http.upstreamMaxIdlePerHost,
+    rewrite: {
+      via: http.via && !http.transparent ? daemon.identifier : undefined,
+      forwardedFor: http.transparent ? 'leave' : http.xff,
+      passProxyAuthorization: http.proxyAuthorization,
+      removeRequest,
+    },
+    dns: { ttl: ms(dns.ttl), negativeTtl: dns.negativeTtl * 1000, fqdn: dns.fqdn, ipv4: tcp4.out, ipv6: tcp6.out },
+    html: config.web.html,
+    server: `exaproxy/${version}`,
+    identifier: daemon.identifier,
+  };
+}

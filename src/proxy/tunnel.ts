@@ -1,0 +1,51 @@
+/**
+ * A two-way byte relay for CONNECT and for upgraded connections (WebSocket, …), with
+ * half-close: when one side finishes sending, the other side is told (FIN) and may
+ * still answer. Backpressure comes from `pipe`. Idle tunnels are closed after
+ * `idleMs` without traffic in either direction.
+ */
+import type { Socket } from 'node:net';
+
+export function tunnel(
+  client: Socket,
+  upstream: Socket,
+  idleMs: number,
+  onClose: (bytesUp: number, bytesDown: number) => void,
+): void {
+  const startUp = upstream.bytesWritten;
+  const startDown = client.bytesWritten;
+  let open = 2;
+  const closed = (): void => {
+    if (--open === 0) onClose(upstream.bytesWritten - startUp, client.bytesWritten - startDown);
+  };
+  const fail = (): void => {
+    client.destroy();
+    upstream.destroy();
+  };
+  client.once('close', () => {
+    upstream.destroy();
+    closed();
+  });
+  upstream.once('close', () => {
+    // Let the client read what is already queued for it, then close.
+    if (client.writableLength > 0) client.end();
+    else client.destroy();
+    closed();
+  });
+  client.on('error', fail);
+  upstream.on('error', fail);
+  // A side that has both sent and received its FIN is done.
+  const finishIfBothEnded = (s: Socket): void => {
+    if (s.readableEnded && s.writableFinished) s.destroy();
+  };
+  client.on('end', () => finishIfBothEnded(client));
+  upstream.on('end', () => finishIfBothEnded(upstream));
+  client.on('finish', () => finishIfBothEnded(client));
+  upstream.on('finish', () => finishIfBothEnded(upstream));
+  client.setTimeout(idleMs, fail);
+  upstream.setTimeout(idleMs, fail);
+  client.pipe(upstream);
+  upstream.pipe(client);
+  client.resume();
+  upstream.resume();
+}
