@@ -157,6 +157,19 @@ pub fn crlf(buf: &[u8], i: usize, code_other: u32) -> Result<usize, Stop> {
     }
 }
 
+/// Skips empty lines (CRLF) before a start line; returns the offset of its first byte.
+/// A bare LF or CR there is an error, like anywhere else in a head.
+pub fn skip_empty_lines(buf: &[u8], mut i: usize) -> Result<usize, Stop> {
+    loop {
+        match buf.get(i) {
+            None => return Err(Stop::More),
+            Some(b'\r') => i = crlf(buf, i, error::BARE_CR)?,
+            Some(b'\n') => return Stop::fail(error::BARE_LF, i),
+            Some(_) => return Ok(i),
+        }
+    }
+}
+
 /// What the field lines said about framing and the connection.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Fields {
@@ -177,8 +190,7 @@ pub struct Fields {
 }
 
 /// Scans field lines from `i` to the blank line; returns the offset after it.
-/// `REQUEST` enables the request-only checks (Host syntax and count,
-/// Proxy-Connection tokens).
+/// `REQUEST` enables the request-only checks (Host syntax and count, Expect).
 pub fn scan_fields<const REQUEST: bool>(
     buf: &[u8],
     mut i: usize,
@@ -278,9 +290,9 @@ fn field_semantics<const REQUEST: bool>(
                 .map_err(|(c, p)| Stop::Fail(c, p))?;
         }
         header::CONNECTION => fields.flags |= connection_flags(buf, value_start, value_end),
-        header::PROXY_CONNECTION if REQUEST => {
-            fields.flags |= connection_flags(buf, value_start, value_end)
-        }
+        // Proxy-Connection is non-standard but still sent (by old clients, and by
+        // some servers in responses): honoured like Connection, as llhttp does.
+        header::PROXY_CONNECTION => fields.flags |= connection_flags(buf, value_start, value_end),
         header::UPGRADE => fields.flags |= flag::UPGRADE,
         header::EXPECT if REQUEST => fields.flags |= expect_flags(buf, value_start, value_end),
         header::HOST if REQUEST => {

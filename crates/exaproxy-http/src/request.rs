@@ -21,8 +21,8 @@
 use crate::abi::{self, error, flag, form, method, scheme, slot, NEED_MORE};
 use crate::authority::parse_authority;
 use crate::head::{
-    clear_outputs, crlf, fail, http_version, scan_fields, within_limit, write_length, Fields,
-    Limits, Stop, TARGET, TCHAR,
+    clear_outputs, crlf, fail, http_version, scan_fields, skip_empty_lines, within_limit,
+    write_length, Fields, Limits, Stop, TARGET, TCHAR,
 };
 use crate::known::method_id;
 
@@ -58,16 +58,8 @@ fn request_head(
     limits: Limits,
 ) -> Result<usize, Stop> {
     let len = buf.len();
-    let mut i = start;
     // Empty lines before the request line (a client's stray CRLF after a body).
-    loop {
-        match buf.get(i) {
-            None => return Err(Stop::More),
-            Some(b'\r') => i = crlf(buf, i, error::REQUEST_LINE)?,
-            Some(b'\n') => return Stop::fail(error::BARE_LF, i),
-            Some(_) => break,
-        }
-    }
+    let mut i = skip_empty_lines(buf, start)?;
 
     // method SP
     let method_start = i;

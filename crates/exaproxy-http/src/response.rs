@@ -12,15 +12,16 @@
 //! `LENGTH_LO`/`LENGTH_HI` hold a valid Content-Length even when another flag
 //! decides the framing (e.g. the length a HEAD response announces).
 //!
-//! The status line is `HTTP/1.x SP 3DIGIT [ SP reason ] CRLF`: a missing reason,
+//! Empty lines (CRLF) before the status line are skipped, as before a request
+//! line. The status line is `HTTP/1.x SP 3DIGIT [ SP reason ] CRLF`: a missing reason,
 //! with or without its SP, is accepted (RFC 9112 §4 asks clients to ignore it);
 //! status codes below 100 are rejected. Malformed lines are `STATUS_LINE`; other
 //! well-formed `HTTP/x.y` versions are `VERSION_UNSUPPORTED`.
 
 use crate::abi::{error, flag, method, slot, NEED_MORE};
 use crate::head::{
-    clear_outputs, crlf, fail, http_version, scan_fields, within_limit, write_length, Fields,
-    Limits, Stop, FIELD_VALUE,
+    clear_outputs, crlf, fail, http_version, scan_fields, skip_empty_lines, within_limit,
+    write_length, Fields, Limits, Stop, FIELD_VALUE,
 };
 
 /// What the client is told whatever went wrong with the upstream's response.
@@ -57,7 +58,10 @@ fn response_head(
     limits: Limits,
     request_method: u32,
 ) -> Result<usize, Stop> {
-    let (minor, mut i) = http_version(buf, start).map_err(|stop| match stop {
+    // Empty lines before the status line: llhttp skips them too, and servers
+    // send a stray CRLF after a body.
+    let line_start = skip_empty_lines(buf, start)?;
+    let (minor, mut i) = http_version(buf, line_start).map_err(|stop| match stop {
         Stop::Fail(error::VERSION, pos) => Stop::Fail(error::STATUS_LINE, pos),
         other => other,
     })?;
