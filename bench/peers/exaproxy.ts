@@ -1,0 +1,71 @@
+// exaproxy itself, started from bin/exaproxy.js (dist/ must be built: `npm run build:ts`).
+// Its whole command line is built in exaproxyArguments() below and nowhere else: when an option is
+// renamed, that function is the one place to change.
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { runText, startProcess, stopProcess, waitForPort } from '../proc';
+import type { PeerContext, PeerSpec } from './types';
+
+const ROOT = join(__dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'exaproxy.js');
+
+/** The command-line options for one benchmark start of exaproxy. */
+export function exaproxyArguments(context: PeerContext, workers: number): string[] {
+  const args = [
+    '--tcp4.host=127.0.0.1',
+    `--tcp4.port=${context.port}`,
+    '--web.enable=false',
+    '--log.level=ERROR',
+    '--usage.enable=false',
+    // The origin is on this machine: allow it past the local-destination block, CONNECT included.
+    `--security.local=127.0.0.1:${context.originPort}`,
+    `--security.connect=${context.originPort}`,
+    `--daemon.workers=${workers}`,
+  ];
+  if (context.helper !== undefined) {
+    args.push(
+      '--redirector.enable=true',
+      `--redirector.protocol=${context.helper}`,
+      `--redirector.program=${(context.helperCommand ?? []).join(' ')}`,
+      `--redirector.minimum=${context.helperChildren}`,
+      `--redirector.maximum=${context.helperChildren}`,
+    );
+  }
+  return args;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  const commit = runText('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']).text;
+  return `exaproxy ${pkg.version} (${commit}, node ${process.version})`;
+}
+
+function spec(name: string, workers: number, pinned: boolean, description: string): PeerSpec {
+  return {
+    name,
+    description,
+    helpers: ['url', 'squid'],
+    connect: true,
+    pinned,
+    version,
+    async start(context) {
+      if (!existsSync(join(ROOT, 'dist', 'cli.js'))) {
+        throw new Error('dist/cli.js is missing: run `npm run build:ts` (or `npm run build`) before `npm run bench`');
+      }
+      const started = startProcess(context.core, process.execPath, [BIN, ...exaproxyArguments(context, workers)]);
+      await waitForPort(context.port, started, 'exaproxy');
+      return { pid: started.child.pid as number, child: started.child, stop: () => stopProcess(started.child, 5000) };
+    },
+  };
+}
+
+export const exaproxy = spec('exaproxy', 1, true, 'exaproxy, one worker');
+
+/** One worker per core, not pinned: compared with `exaproxy` for the two-worker scaling goal. */
+export const exaproxyWorkers = spec(
+  'exaproxy-workers',
+  Math.max(2, cpus().length),
+  false,
+  `exaproxy, one worker per core (${Math.max(2, cpus().length)}), not pinned`,
+);

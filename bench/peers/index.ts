@@ -1,0 +1,15 @@
+// Every peer the bench knows, in table order. HAProxy is the reference the ratios are taken against.
+import { exaproxy, exaproxyWorkers } from './exaproxy';
+import { haproxy } from './haproxy';
+import { npmProxy, proxyChain, relay } from './node-peers';
+import { squid } from './squid';
+import { tinyproxy } from './tinyproxy';
+import type { PeerSpec } from './types';
+
+export const PEERS: PeerSpec[] = [exaproxy, exaproxyWorkers, haproxy, squid, tinyproxy, npmProxy, proxyChain, relay];
+
+export const REFERENCE_PEER = 'haproxy';
+
+export function peerByName(name: string): PeerSpec | undefined {
+  return PEERS.find((peer) => peer.name === name);
+}
