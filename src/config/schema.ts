@@ -1,0 +1,228 @@
+/**
+ * Every configuration option, in one table: ExaProxy's own (same `section.option` names and
+ * defaults, so an ExaProxy exaproxy.conf loads unchanged) and the ones exaproxy adds. Each
+ * entry says its type, default, one line of help and whether this release acts on it.
+ * The `Config` type is derived from this table, so adding a line here is all it takes to add
+ * an option everywhere (loading, -h, -i/-e printing, the typed result).
+ */
+import {
+  address,
+  bool,
+  cidrs,
+  command,
+  header,
+  headers,
+  int,
+  logDestination,
+  methods,
+  oneOf,
+  path,
+  port,
+  ports,
+  redirectorProtocol,
+  seconds,
+  services,
+  text,
+  type Option,
+} from './types';
+
+const LOOPBACK = '127.0.0.0/8 ::1/128';
+const PRIVATE = `${LOOPBACK} 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7 fe80::/10`;
+const MANY = 1_000_000;
+const DAY = 86_400;
+
+/** ExaProxy's per-subsystem log switches (log.<subsystem>). */
+function subsystem(name: string): Option<boolean> {
+  return bool({ default: 'true', help: `log messages from the ${name} subsystem`, implemented: false });
+}
+
+/** The options of the ICAP, TLS and passthrough listeners, which share ExaProxy's layout. */
+function listener(name: string, portNumber: string) {
+  return {
+    enable: bool({ default: 'false', help: `enable the ${name} listener`, implemented: false }),
+    host: address({ family: 4, default: '127.0.0.1', help: `IPv4 address the ${name} listener listens on`, implemented: false }),
+    ipv6: address({ family: 6, default: '::', help: `IPv6 address the ${name} listener listens on (when tcp6.listen)`, implemented: false }),
+    port: port({ default: portNumber, help: `port the ${name} listener listens on`, zero: 'any free port', implemented: false }),
+    'idle-connect': seconds({ default: '300', min: 0, max: DAY, zero: 'no limit', help: `close new ${name} connections idle this long`, implemented: false }),
+    connections: int({ default: '32768', min: 1, max: MANY, help: `maximum number of ${name} connections`, implemented: false }),
+    proxied: bool({ default: 'false', help: `expect a PROXY protocol header on ${name} connections`, implemented: false }),
+  };
+}
+
+function headerSize(name: string): Option<number> {
+  return int({ default: '65536', min: 0, max: 16_777_216, zero: 'unlimited', help: `maximum size in bytes of the ${name} header`, implemented: false });
+}
+
+export const SCHEMA = {
+  tcp4: {
+    host: address({ family: 4, default: '127.0.0.1', help: 'IPv4 address the proxy listens on' }),
+    port: port({ default: '3128', zero: 'any free port', help: 'port the proxy listens on over IPv4' }),
+    timeout: seconds({ default: '5', min: 0, max: DAY, help: 'ExaProxy listening-socket timeout; see the http.*-timeout options', implemented: false }),
+    backlog: int({ default: '200', min: 1, max: 65535, help: 'how many connections the OS queues for us when busy' }),
+    listen: bool({ default: 'true', help: 'listen for proxy connections over IPv4' }),
+    out: bool({ default: 'true', help: 'allow connections to web servers over IPv4' }),
+    bind: address({ family: 4, default: '0.0.0.0', help: 'source IPv4 address of connections to web servers (0.0.0.0 lets the OS choose)' }),
+  },
+  tcp6: {
+    host: address({ family: 6, default: '::1', help: 'IPv6 address the proxy listens on' }),
+    port: port({ default: '3128', zero: 'any free port', help: 'port the proxy listens on over IPv6' }),
+    timeout: seconds({ default: '5', min: 0, max: DAY, help: 'ExaProxy listening-socket timeout; see the http.*-timeout options', implemented: false }),
+    backlog: int({ default: '200', min: 1, max: 65535, help: 'how many connections the OS queues for us when busy' }),
+    listen: bool({ default: 'false', help: 'listen for proxy connections over IPv6' }),
+    out: bool({ default: 'true', help: 'allow connections to web servers over IPv6' }),
+    bind: address({ family: 6, default: '::', help: 'source IPv6 address of connections to web servers (:: lets the OS choose)' }),
+  },
+  redirector: {
+    enable: bool({ default: 'false', help: 'hand each request to helper programs that allow, deny or rewrite it' }),
+    program: command({ default: 'etc/exaproxy/redirector/url-allow', help: 'the helper command with its arguments (shell-like quoting)' }),
+    minimum: int({ default: '5', min: 0, max: 10_000, help: 'helpers kept running' }),
+    maximum: int({ default: '25', min: 1, max: 10_000, help: 'most helpers running at once' }),
+    protocol: redirectorProtocol({ default: 'url', help: 'helper protocol: url (ExaProxy), squid (url_rewrite_program) or icap://NAME (ExaProxy ICAP-like)' }),
+    timeout: seconds({ default: '5', min: 0, max: DAY, zero: 'wait for ever', help: 'seconds a helper may take to answer before redirector.failure applies' }),
+    queue: int({ default: '1000', min: 0, max: MANY, zero: 'unbounded', help: 'requests waiting for a free helper before redirector.failure applies' }),
+    failure: oneOf(['deny', 'allow'], { default: 'deny', help: 'what to do with a request when no helper answers: deny (error page) or allow (forward it)' }),
+    concurrency: int({ default: '0', min: 0, max: 1000, zero: 'one request at a time, no channel-ID', help: 'requests in flight per helper, with Squid channel-IDs' }),
+    cache: seconds({ default: '0', min: 0, max: DAY, zero: 'no cache', help: 'seconds to remember a helper decision for the same request line' }),
+  },
+  http: {
+    enable: bool({ default: 'true', help: 'ExaProxy serving state for SIGTTIN/SIGTTOU (use tcp4/tcp6.listen to stop listening)', implemented: false }),
+    'idle-connect': seconds({ default: '300', min: 0, max: DAY, zero: 'no limit', help: 'close connections that have not sent a complete first request after this long' }),
+    connections: int({ default: '32768', min: 1, max: MANY, help: 'maximum number of proxy client connections (IPv4 and IPv6 together)' }),
+    transparent: bool({ default: 'false', help: 'do not reveal the proxy: no Via or X-Forwarded-For, hop-by-hop headers left alone' }),
+    forward: header({ default: '', help: 'read the client address from this header (e.g. x-forwarded-for) when sent by http.forward-trust' }),
+    'forward-trust': cidrs({ default: LOOPBACK, help: 'peers whose http.forward header or PROXY protocol header is believed' }),
+    mask: bool({ default: 'false', help: 'remove the http.forward header before forwarding' }),
+    connect: bool({ default: 'true', help: 'allow CONNECT (to the ports in security.connect)' }),
+    expect: bool({ default: 'false', help: 'answer 417 to any request with an Expect header' }),
+    extensions: methods({ default: '', help: 'extra HTTP methods to allow (space separated)' }),
+    proxied: bool({ default: 'false', help: 'expect a PROXY protocol (v1/v2) header on proxy connections' }),
+    'header-size': int({ default: '65536', min: 0, max: 16_777_216, zero: 'unlimited', help: 'maximum size in bytes of a request head (431 above)' }),
+    'target-size': int({ default: '8192', min: 16, max: 1_048_576, help: 'maximum size in bytes of a request-target (414 above)' }),
+    'header-count': int({ default: '100', min: 1, max: 10_000, help: 'maximum number of header lines in a request (431 above)' }),
+    'header-timeout': seconds({ default: '10', min: 0, max: DAY, zero: 'no limit', help: 'seconds to receive a whole request head once it has started' }),
+    'keepalive-timeout': seconds({ default: '60', min: 0, max: DAY, zero: 'no limit', help: 'seconds an idle client keep-alive connection is kept open' }),
+    'upstream-connect-timeout': seconds({ default: '10', min: 0, max: DAY, zero: 'no limit', help: 'seconds to connect to a web server' }),
+    'upstream-response-timeout': seconds({ default: '60', min: 0, max: DAY, zero: 'no limit', help: 'seconds to wait for a web server to start answering' }),
+    'tunnel-idle-timeout': seconds({ default: '3600', min: 0, max: 7 * DAY, zero: 'no limit', help: 'seconds a CONNECT or WebSocket tunnel may stay silent both ways' }),
+    'upstream-idle-timeout': seconds({ default: '15', min: 0, max: DAY, zero: 'no limit', help: 'seconds an idle pooled connection to a web server is kept' }),
+    'upstream-max-idle-per-host': int({ default: '16', min: 0, max: 10_000, zero: 'no pooling', help: 'idle connections kept per web server' }),
+    via: bool({ default: 'true', help: 'add a Via header naming daemon.identifier (never when http.transparent)' }),
+    xff: oneOf(['append', 'replace', 'leave'], { default: 'append', help: 'X-Forwarded-For: append the client address, replace the header with it, or leave it alone' }),
+    'proxy-authorization': bool({ default: 'false', help: 'pass Proxy-Authorization to the web server (it is removed otherwise)' }),
+    'remove-headers': headers({ default: '', help: 'request headers to remove before forwarding (space separated)' }),
+  },
+  passthrough: listener('passthrough (TPROXY)', '8000'),
+  icap: { ...listener('ICAP server', '1344'), 'header-size': headerSize('ICAP') },
+  tls: { ...listener('TLS SNI', '443'), 'header-size': headerSize('TLS ClientHello') },
+  web: {
+    enable: bool({ default: 'true', help: 'enable the built-in monitoring web server' }),
+    host: address({ family: 'any', default: '127.0.0.1', help: 'address the monitoring web server listens on' }),
+    port: port({ default: '8080', zero: 'any free port', help: 'port the monitoring web server listens on' }),
+    html: path({ kind: 'folder', default: 'etc/exaproxy/html', help: 'folder of the local pages (ExaProxy templates); missing pages use built-in ones' }),
+    connections: int({ default: '100', min: 1, max: MANY, help: 'maximum number of monitoring web connections' }),
+    debug: bool({ default: 'false', help: "ExaProxy's eval/exec through the web (remote code execution): never implemented", implemented: false }),
+    token: text({ default: '', help: 'when set, the monitor requires "Authorization: Bearer <token>" (or ?token=)' }),
+  },
+  daemon: {
+    identifier: text({ default: 'ExaProxy', pattern: /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, accepted: 'a single word (letters, digits, - . _), used in logs and as the Via pseudonym', help: 'name of this instance in logs and in the Via header' }),
+    pidfile: path({ kind: 'file', default: '', help: 'file to write the process id to (empty: none)', implemented: false }),
+    user: text({ default: 'nobody', help: 'user to run as when started as root', implemented: false }),
+    daemonize: bool({ default: 'false', help: 'go to the background (use systemd or a supervisor instead)', implemented: false }),
+    reactor: oneOf(['best', 'select', 'epoll', 'kqueue'], { default: 'best', help: "ExaProxy's event loop choice (Node picks the best one itself)", implemented: false }),
+    speed: seconds({ default: '2', min: 0, max: 60, help: "ExaProxy's poll timeout (unused by Node's event loop)", implemented: false }),
+    'poll-interfaces': bool({ default: 'true', help: "periodically re-read the machine's addresses the proxy must not connect to" }),
+    workers: int({ default: '0', min: 0, max: 1024, zero: 'one per CPU core', help: 'worker processes sharing the listening sockets' }),
+  },
+  security: {
+    local: services({ default: '', help: 'local services the proxy may reach despite the local-address block (host:port, * for any)' }),
+    connect: ports({ default: '443 981 7000', help: 'ports CONNECT may reach' }),
+    deny: cidrs({ default: '', help: 'destination ranges the proxy refuses to connect to' }),
+    clients: cidrs({ default: PRIVATE, help: 'client ranges allowed to use the proxy (others get 403)' }),
+  },
+  dns: {
+    resolver: path({ kind: 'file', default: '/etc/resolv.conf', help: 'resolv.conf whose nameservers are used' }),
+    timeout: seconds({ default: '2', min: 0.001, max: 60, help: 'seconds to wait for a DNS answer before retrying' }),
+    retries: int({ default: '10', min: 1, max: 100, help: 'DNS attempts before giving up' }),
+    ttl: seconds({ default: '900', min: 0, max: 7 * DAY, zero: 'no cache', help: 'longest time an answer is cached (record TTLs are honoured below it)' }),
+    'negative-ttl': seconds({ default: '5', min: 0, max: DAY, zero: 'no negative cache', help: 'seconds a failed lookup is remembered' }),
+    fqdn: bool({ default: 'true', help: 'only resolve names with a dot (others get the dns page with 200)' }),
+    definitions: path({ kind: 'file', default: 'etc/exaproxy/dns/types', help: "ExaProxy's DNS type table (unused: Node resolves)", implemented: false }),
+  },
+  log: {
+    enable: bool({ default: 'true', help: 'write the main log' }),
+    level: oneOf(['CRITICAL', 'ERROR', 'WARNING', 'INFO', 'DEBUG'], { default: 'ERROR', help: 'least severe level written' }),
+    destination: logDestination({ default: 'stdout', help: 'where the log goes (ExaProxy wrote stdout to stderr; here stdout is stdout)' }),
+    signal: subsystem('signal'),
+    configuration: subsystem('configuration'),
+    supervisor: subsystem('supervisor'),
+    daemon: subsystem('daemon'),
+    server: subsystem('server'),
+    client: subsystem('client'),
+    manager: subsystem('manager'),
+    worker: subsystem('worker'),
+    download: subsystem('download'),
+    http: subsystem('http'),
+    header: subsystem('header'),
+    resolver: subsystem('dns'),
+    web: subsystem('web'),
+  },
+  usage: {
+    enable: bool({ default: 'false', help: 'write the usage (access) log, one line per request' }),
+    destination: logDestination({ default: 'stdout', help: 'where the usage log goes (same forms as log.destination)' }),
+    format: oneOf(['exaproxy', 'squid', 'combined', 'json'], { default: 'exaproxy', help: 'usage log line format' }),
+  },
+  profile: {
+    enable: bool({ default: 'false', help: "ExaProxy's cProfile run (use node --cpu-prof instead)", implemented: false }),
+    destination: text({ default: 'stdout', help: "ExaProxy's profile output file", implemented: false }),
+  },
+} satisfies Record<string, Record<string, Option<unknown>>>;
+
+export type Schema = typeof SCHEMA;
+export type SectionName = keyof Schema & string;
+
+/**
+ * Names ExaProxy used in earlier releases, still accepted in files, the environment and flags.
+ * ExaProxy 1.2.1 shipped `http.allow-connect`; later it became `http.connect`.
+ */
+export const ALIASES: Readonly<Record<string, string>> = { 'http.allow-connect': 'http.connect' };
+
+/** "header-size" → "headerSize". */
+export type CamelCase<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<CamelCase<Tail>>}` : S;
+
+type ValueOf<O> = O extends Option<infer T> ? T : never;
+
+/** The loaded configuration: `config.http.headerSize`, `config.redirector.program.argv`, … */
+export type Config = {
+  readonly [S in keyof Schema]: {
+    readonly [O in keyof Schema[S] as CamelCase<O & string>]: ValueOf<Schema[S][O]>;
+  };
+};
+
+export function camelCase(name: string): string {
+  return name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** One row of the table, with its full name. */
+export interface OptionEntry {
+  readonly section: SectionName;
+  readonly name: string;
+  /** "section.name" */
+  readonly key: string;
+  readonly option: Option<unknown>;
+}
+
+/** Every option, sections and names sorted (the order of -h, -i and -e). */
+export const OPTIONS: readonly OptionEntry[] = Object.entries(SCHEMA)
+  .sort(([a], [b]) => a.localeCompare(b))
+  .flatMap(([section, options]) =>
+    Object.entries(options as Record<string, Option<unknown>>)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, option]) => ({ section: section as SectionName, name, key: `${section}.${name}`, option })),
+  );
+
+export const OPTION_BY_KEY: ReadonlyMap<string, OptionEntry> = new Map(OPTIONS.map((entry) => [entry.key, entry]));
+
+/** The value of one option in a loaded configuration. */
+export function valueOf(config: Config, entry: OptionEntry): unknown {
+  return (config[entry.section] as Record<string, unknown>)[camelCase(entry.name)];
+}
