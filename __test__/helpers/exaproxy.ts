@@ -1,0 +1,65 @@
+/**
+ * Starts the real `exaproxy` command in a child process (through tsx, so the sources are
+ * tested as they are) and waits for its "listening on" line.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+export const ROOT = join(__dirname, '..', '..');
+
+export interface RunningExaproxy {
+  port: number;
+  url: string;
+  child: ChildProcess;
+  /** Everything the process wrote so far. */
+  stdout(): string;
+  stderr(): string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Arguments for a test proxy: loopback, any free port, no monitor, origin ports allowed as local. */
+export function testArgs(extra: string[] = []): string[] {
+  return ['--tcp4.host=127.0.0.1', '--tcp4.port=0', '--web.enable=false', '--log.level=WARNING', ...extra];
+}
+
+export async function startExaproxy(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningExaproxy> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '-e', "require('./src/cli.ts').main(process.argv.slice(1))", '--', ...args],
+    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`exaproxy did not start in 20 s:\n${out}\n${err}`)), 20_000);
+    const check = (): void => {
+      const m = /listening on [^\n]*?:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exaproxy exited with ${code} before listening:\n${out}\n${err}`));
+    });
+  });
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
