@@ -7,6 +7,7 @@ import { formatAccess } from '../log/access';
 import { Stats } from '../monitor/stats';
 import { native } from '../native';
 import { VERSION } from '../version';
+import type { RedirectorPool } from '../redirector';
 import { startRedirector } from './redirect';
 import { Scratch, type AccessRecord, type DataPathStats, type Decider, type ProxyContext } from './context';
 import { Resolver } from './dns';
@@ -80,15 +81,19 @@ export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): 
  * Starts the proxy described by the configuration: the data path, the helper pool when
  * `redirector.enable`, the access log when `usage.enable`.
  */
-export async function startProxy(config: Config, log: Logger & { level?: string }): Promise<RunningProxy & { stats: Stats }> {
+export async function startProxy(
+  config: Config,
+  log: Logger,
+): Promise<RunningProxy & { stats: Stats; pool: RedirectorPool | null }> {
   const settings = settingsFromConfig(config, VERSION);
   const stats = new Stats();
   const access = config.usage.enable ? accessWriter(config) : null;
-  const decider = config.redirector.enable ? await startRedirector(config, log) : null;
+  const decider = config.redirector.enable ? startRedirector(config, log) : null;
   const proxy = await startProxyWith(settings, { log, stats, access: access?.write ?? null, decider });
   return {
     ...proxy,
     stats,
+    pool: decider,
     close: async () => {
       await proxy.close();
       await decider?.close();
