@@ -66,6 +66,8 @@ export interface MeasureSettings {
   /** Idle connections to hold (already capped by the fd limit). */
   idleConnections: number;
   helperChildren: number;
+  /** Count every non-200 response as an error (slower wrk; the smoke test's check). */
+  countNon200: boolean;
   helperCommand(protocol: HelperProtocol): string[];
 }
 
@@ -202,6 +204,7 @@ function runLoad(settings: MeasureSettings, scenario: Scenario, port: number, du
     connections: scenario.connections,
     durationS,
     close,
+    countNon200: settings.countNon200,
     core: settings.cores.load,
     dir,
   });

@@ -190,6 +190,7 @@ async function main(): Promise<number> {
     warmupS: options.warmupS,
     idleConnections: options.idleConnections,
     helperChildren: options.helperChildren,
+    countNon200: options.smoke,
     helperCommand,
   };
   const measurements: Measurement[] = [];

@@ -22,6 +22,8 @@ export function exaproxyArguments(context: PeerContext, workers: number): string
     `--security.local=127.0.0.1:${context.originPort}`,
     `--security.connect=${context.originPort}`,
     `--daemon.workers=${workers}`,
+    // Other peers keep every idle upstream connection; the default cap (16) would add reconnects under 50 clients.
+    '--http.upstream-max-idle-per-host=1000',
   ];
   if (context.helper !== undefined) {
     args.push(
