@@ -21,8 +21,8 @@
 use crate::abi::{self, error, flag, form, method, scheme, slot, NEED_MORE};
 use crate::authority::parse_authority;
 use crate::head::{
-    clear_outputs, crlf, fail, http_version, scan_fields, skip_empty_lines, within_limit,
-    write_length, Fields, Limits, Stop, TARGET, TCHAR,
+    clear_outputs, crlf, fail, http_version, scan, scan_fields, scan_target, skip_empty_lines,
+    within_limit, write_length, Fields, Limits, Stop, TCHAR,
 };
 use crate::known::method_id;
 
@@ -63,9 +63,7 @@ fn request_head(
 
     // method SP
     let method_start = i;
-    while i < len && TCHAR[buf[i] as usize] {
-        i += 1;
-    }
+    i = scan(buf, i, &TCHAR);
     if i == len {
         return Err(Stop::More);
     }
@@ -84,9 +82,7 @@ fn request_head(
 
     // request-target SP
     let target_start = i;
-    while i < len && TARGET[buf[i] as usize] {
-        i += 1;
-    }
+    i = scan_target(buf, i);
     if i - target_start > limits.target {
         return Stop::fail(error::TARGET_TOO_LONG, target_start + limits.target);
     }

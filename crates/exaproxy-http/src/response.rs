@@ -20,8 +20,8 @@
 
 use crate::abi::{error, flag, method, slot, NEED_MORE};
 use crate::head::{
-    clear_outputs, crlf, fail, http_version, scan_fields, skip_empty_lines, within_limit,
-    write_length, Fields, Limits, Stop, FIELD_VALUE,
+    clear_outputs, crlf, fail, http_version, scan_field_value, scan_fields, skip_empty_lines,
+    within_limit, write_length, Fields, Limits, Stop,
 };
 
 /// What the client is told whatever went wrong with the upstream's response.
@@ -91,9 +91,7 @@ fn response_head(
         Some(_) => return Stop::fail(error::STATUS_LINE, i),
     };
     i = reason_start;
-    while i < buf.len() && FIELD_VALUE[buf[i] as usize] {
-        i += 1;
-    }
+    i = scan_field_value(buf, i);
     let reason_end = i;
     i = crlf(buf, i, error::STATUS_LINE)?;
     table[slot::VERSION] = minor;
@@ -135,3 +133,7 @@ fn response_head(
     table[slot::HEADER_COUNT] = fields.count as u32;
     Ok(end)
 }
+
+#[cfg(test)]
+#[path = "response_tests.rs"]
+mod tests;
