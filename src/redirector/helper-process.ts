@@ -1,0 +1,163 @@
+/**
+ * One helper program: spawns it in its own process group (so a terminal ^C does not reach
+ * it and the whole group can be signalled), writes requests to its stdin, cuts its stdout
+ * into replies and always drains its stderr. What a reply means is the pool's business.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { ProtocolError } from './dialect';
+import type { Dialect, RawReply, ReplyReader } from './dialect';
+import { StderrLog } from './stderr-log';
+import type { RedirectorLog } from './types';
+
+export interface HelperHooks<A> {
+  onReplies(helper: Helper<A>, replies: RawReply[]): void;
+  /**
+   * The helper can no longer be used. `crash`: it exited, closed stdout or could not be
+   * written to; `broken`: it is alive but its output can no longer be trusted.
+   */
+  onFailure(helper: Helper<A>, reason: string, kind: 'crash' | 'broken'): void;
+  onExit(helper: Helper<A>, code: number | null, signal: NodeJS.Signals | null): void;
+}
+
+export interface HelperSettings {
+  program: string[];
+  dialect: Dialect;
+  log: RedirectorLog;
+  maxReplyBytes: number;
+  stderrLinesPerSecond: number;
+}
+
+/** If stdout is still open this long after the process exited (a grandchild holds it), give up on it. */
+const EXIT_WITHOUT_EOF_MS = 200;
+
+export class Helper<A> {
+  private static sequence = 0;
+  readonly id = ++Helper.sequence;
+  readonly pid: number | undefined;
+  readonly startedAt: number;
+  /** Requests written and not yet answered, by sequence number (the channel-ID), oldest first. */
+  readonly slots = new Map<number, A>();
+  /** running: takes requests; retiring: finishing its requests before stopping; stopping/dead: gone. */
+  state: 'running' | 'retiring' | 'stopping' | 'dead' = 'running';
+  answered = 0;
+  lastActive: number;
+  /** Resolves once the process has exited (or could not be started). */
+  readonly exited: Promise<void>;
+  private hasExited = false;
+  private stdoutEnded = false;
+  private nextSeq = 1;
+  private readonly child: ChildProcess;
+  private readonly reader: ReplyReader;
+  private readonly stderr: StderrLog;
+
+  constructor(settings: HelperSettings, private readonly hooks: HelperHooks<A>, now: number) {
+    const [command, ...args] = settings.program;
+    this.startedAt = now;
+    this.lastActive = now;
+    this.reader = settings.dialect.newReader(settings.maxReplyBytes);
+    this.child = spawn(command!, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, windowsHide: true });
+    this.pid = this.child.pid;
+    this.stderr = new StderrLog(settings.log, this.pid, settings.stderrLinesPerSecond);
+    let markExited: () => void;
+    this.exited = new Promise((resolve) => (markExited = resolve));
+    const stderrIsFailure = settings.dialect.stderrIsFailure;
+
+    this.child.on('error', (error: NodeJS.ErrnoException) => {
+      if (this.pid === undefined) {
+        this.hasExited = true;
+        markExited();
+        this.hooks.onFailure(this, `could not be started: ${error.message}`, 'crash');
+      } else {
+        this.hooks.onFailure(this, `failed: ${error.message}`, 'crash');
+      }
+    });
+    this.child.on('exit', (code, signal) => {
+      this.hasExited = true;
+      this.stderr.flush();
+      markExited();
+      this.hooks.onExit(this, code, signal);
+      if (!this.stdoutEnded) {
+        setTimeout(() => this.hooks.onFailure(this, describeExit(code, signal), 'crash'), EXIT_WITHOUT_EOF_MS).unref();
+      }
+    });
+    // EPIPE and friends arrive here when the helper is gone; the stdout/exit events explain why.
+    this.child.stdin!.on('error', (error: NodeJS.ErrnoException) => {
+      this.hooks.onFailure(this, `could not be written to (${error.code ?? error.message})`, 'crash');
+    });
+    this.child.stdout!.on('data', (chunk: Buffer) => this.read(chunk));
+    this.child.stdout!.on('end', () => {
+      this.stdoutEnded = true;
+      this.hooks.onFailure(this, this.hasExited ? describeExit(this.child.exitCode, this.child.signalCode) : 'closed its stdout', 'crash');
+    });
+    this.child.stdout!.on('error', () => this.hooks.onFailure(this, 'stdout failed', 'crash'));
+    this.child.stderr!.on('data', (chunk: Buffer) => {
+      this.stderr.push(chunk, Date.now());
+      if (stderrIsFailure && this.slots.size > 0 && this.state !== 'dead') {
+        this.hooks.onFailure(this, 'wrote to stderr while answering (ExaProxy ICAP rule)', 'broken');
+      }
+    });
+    this.child.stderr!.on('error', () => undefined);
+  }
+
+  /** Sequence number for the next request: Squid-style channel-IDs start at 1 per helper. */
+  nextSequence(): number {
+    return this.nextSeq++;
+  }
+
+  write(text: string): void {
+    this.child.stdin!.write(text, 'latin1');
+  }
+
+  /** Ends the helper at once (misbehaving or timed out): SIGKILL to its whole process group. */
+  kill(): void {
+    this.state = 'dead';
+    this.signal('SIGKILL');
+  }
+
+  /** Asks the helper to finish: EOF on stdin and SIGTERM, then SIGKILL after `graceMs`. */
+  stop(graceMs: number): Promise<void> {
+    if (this.state !== 'dead') this.state = 'stopping';
+    this.child.stdin!.end();
+    this.signal('SIGTERM');
+    if (!this.hasExited) {
+      const force = setTimeout(() => this.signal('SIGKILL'), graceMs);
+      force.unref();
+      void this.exited.then(() => clearTimeout(force));
+    }
+    return this.exited;
+  }
+
+  private read(chunk: Buffer): void {
+    if (this.state === 'dead') return;
+    const replies: RawReply[] = [];
+    try {
+      this.reader.push(chunk, replies);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      // Replies cut before the bad bytes are still good; the stream after them is not.
+      if (replies.length > 0) this.hooks.onReplies(this, replies);
+      this.hooks.onFailure(this, error.message, 'broken');
+      return;
+    }
+    if (replies.length > 0) this.hooks.onReplies(this, replies);
+  }
+
+  private signal(signal: NodeJS.Signals): void {
+    // Once reaped, the pid (and group id) may be reused: never signal it again.
+    if (this.hasExited || this.pid === undefined) return;
+    try {
+      process.kill(-this.pid, signal);
+    } catch {
+      try {
+        this.child.kill(signal);
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+}
+
+function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal === null ? `exited with code ${code}` : `was killed by ${signal}`;
+}

@@ -1,0 +1,80 @@
+/**
+ * ExaProxy's ICAP-like protocol over stdin/stdout (`redirector.protocol = icap://NAME[/…]`,
+ * reference §4.3). The request is written exactly as ExaProxy writes it: LF line ends,
+ * Pragma metadata, `Encapsulated` last, then the client's raw head. One request at a time.
+ */
+import type { Dialect, Outcome, RawReply, ReplyReader } from './dialect';
+import { IcapReader } from './icap-reply';
+import type { IcapResponse } from './icap-reply';
+import type { Decision, RedirectorRequest } from './types';
+import { parseHostPort, wireSafe } from './wire';
+
+function decided(decision: Decision): Outcome {
+  return { kind: 'decision', decision, cacheable: decision.kind !== 'error' };
+}
+
+const PERMIT = decided({ kind: 'permit' });
+
+/** The end of an HTTP head: returns the index just after the blank line, or -1. */
+function headEnd(head: string): number {
+  const crlf = head.indexOf('\r\n\r\n');
+  const lf = head.indexOf('\n\n');
+  if (crlf === -1) return lf === -1 ? -1 : lf + 2;
+  return lf === -1 || crlf < lf ? crlf + 4 : lf + 2;
+}
+
+export class IcapDialect implements Dialect {
+  readonly slotsPerHelper = 1;
+  readonly channels = false;
+  readonly stderrIsFailure = true;
+  /** Everything up to and including `Host: <H>`, which never changes. */
+  private readonly preamble: string;
+
+  constructor(uri: string) {
+    const name = uri.slice('icap://'.length).split('/')[0]!;
+    this.preamble = `REQMOD ${uri} ICAP/1.0\nHost: ${name}\n`;
+  }
+
+  encode(req: RedirectorRequest): string {
+    return `${this.preamble}Pragma: transport=${req.transport}\nPragma: proxy=test\nPragma: scheme=http\n`
+      + `Pragma: accept=${req.myIp}\nPragma: accept-port=${req.myPort}\nPragma: client=${req.clientIp}\n`
+      + `Pragma: host=${wireSafe(req.host)}\nPragma: path=${wireSafe(req.path)}\nPragma: method=${req.method}\n`
+      + `Encapsulated: req-hdr=0, null-body=${req.rawHead.length}\n\n${req.rawHead.toString('latin1')}`;
+  }
+
+  newReader(maxReplyBytes: number): ReplyReader {
+    return new IcapReader(maxReplyBytes);
+  }
+
+  interpret(reply: RawReply, req: RedirectorRequest): Outcome {
+    const icap = reply.icap!;
+    if (icap.code !== 200) return PERMIT; // 204, and (as ExaProxy) any other code: 304, 302, 403…
+    const response = icap.sections.get('res-hdr');
+    if (response !== undefined) return decided({ kind: 'response', head: response, body: icap.body ?? Buffer.alloc(0) });
+    const request = icap.sections.get('req-hdr');
+    if (request === undefined || request.length === 0) return PERMIT;
+    if (request.subarray(0, 8).toString('latin1') === 'CONNECT ') return this.connectBlock(icap, request, req);
+    return decided({ kind: 'request', head: request });
+  }
+
+  /**
+   * A CONNECT block is an intercept when `X-Intercept: active` is set or bytes follow it;
+   * alone, it turns the request into a CONNECT to that host (the icap-google-no-ssl trick).
+   */
+  private connectBlock(icap: IcapResponse, block: Buffer, req: RedirectorRequest): Outcome {
+    const text = block.toString('latin1');
+    const lineEnd = text.indexOf('\n');
+    const requestLine = (lineEnd === -1 ? text : text.slice(0, lineEnd)).replace(/\r$/, '');
+    const words = requestLine.split(' ');
+    const target = words.length === 3 && /^HTTP\/1\.[01]$/.test(words[2]!) ? parseHostPort(words[1]!, req.port) : null;
+    if (target === null) {
+      return decided({ kind: 'error', reason: `icap helper sent a CONNECT block with request line ${JSON.stringify(requestLine)}: expected "CONNECT host:port HTTP/1.1"` });
+    }
+    const end = headEnd(text);
+    const trailing = end !== -1 && end < text.length;
+    if ((icap.headers.get('x-intercept') ?? '').toLowerCase() === 'active' || trailing) {
+      return decided({ kind: 'intercept', host: target.host, port: target.port });
+    }
+    return decided({ kind: 'request', head: block });
+  }
+}

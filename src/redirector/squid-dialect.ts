@@ -1,0 +1,104 @@
+/**
+ * Squid's url_rewrite_program protocol (Squid 3.4+ default extras, protocols.md §1a):
+ *   -> `[channel-ID ]URL client-ip/- - METHOD myip=IP myport=PORT`
+ *   <- `[channel-ID ]OK|ERR|BH [kv-pairs]`, or a legacy `NNN:URL` / bare URL reply.
+ * With concurrency 0 no channel-ID is sent (squidGuard and other old helpers need that).
+ */
+import type { Dialect, Outcome, RawReply, ReplyReader } from './dialect';
+import { LineReader } from './line-reader';
+import { REDIRECT_STATUSES, atoi, legacyNotes, note, parseSquidReply } from './squid-reply';
+import type { RedirectorRequest } from './types';
+import { hasControl, urlHost, wireSafe } from './wire';
+
+const PERMIT: Outcome = { kind: 'decision', decision: { kind: 'permit' }, cacheable: true };
+
+function permitWith(why: string): Outcome {
+  return { kind: 'decision', decision: { kind: 'permit' }, cacheable: true, note: why };
+}
+
+function unusable(why: string): Outcome {
+  return { kind: 'decision', decision: { kind: 'error', reason: why }, cacheable: false };
+}
+
+/** The URL as Squid writes it: absolute form, the port only when not the scheme's default. */
+export function squidUrl(req: RedirectorRequest): string {
+  const host = wireSafe(urlHost(req.host));
+  if (req.method === 'CONNECT') return `${host}:${req.port}`;
+  const port = req.port === (req.scheme === 'https' ? 443 : 80) ? '' : `:${req.port}`;
+  return `${req.scheme}://${host}${port}${wireSafe(req.path)}`;
+}
+
+/** Whether Squid's URI parser would accept a rewrite target for this request. */
+function parsesAsTarget(url: string, req: RedirectorRequest): boolean {
+  if (req.method === 'CONNECT') return /^(\[[0-9A-Fa-f:.]+\]|[^\s/:[\]]+):[0-9]{1,5}$/.test(url);
+  return /^https?:\/\/[^\s/?#]+([/?#]\S*)?$/i.test(url);
+}
+
+/** Squid's `strtol` on the channel-ID, then the whitespace after it. */
+const CHANNEL = /^[\t\n\v\f\r ]*([+-]?[0-9]+)[\t\n\v\f\r ]*/;
+
+export class SquidDialect implements Dialect {
+  readonly slotsPerHelper: number;
+  readonly channels: boolean;
+  readonly stderrIsFailure = false;
+
+  constructor(concurrency: number) {
+    this.channels = concurrency > 0;
+    this.slotsPerHelper = Math.max(1, concurrency);
+  }
+
+  encode(req: RedirectorRequest): string {
+    return `${squidUrl(req)} ${req.clientIp}/- - ${req.method} myip=${req.myIp} myport=${req.myPort}\n`;
+  }
+
+  newReader(maxReplyBytes: number): ReplyReader {
+    const lines = new LineReader(maxReplyBytes);
+    const channels = this.channels;
+    return {
+      push(chunk: Buffer, out: RawReply[]): void {
+        lines.push(chunk, (line) => {
+          if (!channels) {
+            out.push({ channel: null, verdict: line });
+            return;
+          }
+          const id = CHANNEL.exec(line);
+          // A reply without an ID cannot be matched: Squid logs it and drops it (channel -1 here).
+          if (id === null) out.push({ channel: -1, verdict: line });
+          else out.push({ channel: Number(id[1]), verdict: line.slice(id[0].length) });
+        });
+      },
+    };
+  }
+
+  interpret(reply: RawReply, req: RedirectorRequest): Outcome {
+    const parsed = parseSquidReply(reply.verdict);
+    if (parsed.result === 'ERR') return PERMIT;
+    if (parsed.result === 'BH') {
+      const message = note(parsed, 'message');
+      return { kind: 'retry', reason: message === undefined ? 'helper answered BH' : `helper answered BH: ${message}` };
+    }
+    const notes = parsed.result === 'OK' ? parsed : { ...parsed, notes: legacyNotes(parsed.other) };
+    const url = note(notes, 'url');
+    const status = note(notes, 'status');
+    if (url !== undefined) {
+      const code = status === undefined ? 302 : atoi(status);
+      if (!REDIRECT_STATUSES.has(code)) {
+        return permitWith(`status=${status} is not a redirect status (301, 302, 303, 307 or 308): request left unchanged, as Squid does`);
+      }
+      if (url === '') return unusable('squid helper sent url= with an empty URL');
+      if (hasControl(url)) return unusable('squid helper sent a url= holding control characters');
+      return { kind: 'decision', decision: { kind: 'redirect', url, status: code }, cacheable: true };
+    }
+    const rewrite = note(notes, 'rewrite-url');
+    if (rewrite !== undefined) {
+      if (rewrite === squidUrl(req)) return PERMIT;
+      if (hasControl(rewrite)) return unusable('squid helper sent a rewrite-url= holding control characters');
+      if (!parsesAsTarget(rewrite, req)) {
+        return permitWith(`rewrite-url ${JSON.stringify(rewrite)} is not a valid ${req.method === 'CONNECT' ? 'host:port' : 'http(s) URL'}: request left unchanged, as Squid does`);
+      }
+      return { kind: 'decision', decision: { kind: 'rewrite', url: rewrite }, cacheable: true };
+    }
+    if (status !== undefined) return permitWith(`status=${status} without url= is ignored: request left unchanged`);
+    return PERMIT;
+  }
+}
