@@ -14,6 +14,11 @@
 //!   `TRANSFER_ENCODING_NOT_CHUNKED`: RFC 9112 §6.1 says such framing "MUST be
 //!   treated as faulty", and a proxy cannot forward a faulty frame safely (an
 //!   HTTP/1.0 next hop would not decode chunked; llhttp accepts it).
+//! - Host must be `uri-host [":" port]` with a non-empty host and a port in
+//!   1..=65535: an empty Host (allowed by RFC 9112 §3.2 for targets without an
+//!   authority) is `HOST_INVALID`, since a proxy cannot route it.
+//! - `IS_UPGRADE` needs HTTP/1.1 and `EXPECT_CONTINUE` is dropped in HTTP/1.0
+//!   (RFC 9110 §7.8, §10.1.1); the other flags report the fields as sent.
 //! - A Host that disagrees with an absolute-form target is not an error: the
 //!   target wins (RFC 9112 §3.2.2) and HOST is the target's host. The Host field
 //!   must still be valid and single.
@@ -128,6 +133,10 @@ fn request_head(
     let mut flags = fields.flags;
     if minor == 1 {
         flags |= flag::VERSION_11;
+    } else {
+        // RFC 9110 §10.1.1: a 100-continue expectation in HTTP/1.0 MUST be
+        // ignored (an HTTP/1.0 client does not understand a 1xx answer).
+        flags &= !flag::EXPECT_CONTINUE;
     }
     match fields.content_length {
         Some(n) => {
@@ -139,9 +148,9 @@ fn request_head(
         None if fields.transfer.present => flags |= flag::CHUNKED,
         None => flags |= flag::BODY_NONE,
     }
-    if flags & (flag::CONNECTION_UPGRADE | flag::UPGRADE)
-        == flag::CONNECTION_UPGRADE | flag::UPGRADE
-    {
+    // Upgrade exists in HTTP/1.1 only (RFC 9110 §7.8: ignored in an HTTP/1.0 request).
+    let upgrade_bits = flag::CONNECTION_UPGRADE | flag::UPGRADE;
+    if minor == 1 && flags & upgrade_bits == upgrade_bits {
         flags |= flag::IS_UPGRADE;
     }
     if matches!(target_form, form::ORIGIN | form::ASTERISK) {

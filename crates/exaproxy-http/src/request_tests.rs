@@ -537,6 +537,13 @@ fn connection_upgrade_expect_flags() {
     assert!(p.has(flag::CONNECTION_KEEP_ALIVE | flag::CONNECTION_CLOSE));
     let p = parse("PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n");
     assert!(p.has(flag::EXPECT_CONTINUE) && !p.has(flag::EXPECT_OTHER));
+    let p = parse("PUT / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n");
+    assert!(!p.has(flag::EXPECT_CONTINUE), "ignored in HTTP/1.0");
+    let p = parse("GET / HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n");
+    assert!(
+        p.has(flag::CONNECTION_UPGRADE | flag::UPGRADE) && !p.has(flag::IS_UPGRADE),
+        "no upgrade in HTTP/1.0"
+    );
     let p = parse("PUT / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\n\r\n");
     assert!(p.has(flag::EXPECT_OTHER) && !p.has(flag::EXPECT_CONTINUE));
 }
