@@ -4,14 +4,15 @@
 import type { Metric, ScenarioSummary } from './report';
 
 /** Which ratio is drawn for each scenario. */
-const CHARTED: Record<string, { metric: Metric; label: string }> = {
+const CHARTED: Record<string, { metric: Metric; label: string; raw?: boolean }> = {
   small: { metric: 'cpuUsPerReq', label: 'CPU per request' },
   close: { metric: 'cpuUsPerReq', label: 'CPU per request' },
   helper: { metric: 'cpuUsPerReq', label: 'CPU per request' },
   '100k': { metric: 'cpuMsPerMiB', label: 'CPU per MiB' },
   '1m': { metric: 'cpuMsPerMiB', label: 'CPU per MiB' },
   connect: { metric: 'cpuMsPerMiB', label: 'CPU per MiB' },
-  chain: { metric: 'chainCpuRatio', label: 'CPU ÷ front HAProxy' },
+  // Already a ratio to HAProxy (the front one, on the same traffic): drawn as it is.
+  chain: { metric: 'chainCpuRatio', label: 'CPU ÷ front HAProxy', raw: true },
   idle: { metric: 'rssPerConnKiB', label: 'RSS per idle connection' },
 };
 
@@ -22,21 +23,22 @@ function escape(text: string): string {
 }
 
 export function chartSvg(summaries: ScenarioSummary[], reference: string, title: string): string {
-  const rows: { scenario: string; label: string; bars: { variant: string; ratio: number }[] }[] = [];
+  const rows: { scenario: string; label: string; bars: { variant: string; peer: string; ratio: number }[] }[] = [];
   for (const s of summaries) {
     const charted = CHARTED[s.scenario];
     if (charted === undefined) continue;
     const bars = s.variants.flatMap((v) => {
-      const r = v.ratio[charted.metric];
-      return r === undefined ? [] : [{ variant: v.variant, ratio: r }];
+      const r = charted.raw ? v.median[charted.metric] : v.ratio[charted.metric];
+      return r === undefined ? [] : [{ variant: v.variant, peer: v.peer, ratio: r }];
     });
     if (bars.length > 0) rows.push({ scenario: s.scenario, label: charted.label, bars });
   }
-  const variants = [...new Set(rows.flatMap((r) => r.bars.map((b) => b.variant)))];
-  const color = (variant: string): string => COLORS[variants.indexOf(variant) % COLORS.length] as string;
+  // One colour per peer, so that exaproxy+url and exaproxy read as the same program.
+  const peers = [...new Set(rows.flatMap((r) => r.bars.map((b) => b.peer)))];
+  const color = (peer: string): string => COLORS[peers.indexOf(peer) % COLORS.length] as string;
   const barHeight = 14;
-  const left = 210;
-  const width = 900;
+  const left = 280;
+  const width = 960;
   const plotWidth = width - left - 90;
   // Past 8× the bars are clipped (and labelled with their value), so that the interesting range stays readable.
   const maxRatio = Math.min(8, Math.max(2, ...rows.flatMap((r) => r.bars.map((b) => b.ratio))));
@@ -48,8 +50,9 @@ export function chartSvg(summaries: ScenarioSummary[], reference: string, title:
     parts.push(`<text x="10" y="${y + 27}" font-size="11" fill="#555">${escape(row.label)}</text>`);
     for (const bar of row.bars) {
       parts.push(`<text x="${left - 6}" y="${y + barHeight - 3}" text-anchor="end" font-size="12">${escape(bar.variant)}</text>`);
-      parts.push(`<rect x="${left}" y="${y}" width="${(x(bar.ratio) - left).toFixed(1)}" height="${barHeight - 2}" fill="${color(bar.variant)}"/>`);
-      parts.push(`<text x="${(x(bar.ratio) + 4).toFixed(1)}" y="${y + barHeight - 3}" font-size="11">${bar.ratio.toFixed(2)}×</text>`);
+      parts.push(`<rect x="${left}" y="${y}" width="${(x(bar.ratio) - left).toFixed(1)}" height="${barHeight - 2}" fill="${color(bar.peer)}"/>`);
+      const clipped = bar.ratio > maxRatio ? ' ▸' : '';
+      parts.push(`<text x="${(x(bar.ratio) + 4).toFixed(1)}" y="${y + barHeight - 3}" font-size="11">${bar.ratio.toFixed(2)}×${clipped}</text>`);
       y += barHeight;
     }
     y += 14;

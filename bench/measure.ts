@@ -75,6 +75,7 @@ export interface MeasureSettings {
 export function variantsFor(scenario: Scenario, peers: PeerSpec[], reference: string): Variant[] {
   const variants: Variant[] = [];
   for (const peer of peers) {
+    if (peer.onlyScenarios !== undefined && !peer.onlyScenarios.includes(scenario.name)) continue;
     if (scenario.kind === 'connect' && !peer.connect) continue;
     // A peer that closes every client connection cannot hold idle ones.
     if (scenario.kind === 'idle' && peer.keepAlive === false) continue;

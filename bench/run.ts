@@ -2,7 +2,7 @@
 // missing, starts an nginx origin, then for each round, scenario and peer starts the peer fresh,
 // loads it and reads its process tree's CPU and memory. Prints a markdown table and writes JSON, the
 // same table and an SVG chart to bench/results/. See bench/README.md for the method.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { chartSvg } from './chart';
@@ -126,10 +126,14 @@ function versions(peers: PeerSpec[]): Record<string, string> {
   return result;
 }
 
-/** The allow-all helper: the project's example when there is one, else bench/helpers/allow-all.py. */
+/**
+ * The allow-all helper for a protocol: the project's example (examples/redirectors/<protocol>-allow.py)
+ * when it is there, else bench/helpers/allow-all.py. Both peers of a comparison get the same program.
+ */
 function helperCommand(protocol: HelperProtocol): string[] {
   const python = runText('sh', ['-c', 'command -v /usr/bin/python3 || command -v python3']).text.split('\n')[0] || 'python3';
-  return [python, join(__dirname, 'helpers', 'allow-all.py'), protocol];
+  const example = join(__dirname, '..', 'examples', 'redirectors', `${protocol}-allow.py`);
+  return existsSync(example) ? [python, example] : [python, join(__dirname, 'helpers', 'allow-all.py'), protocol];
 }
 
 async function main(): Promise<number> {
@@ -171,7 +175,7 @@ async function main(): Promise<number> {
       warmupS: options.warmupS,
       rounds: options.rounds,
       helperChildren: options.helperChildren,
-      helper: helperCommand('url').slice(0, 2).join(' '),
+      helpers: { url: helperCommand('url').join(' '), squid: helperCommand('squid').join(' ') },
       cores: cores.peer === undefined ? 'one core: nothing pinned' : `peer on core ${cores.peer}; wrk, clients and origin on core ${cores.load}`,
       reference: REFERENCE_PEER,
     },

@@ -10,6 +10,11 @@ import type { PeerContext, PeerSpec } from './types';
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'exaproxy.js');
 
+/** redirector.program is split with shell-like quoting: quote what a space or quote would break. */
+function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
 /** The command-line options for one benchmark start of exaproxy. */
 export function exaproxyArguments(context: PeerContext, workers: number): string[] {
   const args = [
@@ -29,7 +34,7 @@ export function exaproxyArguments(context: PeerContext, workers: number): string
     args.push(
       '--redirector.enable=true',
       `--redirector.protocol=${context.helper}`,
-      `--redirector.program=${(context.helperCommand ?? []).join(' ')}`,
+      `--redirector.program=${(context.helperCommand ?? []).map(shellQuote).join(' ')}`,
       `--redirector.minimum=${context.helperChildren}`,
       `--redirector.maximum=${context.helperChildren}`,
     );
@@ -43,9 +48,10 @@ function version(): string {
   return `exaproxy ${pkg.version} (${commit}, node ${process.version})`;
 }
 
-function spec(name: string, workers: number, pinned: boolean, description: string): PeerSpec {
+function spec(name: string, workers: number, pinned: boolean, description: string, onlyScenarios?: string[]): PeerSpec {
   return {
     name,
+    onlyScenarios,
     description,
     helpers: ['url', 'squid'],
     connect: true,
@@ -69,5 +75,6 @@ export const exaproxyWorkers = spec(
   'exaproxy-workers',
   Math.max(2, cpus().length),
   false,
-  `exaproxy, one worker per core (${Math.max(2, cpus().length)}), not pinned`,
+  `exaproxy, one worker per core (${Math.max(2, cpus().length)}), not pinned (small and 1m scenarios only)`,
+  ['small', '1m'],
 );

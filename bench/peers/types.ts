@@ -44,6 +44,8 @@ export interface PeerSpec {
   connect: boolean;
   /** false for a peer that closes the client connection after each response (it then gets `Connection: close`). */
   keepAlive?: boolean;
+  /** When set, the only scenarios this peer runs in (a variant that only matters for one comparison). */
+  onlyScenarios?: string[];
   /** Whether the peer is pinned to the peer core (false for multi-worker runs that need every core). */
   pinned: boolean;
   /** The version string recorded with the results. */
