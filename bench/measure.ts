@@ -8,7 +8,7 @@ import { runWrk, type LoadResult } from './load/wrk';
 import { DOCUMENTS } from './origin';
 import { startFrontHaproxy } from './peers/haproxy';
 import type { HelperProtocol, PeerContext, PeerSpec, RunningPeer } from './peers/types';
-import { freePort, pinned, resetPeakRss, sleep, treeCpuSeconds, treePeakRssKiB, treeRssKiB, type CorePlan } from './proc';
+import { coreBusy, freePort, pinned, readCoreTimes, resetPeakRss, sleep, treeCpuSeconds, treePeakRssKiB, treeRssKiB, type CorePlan } from './proc';
 import type { Scenario } from './scenarios';
 
 const MiB = 1024 * 1024;
@@ -46,6 +46,9 @@ export interface Measurement {
   peakRssKiB: number;
   statusErrors: number;
   socketErrors: number;
+  /** How busy the peer's core and the load core were (0..1): a busy load core means req/s is bounded by wrk/origin, a peer core busier than the peer means a neighbour interfered. */
+  peerCoreBusy?: number;
+  loadCoreBusy?: number;
   /** chain: CPU seconds of the front HAProxy, and the peer's CPU divided by it. */
   frontCpuS?: number;
   chainCpuRatio?: number;
@@ -151,7 +154,11 @@ export async function measure(settings: MeasureSettings, scenario: Scenario, var
       const cpuBefore = treeCpuSeconds(peer.pid);
       const frontBefore = front ? treeCpuSeconds(front.pid) : 0;
       resetPeakRss(peer.pid);
+      const coresBefore = readCoreTimes();
       const loaded = await load(settings.durationS);
+      const coresAfter = readCoreTimes();
+      result.peerCoreBusy = coreBusy(coresBefore, coresAfter, settings.cores.peer);
+      result.loadCoreBusy = coreBusy(coresBefore, coresAfter, settings.cores.load);
       result.cpuS = treeCpuSeconds(peer.pid) - cpuBefore;
       result.peakRssKiB = treePeakRssKiB(peer.pid);
       if (front) {

@@ -203,3 +203,29 @@ export function runText(cmd: string, args: string[], options: { cwd?: string } =
   const result = spawnSync(cmd, args, { cwd: options.cwd, encoding: 'utf8', timeout: 600_000 });
   return { ok: result.status === 0, text: `${result.stdout ?? ''}${result.stderr ?? ''}`.trim() };
 }
+
+/** Per-core busy and total jiffies from /proc/stat, to tell how loaded each core was during a load. */
+export type CoreTimes = Map<string, { busy: number; total: number }>;
+
+export function readCoreTimes(): CoreTimes {
+  const times: CoreTimes = new Map();
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const match = /^cpu(\d+) (.*)$/.exec(line);
+    if (!match) continue;
+    const fields = (match[2] as string).trim().split(/\s+/).map(Number);
+    const total = fields.reduce((sum, v) => sum + v, 0);
+    // idle + iowait are the not-busy columns.
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+    times.set(match[1] as string, { busy: total - idle, total });
+  }
+  return times;
+}
+
+/** Fraction of the time (0..1) a core was busy between two readings; undefined for an unknown core. */
+export function coreBusy(before: CoreTimes, after: CoreTimes, core: string | undefined): number | undefined {
+  if (core === undefined) return undefined;
+  const a = before.get(core);
+  const b = after.get(core);
+  if (!a || !b || b.total === a.total) return undefined;
+  return (b.busy - a.busy) / (b.total - a.total);
+}

@@ -244,7 +244,9 @@ function describe(m: Measurement): string {
   const trouble = m.ok ? '' : ` — ${m.error ?? ''}`;
   if (m.scenario === 'idle') return `${m.idleOpen} held, ${(m.rssPerConnKiB ?? 0).toFixed(2)} KiB RSS per connection${trouble}`;
   const chain = m.chainCpuRatio === undefined ? '' : `, ${m.chainCpuRatio.toFixed(2)}× front CPU`;
-  return `${Math.round(m.reqPerSec)} req/s, ${m.mibPerSec.toFixed(1)} MiB/s, ${m.cpuUsPerReq.toFixed(1)} µs CPU/req, p99 ${m.p99Ms.toFixed(2)} ms${chain}${trouble}`;
+  const percent = (v: number | undefined): string => (v === undefined ? '?' : `${Math.round(v * 100)}%`);
+  const cores = m.peerCoreBusy === undefined ? '' : `; cores busy: peer ${percent(m.peerCoreBusy)}, load ${percent(m.loadCoreBusy)}`;
+  return `${Math.round(m.reqPerSec)} req/s, ${m.mibPerSec.toFixed(1)} MiB/s, ${m.cpuUsPerReq.toFixed(1)} µs CPU/req, p99 ${m.p99Ms.toFixed(2)} ms${chain}${cores}${trouble}`;
 }
 
 if (require.main === module) {
