@@ -23,6 +23,18 @@ function headEnd(head: string): number {
   return lf === -1 || crlf < lf ? crlf + 4 : lf + 2;
 }
 
+/**
+ * ExaProxy helpers often put a small body inside the `res-hdr` section (`null-body` counting
+ * it): split the section at the end of the HTTP head so `head` is only the head, and the
+ * body is those trailing bytes followed by the de-chunked `res-body`.
+ */
+function responseDecision(section: Buffer, chunked: Buffer | null): Decision {
+  const end = headEnd(section.toString('latin1'));
+  if (end === -1 || end === section.length) return { kind: 'response', head: section, body: chunked ?? Buffer.alloc(0) };
+  const inline = section.subarray(end);
+  return { kind: 'response', head: section.subarray(0, end), body: chunked === null ? inline : Buffer.concat([inline, chunked]) };
+}
+
 export class IcapDialect implements Dialect {
   readonly slotsPerHelper = 1;
   readonly channels = false;
@@ -50,7 +62,7 @@ export class IcapDialect implements Dialect {
     const icap = reply.icap!;
     if (icap.code !== 200) return PERMIT; // 204, and (as ExaProxy) any other code: 304, 302, 403…
     const response = icap.sections.get('res-hdr');
-    if (response !== undefined) return decided({ kind: 'response', head: response, body: icap.body ?? Buffer.alloc(0) });
+    if (response !== undefined) return decided(responseDecision(response, icap.body));
     const request = icap.sections.get('req-hdr');
     if (request === undefined || request.length === 0) return PERMIT;
     if (request.subarray(0, 8).toString('latin1') === 'CONNECT ') return this.connectBlock(icap, request, req);

@@ -362,13 +362,15 @@ export class RedirectorPool extends EventEmitter {
     const now = clock();
     if (kind === 'crash') this.counters.crashes++;
     if (kind === 'crash' && helper.answered === 0 && now - helper.startedAt < QUICK_DEATH_MS) {
+      // One early death may be a request that crashes its helper; a run of them is a broken
+      // program, and respawning it at full speed would only burn CPU.
       this.quickDeaths++;
-      const delay = Math.min(100 * 2 ** (this.quickDeaths - 1), MAX_RESPAWN_DELAY_MS);
+      const delay = this.quickDeaths === 1 ? 0 : Math.min(100 * 2 ** (this.quickDeaths - 2), MAX_RESPAWN_DELAY_MS);
       this.spawnBlockedUntil = now + delay;
       const suppressed = this.startLog.pass(now);
       if (suppressed !== null) {
-        this.log.error({ program: this.options.program, pid: helper.pid, suppressed },
-          `redirector helper ${reason} before answering anything; retrying in ${delay} ms. Check redirector.program and run it by hand to see why it stops`);
+        this.log.error({ program: this.options.program, pid: helper.pid, reason, suppressed },
+          `redirector helper stopped before answering anything (it ${reason}); starting another in ${delay} ms. Check redirector.program and run it by hand to see why it stops`);
       }
       return;
     }
