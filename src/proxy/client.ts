@@ -528,7 +528,7 @@ export class ClientConnection implements UpstreamOwner {
     if ((table[Slot.FLAGS]! & Flag.IS_UPGRADE) !== 0) bits |= Rewrite.ALLOW_UPGRADE;
     const n = native.rewriteRequest(ctx.plan, input, table, buf, start, this.clientIp, bits);
     if (n <= 0) {
-      const [name, status] = ERROR_INFO[-n] ?? ['UNKNOWN', 500];
+      const [name, status] = (n < 0 && ERROR_INFO[-n]) || ['EMPTY_REWRITE', 500];
       ctx.log.error({ error: name }, 'request rewrite failed');
       this.closeAfter = true;
       return this.localError(status, 'The request could not be forwarded.');
