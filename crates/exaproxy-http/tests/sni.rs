@@ -187,7 +187,7 @@ fn built_hellos() {
     assert_eq!(name_of(&input, &t), b"a.test");
     // Record versions 3.0 to 3.4 are all seen in the wild or allowed.
     for minor in 0..=4 {
-        let mut input = hello_with(&[sni.clone()]);
+        let mut input = hello_with(std::slice::from_ref(&sni));
         input[2] = minor;
         assert_eq!(peek(&input).0, 1);
     }
@@ -262,14 +262,14 @@ fn malformed_hellos() {
             record(1, &body)
         }),
         ("bytes after the hello in its record", {
-            let mut r = hello_with(&[sni.clone()]);
+            let mut r = hello_with(std::slice::from_ref(&sni));
             r.push(0);
             let len = r.len() - 5;
             r[3..5].copy_from_slice(&u16be(len));
             r
         }),
         ("hello longer than its record", {
-            let mut r = hello_with(&[sni.clone()]);
+            let mut r = hello_with(std::slice::from_ref(&sni));
             r[8] += 1;
             r
         }),
