@@ -168,7 +168,7 @@ fn built_hellos() {
     // No server_name, no extensions at all, an empty server_name (as a server
     // echoes it): no name, and still a valid hello.
     for input in [
-        hello_with(&[alpn.clone()]),
+        hello_with(std::slice::from_ref(&alpn)),
         hello_with(&[]),
         record(1, &hello_body(None)),
         hello_with(&[extension(0, &[])]),
