@@ -40,10 +40,12 @@ export class HeadView {
   get port(): number {
     return this.table[Slot.PORT]!;
   }
-  /** Path and query; "/" when the target had none. */
+  /** Path and query; "/" when the target had no path (`http://h` → "/", `http://h?q` → "/?q"). */
   get path(): string {
     const t = this.table;
-    return t[Slot.PATH_START] === t[Slot.PATH_END] ? '/' : this.slice(Slot.PATH_START, Slot.PATH_END);
+    if (t[Slot.PATH_START] === t[Slot.PATH_END]) return '/';
+    const path = this.slice(Slot.PATH_START, Slot.PATH_END);
+    return path.charCodeAt(0) === 0x3f /* ? */ ? `/${path}` : path;
   }
   get contentLength(): number {
     const t = this.table;
