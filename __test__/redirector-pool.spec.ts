@@ -204,15 +204,19 @@ test('pool: close() answers pending requests by policy and stops every helper', 
   const log = new RecordingLog();
   const pool = new RedirectorPool(options(fixture('scripted.py'), { minimum: 2, maximum: 2, timeout: 30 }), log, { stopGraceMs: 500 });
   const pids: number[] = [];
+  const signals: Array<string | null> = [];
   pool.on('spawn', ({ pid }: { pid: number }) => pids.push(pid));
+  pool.on('exit', ({ signal }: { signal: string | null }) => signals.push(signal));
   pool.start();
   const pending = pool.decide(request({ path: '/hang' }));
+  await new Promise((r) => setTimeout(r, 200)); // let the helper read the request and start hanging
   await pool.close();
   const result = await pending;
   assert.equal(result.decision.kind, 'deny');
   assert.match(result.failure ?? '', /closing/);
   assert.equal(pids.length, 2);
   for (const pid of pids) assert.equal(alive(pid), false, `helper ${pid} stopped`);
+  assert.ok(signals.includes('SIGTERM'), `the hung helper was stopped by SIGTERM (${signals.join(', ')})`);
   const after = await pool.decide(request());
   assert.equal(after.decision.kind, 'deny');
   assert.match(after.failure ?? '', /closed/);

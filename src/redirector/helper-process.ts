@@ -81,23 +81,26 @@ export class Helper<A> {
         setTimeout(() => this.hooks.onFailure(this, describeExit(code, signal), 'crash'), EXIT_WITHOUT_EOF_MS).unref();
       }
     });
+    const { stdin, stdout, stderr } = this.child;
+    // Without file descriptors (EMFILE/ENFILE) Node sets up no pipes: the 'error' event reports it.
+    if (stdin === null || stdout === null || stderr === null) return;
     // EPIPE and friends arrive here when the helper is gone; the stdout/exit events explain why.
-    this.child.stdin!.on('error', (error: NodeJS.ErrnoException) => {
+    stdin.on('error', (error: NodeJS.ErrnoException) => {
       this.hooks.onFailure(this, `could not be written to (${error.code ?? error.message})`, 'crash');
     });
-    this.child.stdout!.on('data', (chunk: Buffer) => this.read(chunk));
-    this.child.stdout!.on('end', () => {
+    stdout.on('data', (chunk: Buffer) => this.read(chunk));
+    stdout.on('end', () => {
       this.stdoutEnded = true;
       this.hooks.onFailure(this, this.hasExited ? describeExit(this.child.exitCode, this.child.signalCode) : 'closed its stdout', 'crash');
     });
-    this.child.stdout!.on('error', () => this.hooks.onFailure(this, 'stdout failed', 'crash'));
-    this.child.stderr!.on('data', (chunk: Buffer) => {
+    stdout.on('error', () => this.hooks.onFailure(this, 'stdout failed', 'crash'));
+    stderr.on('data', (chunk: Buffer) => {
       this.stderr.push(chunk, Date.now());
       if (stderrIsFailure && this.slots.size > 0 && this.state !== 'dead') {
         this.hooks.onFailure(this, 'wrote to stderr while answering (ExaProxy ICAP rule)', 'broken');
       }
     });
-    this.child.stderr!.on('error', () => undefined);
+    stderr.on('error', () => undefined);
   }
 
   /** Sequence number for the next request: Squid-style channel-IDs start at 1 per helper. */
@@ -106,7 +109,7 @@ export class Helper<A> {
   }
 
   write(text: string): void {
-    this.child.stdin!.write(text, 'latin1');
+    this.child.stdin?.write(text, 'latin1');
   }
 
   /** Ends the helper at once (misbehaving or timed out): SIGKILL to its whole process group. */
@@ -118,7 +121,7 @@ export class Helper<A> {
   /** Asks the helper to finish: EOF on stdin and SIGTERM, then SIGKILL after `graceMs`. */
   stop(graceMs: number): Promise<void> {
     if (this.state !== 'dead') this.state = 'stopping';
-    this.child.stdin!.end();
+    this.child.stdin?.end();
     this.signal('SIGTERM');
     if (!this.hasExited) {
       const force = setTimeout(() => this.signal('SIGKILL'), graceMs);

@@ -155,7 +155,13 @@ export class RedirectorPool extends EventEmitter {
       };
       this.unsettled.add(pending);
       this.ticker ??= setInterval(() => this.tick(), this.tickMs);
-      this.place(pending, false);
+      try {
+        this.place(pending, false);
+      } catch (error) {
+        // decide() never rejects: an internal fault becomes a policy answer, and is logged.
+        this.log.error({ error }, 'redirector pool failed to place a request');
+        this.settlePolicy(pending, `internal error: ${(error as Error).message}`);
+      }
     });
   }
 
@@ -418,7 +424,16 @@ export class RedirectorPool extends EventEmitter {
   }
 
   private spawn(now: number): Helper<Attempt> | undefined {
-    const helper = new Helper<Attempt>(this.settings, this.hooks, now);
+    let helper: Helper<Attempt>;
+    try {
+      helper = new Helper<Attempt>(this.settings, this.hooks, now);
+    } catch (error) {
+      // spawn() throws for errors it does not report as events: treat it as a failed start.
+      this.quickDeaths++;
+      this.spawnBlockedUntil = now + Math.min(100 * 2 ** this.quickDeaths, MAX_RESPAWN_DELAY_MS);
+      this.log.error({ program: this.options.program }, `redirector helper could not be started: ${(error as Error).message}. Check redirector.program`);
+      return undefined;
+    }
     if (helper.pid === undefined) {
       // spawn() failed (ENOENT, EACCES…). The 'error' event that follows logs why and sets the
       // real back-off; until then, do not try again for every request of this tick.
