@@ -40,7 +40,9 @@ test('icap: the REQMOD message is written exactly as ExaProxy writes it', async 
 
 test('icap: each response form maps to its decision', async () => {
   // One helper, so every response must leave the stream in step for the next one.
-  await withPool(options(fixture('icap-scripted.py'), { ...icap, minimum: 1, maximum: 1 }), async (pool) => {
+  await withPool(options(fixture('icap-scripted.py'), { ...icap, minimum: 1, maximum: 1 }), async (pool, log) => {
+    let exits = 0;
+    pool.on('exit', () => exits++);
     const decide = (path: string) => pool.decide(request({ path }));
     assert.deepEqual((await decide('/allow')).decision, { kind: 'permit' });
     assert.deepEqual((await decide('/modify')).decision, {
@@ -62,6 +64,8 @@ test('icap: each response form maps to its decision', async () => {
     assert.equal(other.verdict, 'ICAP/1.0 302 Found');
     assert.equal(pool.stats().crashes, 0);
     assert.equal(pool.stats().failures, 0);
+    assert.equal(exits, 0, 'the same helper answered everything');
+    assert.equal(log.has('misbehaved'), false);
   });
 });
 

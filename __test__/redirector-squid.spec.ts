@@ -39,7 +39,9 @@ test('squid: the request line is the Squid 3.4+ default, with channel-IDs only w
 });
 
 test('squid: each reply form maps to its decision', async () => {
-  await withPool(options(fixture('scripted.py'), { ...squid, concurrency: 2 }), async (pool, log) => {
+  await withPool(options(fixture('scripted.py'), { ...squid, concurrency: 2, minimum: 1, maximum: 1 }), async (pool, log) => {
+    let exits = 0;
+    pool.on('exit', () => exits++);
     const cases: Array<[string, unknown]> = [
       ['OK rewrite-url="http://other.example/x"', { kind: 'rewrite', url: 'http://other.example/x' }],
       ['OK rewrite-url=http://other.example/%7Euser', { kind: 'rewrite', url: 'http://other.example/~user' }],
@@ -68,6 +70,7 @@ test('squid: each reply form maps to its decision', async () => {
       assert.equal(result.verdict, reply, 'the verdict is the reply without its channel-ID');
     }
     assert.ok(log.has('status=302 without url= is ignored'), 'status without url is logged');
+    assert.equal(exits, 0, 'one helper answered everything, in step');
   });
 });
 

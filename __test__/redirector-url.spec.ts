@@ -28,7 +28,9 @@ test('url: the request line is written exactly as ExaProxy writes it', async () 
 });
 
 test('url: each reply form maps to its decision, with the raw reply as verdict', async () => {
-  await withPool(options(fixture('scripted.py')), async (pool) => {
+  await withPool(options(fixture('scripted.py'), { minimum: 1, maximum: 1 }), async (pool, log) => {
+    let exits = 0;
+    pool.on('exit', () => exits++);
     const cases: Array<[string, unknown]> = [
       ['', { kind: 'permit' }],
       ['file://deny.html', { kind: 'file', name: 'deny.html' }],
@@ -47,6 +49,8 @@ test('url: each reply form maps to its decision, with the raw reply as verdict',
     // intercept:// without a port keeps the request's port.
     const sameport = await pool.decide(request({ port: 8080, path: replyPath('intercept://backend.local') }));
     assert.deepEqual(sameport.decision, { kind: 'intercept', host: 'backend.local', port: 8080 });
+    assert.equal(exits, 0, 'one helper answered everything, in step');
+    assert.equal(log.has('misbehaved'), false);
   });
 });
 

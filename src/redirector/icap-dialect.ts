@@ -23,6 +23,12 @@ function headEnd(head: string): number {
   return lf === -1 || crlf < lf ? crlf + 4 : lf + 2;
 }
 
+/** The request head without anything after its blank line (the client's own body is what gets forwarded). */
+function headOnly(section: Buffer): Buffer {
+  const end = headEnd(section.toString('latin1'));
+  return end === -1 ? section : section.subarray(0, end);
+}
+
 /**
  * ExaProxy helpers often put a small body inside the `res-hdr` section (`null-body` counting
  * it): split the section at the end of the HTTP head so `head` is only the head, and the
@@ -66,7 +72,7 @@ export class IcapDialect implements Dialect {
     const request = icap.sections.get('req-hdr');
     if (request === undefined || request.length === 0) return PERMIT;
     if (request.subarray(0, 8).toString('latin1') === 'CONNECT ') return this.connectBlock(icap, request, req);
-    return decided({ kind: 'request', head: request });
+    return decided({ kind: 'request', head: headOnly(request) });
   }
 
   /**
@@ -87,6 +93,6 @@ export class IcapDialect implements Dialect {
     if ((icap.headers.get('x-intercept') ?? '').toLowerCase() === 'active' || trailing) {
       return decided({ kind: 'intercept', host: target.host, port: target.port });
     }
-    return decided({ kind: 'request', head: block });
+    return decided({ kind: 'request', head: headOnly(block) });
   }
 }

@@ -90,11 +90,12 @@ export class IcapReader implements ReplyReader {
   /** Consumes one unit (a line, the sections, one chunk) and returns the new position, or null to wait for more. */
   private step(data: Buffer, pos: number, out: RawReply[]): number | null {
     if (this.state === 'sections') {
-      if (data.length - pos < this.sectionBytes) return null;
-      this.cutSections(data.subarray(pos, pos + this.sectionBytes));
+      const end = pos + this.sectionBytes; // read before emit() resets it
+      if (end > data.length) return null;
+      this.cutSections(data.subarray(pos, end));
       if (this.bodyName === null) this.emit(out);
       else this.state = 'chunk-size';
-      return pos + this.sectionBytes;
+      return end;
     }
     if (this.state === 'chunk-data') {
       if (data.length - pos < this.chunkLeft) return null;
@@ -181,6 +182,5 @@ export class IcapReader implements ReplyReader {
     this.bodyName = null;
     this.chunks = [];
     this.sectionBytes = 0;
-    this.size = 0;
   }
 }

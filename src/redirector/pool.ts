@@ -218,7 +218,7 @@ export class RedirectorPool extends EventEmitter {
 
   /** Sends a request to a free helper (spawning one if allowed), else queues it, else applies the policy. */
   private place(pending: Pending, retry: boolean): void {
-    const helper = this.freeHelper(pending.lastHelper) ?? this.grow();
+    const helper = this.freeHelper(pending.lastHelper) ?? this.grow() ?? this.stillFree(pending.lastHelper);
     if (helper !== undefined) {
       this.send(helper, pending);
     } else if (this.helpers.length === 0) {
@@ -232,7 +232,10 @@ export class RedirectorPool extends EventEmitter {
     }
   }
 
-  /** The least loaded helper with a free slot, preferring one other than `avoid` (a retry goes elsewhere). */
+  /**
+   * The least loaded helper with a free slot, other than `avoid`: a request that got `BH`
+   * goes to another helper, even a new one, before going back to the same one.
+   */
   private freeHelper(avoid: Helper<Attempt> | null): Helper<Attempt> | undefined {
     let best: Helper<Attempt> | undefined;
     let bestLoad = this.dialect.slotsPerHelper;
@@ -244,10 +247,12 @@ export class RedirectorPool extends EventEmitter {
         if (load === 0) break;
       }
     }
-    if (best === undefined && avoid !== null && avoid.state === 'running' && avoid.slots.size < this.dialect.slotsPerHelper) {
-      return avoid;
-    }
     return best;
+  }
+
+  /** `helper` if it still takes requests and has a free slot (the last resort for a retry). */
+  private stillFree(helper: Helper<Attempt> | null): Helper<Attempt> | undefined {
+    return helper !== null && helper.state === 'running' && helper.slots.size < this.dialect.slotsPerHelper ? helper : undefined;
   }
 
   private send(helper: Helper<Attempt>, pending: Pending): void {
@@ -269,7 +274,7 @@ export class RedirectorPool extends EventEmitter {
         this.queue.shift();
         continue;
       }
-      const helper = this.freeHelper(pending.lastHelper) ?? this.grow();
+      const helper = this.freeHelper(pending.lastHelper) ?? this.grow() ?? this.stillFree(pending.lastHelper);
       if (helper === undefined) break;
       this.queue.shift();
       this.send(helper, pending);
