@@ -20,7 +20,8 @@ export interface Log {
 }
 
 export interface MonitorPool {
-  stats(): PoolStats;
+  /** undefined when there is no pool (yet) */
+  stats(): PoolStats | undefined;
 }
 
 export interface MonitorControl {

@@ -1,0 +1,85 @@
+// daemon.pidfile and the open-file limit, on the real filesystem and real processes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { writePidfile, removePidfile, PidfileError } from '../src/supervisor/pidfile';
+import { checkFileLimit, readFileLimit, descriptorsNeeded } from '../src/supervisor/limits';
+import { lookupUser } from '../src/supervisor/privileges';
+
+const root = resolve(__dirname, '..');
+
+function scratch(): string {
+  return mkdtempSync(join(tmpdir(), 'exaproxy-pid-'));
+}
+
+test('a missing pidfile is created, and removed at the end', () => {
+  const dir = scratch();
+  const path = join(dir, 'exaproxy.pid');
+  writePidfile(path);
+  assert.equal(readFileSync(path, 'utf8'), `${process.pid}\n`);
+  assert.equal(removePidfile(path), true);
+  assert.ok(!existsSync(path));
+  rmSync(dir, { recursive: true });
+});
+
+test('a stale pidfile (dead process, or garbage) is replaced', async () => {
+  const dir = scratch();
+  const path = join(dir, 'exaproxy.pid');
+  const child = spawn(process.execPath, ['-e', '']);
+  const dead = child.pid as number;
+  await new Promise((r) => child.on('exit', r));
+  writeFileSync(path, `${dead}\n`);
+  writePidfile(path);
+  assert.equal(readFileSync(path, 'utf8'), `${process.pid}\n`);
+  writeFileSync(path, 'not a pid');
+  writePidfile(path);
+  assert.equal(readFileSync(path, 'utf8'), `${process.pid}\n`);
+  rmSync(dir, { recursive: true });
+});
+
+test('a pidfile held by a live process is refused and left alone', () => {
+  const dir = scratch();
+  const path = join(dir, 'exaproxy.pid');
+  writeFileSync(path, '1\n');
+  assert.throws(() => writePidfile(path), (err: Error) => err instanceof PidfileError && /belongs to process 1, which is running; stop it first/.test(err.message));
+  assert.equal(readFileSync(path, 'utf8'), '1\n');
+  assert.equal(removePidfile(path), false, 'not ours: not removed');
+  assert.ok(existsSync(path));
+  rmSync(dir, { recursive: true });
+});
+
+test('an impossible pidfile path names the option and what to do', () => {
+  assert.throws(() => writePidfile('/nonexistent-dir-exaproxy/x.pid'), /daemon\.pidfile: cannot create \/nonexistent-dir-exaproxy\/x\.pid \(ENOENT\); check that its folder exists/);
+});
+
+test('the open-file limit is read from /proc and compared with http.connections', () => {
+  const limit = readFileLimit();
+  assert.ok(limit && limit.soft > 0 && limit.hard >= limit.soft);
+  assert.equal(descriptorsNeeded(100), 264);
+  assert.equal(checkFileLimit(10).ok, true);
+  const huge = checkFileLimit(1e9);
+  assert.equal(huge.ok, false);
+  assert.match(huge.message ?? '', /^http\.connections=1000000000 needs 2000000064 open files but the limit \(RLIMIT_NOFILE\) is \d+ .*only about \d+ connections fit; raise it \(ulimit -n 2000000064/);
+});
+
+test('a process whose limit is too low for http.connections is told how many fit and what to do', () => {
+  const script = `const { checkFileLimit } = require(${JSON.stringify(join(root, 'src/supervisor/limits.ts'))}); console.log(JSON.stringify(checkFileLimit(3000)));`;
+  const r = spawnSync('prlimit', ['--nofile=256:4096', process.execPath, '--import', 'tsx', '-e', script], { cwd: root, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const check = JSON.parse(r.stdout);
+  assert.equal(check.ok, false);
+  assert.equal(check.needed, 6064);
+  // Node raises the soft limit to the hard one at startup, so 4096 is what counts.
+  assert.match(check.message, /^http\.connections=3000 needs 6064 open files but the limit \(RLIMIT_NOFILE\) is 4096 \(hard 4096\), so only about 2016 connections fit; raise it \(ulimit -n 6064, or LimitNOFILE=6064 in the systemd unit\) or lower http\.connections$/);
+  const fits = spawnSync('prlimit', ['--nofile=256:4096', process.execPath, '--import', 'tsx', '-e', script.replace('3000', '2000')], { cwd: root, encoding: 'utf8' });
+  assert.equal(JSON.parse(fits.stdout).ok, true);
+});
+
+test('users are looked up in passwd', () => {
+  const nobody = lookupUser('nobody');
+  assert.ok(nobody && nobody.uid > 0 && nobody.gid > 0);
+  assert.equal(lookupUser('no-such-user-exaproxy'), undefined);
+});

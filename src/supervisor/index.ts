@@ -1,0 +1,34 @@
+// runSupervisor: one entry point for both sides of node:cluster. In the primary it forks and
+// supervises the workers; in a worker it runs startWorker() and obeys the primary.
+import cluster from 'node:cluster';
+import { runPrimary, type PrimaryOptions, type Supervisor } from './primary';
+import { runWorker, type WorkerHandle } from './worker';
+
+export type { PrimaryMessage, WorkerMessage } from './messages';
+export type { WorkerHandle } from './worker';
+export type { Supervisor, PrimaryOptions, ReloadResult, MonitorSettings } from './primary';
+export { writePidfile, removePidfile, PidfileError } from './pidfile';
+export { dropPrivileges, lookupUser, PrivilegeError } from './privileges';
+export { checkFileLimit, readFileLimit, descriptorsNeeded } from './limits';
+
+export interface SupervisorOptions extends PrimaryOptions {
+  /** runs in each worker: start the data path (listen), resolve once it serves */
+  startWorker: () => Promise<WorkerHandle>;
+  /** how often workers report their figures (ms, default 1000) */
+  reportMs?: number;
+}
+
+export type SupervisorRole = { role: 'primary'; supervisor: Supervisor } | { role: 'worker'; handle: WorkerHandle };
+
+/**
+ * Call it from the `exaproxy` command after reading the configuration. The same script runs
+ * in the primary and (forked by node:cluster) in every worker. In the primary, await
+ * `supervisor.done` and exit with its code; a worker exits by itself when told to stop.
+ */
+export async function runSupervisor(options: SupervisorOptions): Promise<SupervisorRole> {
+  if (cluster.isWorker) {
+    const handle = await runWorker({ startWorker: options.startWorker, log: options.log, user: options.user, reportMs: options.reportMs });
+    return { role: 'worker', handle };
+  }
+  return { role: 'primary', supervisor: await runPrimary(options) };
+}

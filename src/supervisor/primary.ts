@@ -1,0 +1,396 @@
+// The primary process: forks the workers, restarts crashed ones, turns signals into messages,
+// replaces every worker on SIGHUP without dropping connections, aggregates the workers'
+// figures and serves the monitor. It shares nothing with the workers but the listening sockets
+// (node:cluster binds them here and hands connections out).
+import cluster, { type Worker } from 'node:cluster';
+import { Stats, retired, emptySnapshot, type Snapshot } from '../monitor/stats';
+import { mergePoolStats, type PoolStats } from '../monitor/pool';
+import { RecentLines } from '../monitor/recent';
+import { startMonitor, type Log, type Monitor } from '../monitor/server';
+import { isWorkerMessage, type PrimaryMessage, type WorkerMessage } from './messages';
+import { writePidfile, removePidfile } from './pidfile';
+import { dropPrivileges } from './privileges';
+import { checkFileLimit } from './limits';
+
+export interface MonitorSettings {
+  host: string;
+  port: number;
+  token?: string;
+  connections?: number;
+  identifier?: string;
+  configJson: () => object;
+}
+
+export interface PrimaryOptions {
+  /** daemon.workers */
+  workers: number;
+  log: Log;
+  /** daemon.pidfile ('' or undefined: none) */
+  pidfile?: string;
+  /** daemon.user: dropped to once the first workers listen (when started as root) */
+  user?: string;
+  /** http.connections, checked against RLIMIT_NOFILE */
+  connections?: number;
+  /** how long old workers may drain on reload and on soft stop (ms); default 30 s for reload, no limit for SIGQUIT */
+  drainTimeoutMs?: number;
+  /** how long workers get to close on SIGTERM/SIGINT before being killed; default 5 s */
+  stopTimeoutMs?: number;
+  /** how long a new worker may take to become ready; default 30 s */
+  startTimeoutMs?: number;
+  /**
+   * SIGHUP: re-read and check the configuration before new workers are started (they read it
+   * themselves). Throw to refuse the reload (the running workers stay). May return a new
+   * worker count and new monitor settings.
+   */
+  reload?: () => Promise<ReloadResult | void> | ReloadResult | void;
+  /** web.enable: the monitor's settings, or undefined for no monitor */
+  monitor?: MonitorSettings;
+  /** debug logging of the primary's own logger */
+  debug?: (on: boolean) => void;
+  /** reopen the primary's own log files */
+  reopen?: () => void;
+  /** the primary's own recent log lines (worker lines are added to it) */
+  recent?: RecentLines;
+  /** environment given to every worker */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ReloadResult {
+  workers?: number;
+  monitor?: MonitorSettings;
+}
+
+export interface Supervisor {
+  /** resolves with the exit code once everything has stopped */
+  done: Promise<number>;
+  /** the pids of the live workers */
+  workers(): number[];
+  /** aggregated figures of every process */
+  stats(): Snapshot;
+  pool(): PoolStats | undefined;
+  reload(): Promise<boolean>;
+  stop(graceful: boolean): Promise<number>;
+}
+
+interface Member {
+  worker: Worker;
+  generation: number;
+  ready: boolean;
+  /** set once we asked it to stop: its exit is expected */
+  leaving: boolean;
+  last?: Snapshot;
+  pool?: PoolStats;
+  startedAt: number;
+  killTimer?: NodeJS.Timeout;
+}
+
+const HANDLED = ['SIGHUP', 'SIGQUIT', 'SIGTERM', 'SIGINT', 'SIGTTOU', 'SIGTTIN', 'SIGUSR1', 'SIGUSR2', 'SIGTRAP'] as const;
+
+export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
+  const { log } = options;
+  const members = new Map<number, Member>();
+  const recent = options.recent ?? new RecentLines();
+  const own = new Stats();
+  // What exited workers counted, so totals never go backwards.
+  let gone = emptySnapshot();
+  let generation = 0;
+  let wanted = Math.max(1, options.workers);
+  let monitorSettings = options.monitor;
+  let monitor: Monitor | undefined;
+  let currentMonitor: MonitorSettings | undefined;
+  let pidSaved = false;
+  let stopping: 'soft' | 'hard' | undefined;
+  let reloading: Promise<boolean> | undefined;
+  let crashes = 0;
+  // The state new workers must be told about, so a restarted worker behaves like the others.
+  const state = { listening: true, debug: false, pool: undefined as { minimum: number; maximum: number } | undefined };
+  let resolveDone: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => (resolveDone = resolve));
+
+  if (options.connections !== undefined) {
+    const check = checkFileLimit(options.connections);
+    if (check.raisedFrom !== undefined) log.info(`open-file limit raised from ${check.raisedFrom} to ${check.limit?.soft}`);
+    if (!check.ok) log.error(check.message ?? 'open-file limit too low');
+  }
+  if (options.pidfile) {
+    writePidfile(options.pidfile);
+    pidSaved = true;
+  }
+
+  const live = (): Member[] => [...members.values()];
+  const broadcast = (m: PrimaryMessage, to: Member[] = live().filter((x) => !x.leaving)): void => {
+    for (const member of to) if (member.worker.isConnected()) member.worker.send(m);
+  };
+
+  function fork(gen: number): Member {
+    const worker = cluster.fork({ ...options.env, EXAPROXY_WORKER_GENERATION: String(gen) });
+    const member: Member = { worker, generation: gen, ready: false, leaving: false, startedAt: Date.now() };
+    members.set(worker.id, member);
+    worker.on('message', (m: unknown) => {
+      if (isWorkerMessage(m)) onMessage(member, m);
+    });
+    worker.on('exit', (code, signal) => onExit(member, code, signal));
+    worker.on('error', (err) => log.warn(`worker ${worker.process.pid}: IPC error: ${err.message}`));
+    return member;
+  }
+
+  function onMessage(member: Member, m: WorkerMessage): void {
+    switch (m.exaproxy) {
+      case 'ready':
+        member.ready = true;
+        log.info(`worker ${m.pid} ready (generation ${member.generation})`);
+        // Bring it in line with what the signals and control actions changed since start.
+        if (!state.listening) member.worker.send({ exaproxy: 'listen', on: false } satisfies PrimaryMessage);
+        if (state.debug) member.worker.send({ exaproxy: 'debug', on: true } satisfies PrimaryMessage);
+        if (state.pool) member.worker.send({ exaproxy: 'resize', ...state.pool } satisfies PrimaryMessage);
+        member.worker.emit('exaproxy:ready');
+        break;
+      case 'report':
+        member.last = m.stats;
+        member.pool = m.pool ?? undefined;
+        for (const line of m.logs) recent.push(line);
+        break;
+      case 'stopping':
+        member.leaving = true;
+        break;
+    }
+  }
+
+  function onExit(member: Member, code: number | null, signal: string | null): void {
+    clearTimeout(member.killTimer);
+    members.delete(member.worker.id);
+    if (member.last !== undefined) gone = Stats.merge([gone, retired(member.last)]);
+    const pid = member.worker.process.pid;
+    if (member.leaving || stopping !== undefined) {
+      log.info(`worker ${pid} exited (${signal ?? `code ${code}`})`);
+    } else {
+      crashes++;
+      const quick = Date.now() - member.startedAt < 5000;
+      const delay = quick ? Math.min(30_000, 100 * 2 ** Math.min(crashes, 9)) : 100;
+      log.error(`worker ${pid} died (${signal ?? `code ${code}`}); starting a replacement in ${delay} ms`);
+      if (!quick) crashes = 0;
+      setTimeout(() => {
+        if (stopping === undefined && live().filter((x) => !x.leaving && x.generation === generation).length < wanted) fork(generation);
+      }, delay).unref();
+    }
+    if (stopping !== undefined && members.size === 0) void finish();
+  }
+
+  function waitReady(member: Member, timeoutMs: number): Promise<boolean> {
+    if (member.ready) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => settle(false), timeoutMs);
+      const onReady = (): void => settle(true);
+      const onExitEarly = (): void => settle(false);
+      function settle(ok: boolean): void {
+        clearTimeout(timer);
+        member.worker.off('exaproxy:ready', onReady);
+        member.worker.off('exit', onExitEarly);
+        resolve(ok);
+      }
+      member.worker.on('exaproxy:ready', onReady);
+      member.worker.on('exit', onExitEarly);
+    });
+  }
+
+  function retire(member: Member, graceful: boolean, timeoutMs: number): void {
+    member.leaving = true;
+    if (member.worker.isConnected()) member.worker.send({ exaproxy: 'stop', graceful, timeoutMs } satisfies PrimaryMessage);
+    // The worker enforces its own drain limit; this is the backstop for a stuck one.
+    if (timeoutMs > 0) {
+      member.killTimer = setTimeout(() => {
+        log.warn(`worker ${member.worker.process.pid} did not stop within ${timeoutMs} ms; killing it`);
+        member.worker.process.kill('SIGKILL');
+      }, timeoutMs + 2000);
+      member.killTimer.unref();
+    }
+  }
+
+  async function reload(): Promise<boolean> {
+    if (stopping !== undefined) return false;
+    if (reloading !== undefined) {
+      log.warn('reload already in progress; this one is ignored');
+      return reloading;
+    }
+    reloading = (async () => {
+      try {
+        const result = (await options.reload?.()) ?? undefined;
+        if (result?.workers !== undefined) wanted = Math.max(1, result.workers);
+        if (result?.monitor !== undefined) monitorSettings = result.monitor;
+      } catch (err) {
+        log.error(`reload refused, the running workers are kept: ${(err as Error).message}`);
+        return false;
+      }
+      const old = live().filter((m) => !m.leaving);
+      const gen = ++generation;
+      log.info(`reload: starting ${wanted} new worker(s) (generation ${gen})`);
+      const fresh = Array.from({ length: wanted }, () => fork(gen));
+      const ok = await Promise.all(fresh.map((m) => waitReady(m, options.startTimeoutMs ?? 30_000)));
+      if (ok.includes(false)) {
+        log.error('reload failed: a new worker did not start; the running workers are kept');
+        generation--;
+        for (const m of fresh) {
+          m.leaving = true;
+          m.worker.process.kill('SIGKILL');
+        }
+        return false;
+      }
+      for (const m of old) retire(m, true, options.drainTimeoutMs ?? 30_000);
+      await restartMonitor();
+      log.info(`reload done: ${old.length} old worker(s) draining`);
+      return true;
+    })();
+    try {
+      return await reloading;
+    } finally {
+      reloading = undefined;
+    }
+  }
+
+  async function stop(graceful: boolean): Promise<number> {
+    if (stopping === 'hard' || (stopping === 'soft' && graceful)) return done;
+    stopping = graceful ? 'soft' : 'hard';
+    log.info(graceful ? 'soft stop: no new connections, exiting once the current ones are done' : 'stopping');
+    for (const m of live()) {
+      clearTimeout(m.killTimer);
+      retire(m, graceful, graceful ? (options.drainTimeoutMs ?? 0) : (options.stopTimeoutMs ?? 5000));
+    }
+    if (members.size === 0) void finish();
+    return done;
+  }
+
+  let finished = false;
+  async function finish(): Promise<void> {
+    if (finished) return;
+    finished = true;
+    for (const signal of HANDLED) process.off(signal, handlers[signal]);
+    await monitor?.close();
+    if (options.pidfile && pidSaved && !removePidfile(options.pidfile)) {
+      log.warn(`daemon.pidfile: could not remove ${options.pidfile}; remove it by hand`);
+    }
+    log.info('stopped');
+    resolveDone(0);
+  }
+
+  function aggregate(): Snapshot {
+    const all = [gone, own.snapshot()];
+    for (const m of members.values()) if (m.last !== undefined) all.push(m.last);
+    return Stats.merge(all);
+  }
+
+  function pool(): PoolStats | undefined {
+    const pools = live()
+      .filter((m) => !m.leaving && m.pool !== undefined)
+      .map((m) => m.pool as PoolStats);
+    return pools.length > 0 ? mergePoolStats(pools) : undefined;
+  }
+
+  const control = {
+    resize(minimum: number, maximum: number): void {
+      state.pool = { minimum, maximum };
+      broadcast({ exaproxy: 'resize', minimum, maximum });
+    },
+    listen(on: boolean): void {
+      state.listening = on;
+      log.info(on ? 'listening again on the proxy ports' : 'no longer listening on the proxy ports');
+      broadcast({ exaproxy: 'listen', on });
+    },
+    debug(on: boolean): void {
+      state.debug = on;
+      options.debug?.(on);
+      broadcast({ exaproxy: 'debug', on });
+    },
+    reopen(): void {
+      options.reopen?.();
+      broadcast({ exaproxy: 'reopen' });
+    },
+  };
+
+  // ExaProxy: SIGUSR1 decreases the maximum (and the minimum if needed), SIGUSR2 increases the minimum.
+  function changePool(increase: boolean): void {
+    const current = state.pool ?? pool();
+    if (current === undefined) {
+      log.warn(`${increase ? 'SIGUSR2' : 'SIGUSR1'}: there is no helper pool (redirector.enable is false)`);
+      return;
+    }
+    let { minimum, maximum } = current;
+    if (increase) {
+      minimum += 1;
+      maximum = Math.max(minimum, maximum);
+    } else {
+      maximum = Math.max(1, maximum - 1);
+      minimum = Math.min(maximum, minimum);
+    }
+    log.info(`helper pool limits: minimum=${minimum} maximum=${maximum}`);
+    control.resize(minimum, maximum);
+  }
+
+  async function restartMonitor(): Promise<void> {
+    const settings = monitorSettings;
+    const same = monitor !== undefined && settings !== undefined && sameMonitor(settings, currentMonitor);
+    if (same) return;
+    await monitor?.close();
+    monitor = undefined;
+    currentMonitor = settings;
+    if (settings === undefined) return;
+    monitor = await startMonitor({
+      host: settings.host,
+      port: settings.port,
+      token: settings.token,
+      connections: settings.connections,
+      identifier: settings.identifier,
+      stats: aggregate,
+      pool: { stats: pool },
+      configJson: () => (monitorSettings ?? settings).configJson(),
+      control,
+      recentLogs: () => recent.all(),
+      log,
+      pidSaved: () => pidSaved,
+    });
+  }
+  const handlers: Record<(typeof HANDLED)[number], () => void> = {
+    SIGHUP: () => void reload(),
+    SIGQUIT: () => void stop(stopping !== 'soft'),
+    SIGTERM: () => void stop(false),
+    SIGINT: () => void stop(false),
+    SIGTTOU: () => control.listen(false),
+    SIGTTIN: () => control.listen(true),
+    SIGUSR1: () => changePool(false),
+    SIGUSR2: () => changePool(true),
+    SIGTRAP: () => {
+      control.debug(!state.debug);
+      log.info(`debug logging ${state.debug ? 'on' : 'off'}`);
+    },
+  };
+  for (const signal of HANDLED) process.on(signal, handlers[signal]);
+
+  generation = 1;
+  const first = Array.from({ length: wanted }, () => fork(generation));
+  const started = await Promise.all(first.map((m) => waitReady(m, options.startTimeoutMs ?? 30_000)));
+  if (started.includes(false)) {
+    log.error('a worker did not start; stopping (see the worker errors above)');
+    await stop(false);
+    throw new Error('exaproxy: the workers did not start; see the errors logged above');
+  }
+  try {
+    await restartMonitor();
+  } catch (err) {
+    await stop(false);
+    throw err;
+  }
+  dropPrivileges(options.user);
+  log.info(`running with ${wanted} worker(s)`);
+
+  return {
+    done,
+    workers: () => live().map((m) => m.worker.process.pid ?? 0),
+    stats: aggregate,
+    pool,
+    reload,
+    stop,
+  };
+}
+
+function sameMonitor(a: MonitorSettings, b: MonitorSettings | undefined): boolean {
+  return b !== undefined && a.host === b.host && a.port === b.port && a.token === b.token && a.connections === b.connections;
+}

@@ -1,0 +1,119 @@
+// The worker side of the supervisor: runs the data path the caller starts, obeys the primary's
+// messages, and reports its figures once a second.
+import type { Stats } from '../monitor/stats';
+import { Stats as EmptyStats } from '../monitor/stats';
+import type { PoolStats } from '../monitor/pool';
+import type { RecentLines } from '../monitor/recent';
+import type { Log } from '../monitor/server';
+import { isPrimaryMessage, type PrimaryMessage, type WorkerMessage } from './messages';
+import { dropPrivileges } from './privileges';
+
+/** What startWorker() gives back: the running data path of one worker. */
+export interface WorkerHandle {
+  /** the Stats the data path feeds */
+  stats?: Stats;
+  /** the helper pool (src/redirector): pool.stats() and pool.resize(min, max) */
+  pool?: { stats(): PoolStats; resize(minimum: number, maximum: number): void | Promise<void> };
+  /** stop (false) / start (true) listening on the proxy ports */
+  listen(on: boolean): void | Promise<void>;
+  /** debug logging on or off */
+  debug(on: boolean): void;
+  /** reopen log files */
+  reopen?(): void | Promise<void>;
+  /**
+   * graceful: stop accepting and resolve once the connections in progress are finished.
+   * Not graceful: close everything now. The process exits once this resolves.
+   */
+  stop(graceful: boolean): Promise<void>;
+  /** this worker's recent log lines, forwarded to the dashboard */
+  recent?: RecentLines;
+}
+
+export interface WorkerOptions {
+  startWorker: () => Promise<WorkerHandle>;
+  log: Log;
+  /** daemon.user: dropped to once the worker listens (when started as root) */
+  user?: string;
+  reportMs?: number;
+}
+
+// Signals are the primary's business: a ^C in a terminal reaches the whole process group,
+// and the workers must not die before the primary decides how to stop them.
+const LEFT_TO_PRIMARY = ['SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1', 'SIGUSR2', 'SIGTRAP'] as const;
+
+export async function runWorker(options: WorkerOptions): Promise<WorkerHandle> {
+  const { log } = options;
+  for (const signal of LEFT_TO_PRIMARY) process.on(signal, () => {});
+  const send = (m: WorkerMessage): void => {
+    if (process.connected && process.send) process.send(m);
+  };
+
+  const handle = await options.startWorker();
+  dropPrivileges(options.user);
+  const fallback = new EmptyStats();
+  let seq = 0;
+  const report = (): void => {
+    const logs = handle.recent?.since(seq) ?? { lines: [], next: 0 };
+    seq = logs.next;
+    send({ exaproxy: 'report', stats: (handle.stats ?? fallback).snapshot(), pool: handle.pool?.stats() ?? null, logs: logs.lines });
+  };
+  const reporter = setInterval(report, options.reportMs ?? 1000);
+  reporter.unref();
+
+  let stopping: Promise<void> | undefined;
+  const stop = (graceful: boolean, timeoutMs: number): Promise<void> => {
+    if (stopping !== undefined && graceful) return stopping;
+    send({ exaproxy: 'stopping', graceful });
+    log.info(`worker ${process.pid}: ${graceful ? `draining connections${timeoutMs > 0 ? ` (at most ${timeoutMs} ms)` : ''}` : 'stopping now'}`);
+    const stopped = (async () => {
+      if (graceful && timeoutMs > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        const expired = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), timeoutMs)));
+        const outcome = await Promise.race([handle.stop(true).then(() => 'drained' as const), expired]);
+        clearTimeout(timer);
+        if (outcome === 'expired') {
+          log.warn(`worker ${process.pid}: connections still open after ${timeoutMs} ms, closing them`);
+          await handle.stop(false);
+        }
+      } else {
+        await handle.stop(graceful);
+      }
+      clearInterval(reporter);
+      report();
+    })();
+    stopping = stopped;
+    stopped
+      .catch((err: Error) => log.error(`worker ${process.pid}: stop failed: ${err.message}`))
+      .finally(() => setImmediate(() => process.exit(0)));
+    return stopped;
+  };
+
+  process.on('message', (m: unknown) => {
+    if (!isPrimaryMessage(m)) return;
+    void apply(m).catch((err: Error) => log.error(`worker ${process.pid}: ${m.exaproxy} failed: ${err.message}`));
+  });
+  async function apply(m: PrimaryMessage): Promise<void> {
+    switch (m.exaproxy) {
+      case 'listen':
+        return handle.listen(m.on);
+      case 'debug':
+        return handle.debug(m.on);
+      case 'resize':
+        if (handle.pool === undefined) log.warn(`worker ${process.pid}: no helper pool to resize (redirector.enable is false)`);
+        else await handle.pool.resize(m.minimum, m.maximum);
+        return;
+      case 'reopen':
+        return handle.reopen?.();
+      case 'stop':
+        return stop(m.graceful, m.timeoutMs);
+    }
+  }
+  // SIGTERM straight from a service manager (not through the primary) stops at once.
+  process.on('SIGTERM', () => void stop(false, 0));
+  // The primary is gone (killed): do not linger as an orphan holding the port.
+  process.on('disconnect', () => void stop(false, 0));
+
+  send({ exaproxy: 'ready', pid: process.pid });
+  report();
+  return handle;
+}
