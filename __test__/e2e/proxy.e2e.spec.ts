@@ -142,7 +142,11 @@ describe('connections', () => {
     const r = await through(`${base}/ka1`, `${base}/ka2`);
     assert.equal(r.code, 0, r.stderr);
     assert.equal((r.stdout.match(/HTTP\/1\.1 200 /g) ?? []).length, 2);
-    assert.equal(origin.connections() - before, 1);
+    assert.match(r.stderr, /^$/);
+    const [a, b] = origin.requests.slice(-2);
+    assert.deepEqual([a!.url, b!.url], ['/ka1', '/ka2']);
+    assert.equal(a!.socketId, b!.socketId, 'both requests reached the origin on one connection');
+    assert.ok(origin.connections() - before <= 1, 'at most one new upstream connection (an idle pooled one may be reused)');
   });
 
   test('three pipelined requests are answered in order', async () => {
