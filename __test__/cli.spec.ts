@@ -2,12 +2,15 @@
  * The `exaproxy` command as a user runs it: a real process, its stdout, stderr and exit status.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { OPTIONS } from '../src/config/schema';
-import { ROOT, runCli } from './helpers/run-cli';
+import { cliCommand, cliSpawnOptions, ROOT, runCli } from './helpers/run-cli';
 
 const FIXTURE_12 = join(ROOT, '__test__', 'fixtures', 'config', 'exaproxy-1.2.conf');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -273,4 +276,71 @@ test('bad input exits 1 with one line: a file the user may not read', async () =
   const result = await runCli(['-c', secret, '-i'], user);
   assert.equal(result.stderr, `exaproxy: -c ${secret}: cannot read the configuration file: permission denied (check the file's owner and mode)\n`);
   assert.equal(result.status, 1);
+});
+
+/** Starts the proxy, waits for its start-up line, checks it accepts a connection, then sends `signal`. */
+async function runAndStop(signal: NodeJS.Signals): Promise<void> {
+  const conf = file(`run-${signal}.conf`, '[tcp4]\nport = 0\n[web]\nenable = false\n');
+  const [command, argv] = cliCommand(['-c', conf]);
+  const child = spawn(command, argv, cliSpawnOptions({ cwd: dir }));
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = once(child, 'exit');
+  const line = await new Promise<string>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (stdout.includes('\n')) resolve(stdout.slice(0, stdout.indexOf('\n')));
+    });
+    child.on('exit', () => reject(new Error(`exaproxy exited before listening: ${stderr}`)));
+  });
+  const match = new RegExp(`^exaproxy ${VERSION.replaceAll('.', '\\.')} listening on 127\\.0\\.0\\.1:(\\d+) \\(configuration: (.+)\\)$`).exec(line);
+  assert.ok(match, `unexpected start-up line: ${line}`);
+  assert.equal(match[2], conf);
+  const socket = connect(Number(match[1]), '127.0.0.1');
+  await once(socket, 'connect');
+  socket.destroy();
+  child.kill(signal);
+  const [code, killedBy] = (await exited) as [number | null, NodeJS.Signals | null];
+  assert.equal(killedBy, null);
+  assert.equal(code, 0, stderr);
+  assert.equal(stderr, '');
+}
+
+test('the proxy starts, prints where it listens, and SIGTERM stops it with status 0', () => runAndStop('SIGTERM'));
+
+test('SIGINT stops it with status 0 too', () => runAndStop('SIGINT'));
+
+test('a proxy that cannot start exits 1 with one line', async () => {
+  const busy = createServer();
+  busy.listen(0, '127.0.0.1');
+  await once(busy, 'listening');
+  const port = (busy.address() as AddressInfo).port;
+  try {
+    const result = await runCli(['-c', '/dev/null', `--tcp4.port=${port}`, '--web.enable=false']);
+    assert.equal(result.status, 1);
+    const lines = result.stderr.split('\n').filter((l) => l !== '');
+    assert.equal(lines.length, 1, result.stderr);
+    assert.match(lines[0]!, new RegExp(`^exaproxy: cannot start: .*EADDRINUSE.*${port}`));
+  } finally {
+    busy.close();
+  }
+});
+
+test('options set to a value this release ignores are reported at start', async () => {
+  const busy = createServer();
+  busy.listen(0, '127.0.0.1');
+  await once(busy, 'listening');
+  const port = (busy.address() as AddressInfo).port;
+  try {
+    // The port is taken so the command stops right after its start-up warnings.
+    const result = await runCli(['-c', '/dev/null', `--tcp4.port=${port}`, '--tls.enable', '--daemon.reactor=epoll', '--web.enable=false']);
+    assert.equal(result.status, 1);
+    const lines = result.stderr.split('\n');
+    assert.equal(lines[0], 'exaproxy: warning: daemon.reactor = "epoll" (--daemon.reactor) is not implemented in this release and is ignored');
+    assert.equal(lines[1], 'exaproxy: warning: tls.enable = "true" (--tls.enable) is not implemented in this release and is ignored');
+    assert.match(lines[2]!, /^exaproxy: cannot start: /);
+  } finally {
+    busy.close();
+  }
 });

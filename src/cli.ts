@@ -24,6 +24,15 @@ function fail(line: string): void {
   process.exitCode = 1;
 }
 
+/** What the command needs of the started proxy (src/proxy/server.ts `startProxy`). */
+interface Running {
+  readonly address: string;
+  readonly port: number;
+  /** Every listening address, when the proxy listens on several (tcp4 and tcp6). */
+  readonly addresses?: readonly { readonly host: string; readonly port: number }[];
+  close(): Promise<void>;
+}
+
 /** "127.0.0.1:3128", "[::1]:3128". */
 function hostPort(host: string, port: number): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -75,32 +84,12 @@ export async function main(argv: string[]): Promise<void> {
     throw error;
   }
 
-  // Loaded only to run: -h, -v and the printing flags must not depend on the data path (or the addon).
-  const { startProxy } = await import('./proxy/server.js');
-  let server: Awaited<ReturnType<typeof startProxy>>;
-  try {
-    server = await startProxy(config, log);
-  } catch (error) {
-    log.fatal({ err: error }, 'cannot start');
-    return fail(`exaproxy: cannot start: ${(error as Error).message}`);
-  }
-
-  // The proxy may listen on several addresses (tcp4 and tcp6); it reports them when it can.
-  const reported = (server as { addresses?: readonly { host: string; port: number }[] }).addresses;
-  const addresses = reported?.length ? reported.map((a) => hostPort(a.host, a.port)) : [hostPort(server.address, server.port)];
-  process.stdout.write(`exaproxy ${VERSION} listening on ${addresses.join(', ')} (configuration: ${source})\n`);
-  log.info({ addresses, configuration: source }, 'listening');
-
+  // Signals are handled from before the start, so one arriving while the proxy starts (or
+  // just as it prints its address) stops it cleanly instead of killing it mid-way.
+  let server: Running | undefined;
   let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      // A second signal means "now": do not wait for connections that will not close.
-      process.stderr.write(`exaproxy: ${signal} again: exiting before every connection is closed\n`);
-      process.exit(1);
-    }
-    stopping = true;
-    log.info({ signal }, 'stopping');
-    server.close().then(
+  const shutdown = (running: Running): void => {
+    running.close().then(
       () => process.exit(0),
       (error: unknown) => {
         log.error({ err: error }, 'error while stopping');
@@ -109,6 +98,34 @@ export async function main(argv: string[]): Promise<void> {
       },
     );
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      // A second signal means "now": do not wait for connections that will not close.
+      process.stderr.write(`exaproxy: ${signal} again: exiting before every connection is closed\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    if (server) shutdown(server);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    // Loaded only to run: -h, -v and the printing flags must not depend on the data path (or the addon).
+    const { startProxy } = await import('./proxy/server.js');
+    server = await startProxy(config, log);
+  } catch (error) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    log.fatal({ err: error }, 'cannot start');
+    return fail(`exaproxy: cannot start: ${(error as Error).message}`);
+  }
+  if (stopping) return shutdown(server);
+
+  // The proxy may listen on several addresses (tcp4 and tcp6); it reports them when it can.
+  const reported = server.addresses;
+  const addresses = reported?.length ? reported.map((a) => hostPort(a.host, a.port)) : [hostPort(server.address, server.port)];
+  process.stdout.write(`exaproxy ${VERSION} listening on ${addresses.join(', ')} (configuration: ${source})\n`);
+  log.info({ addresses, configuration: source }, 'listening');
 }
