@@ -288,35 +288,67 @@ impl<'a> Head<'a> {
         }
         Ok(end)
     }
-    /// Indices of the first and last Connection field lines.
-    fn connection_lines(&self) -> Option<(usize, usize)> {
-        let mut found = None;
-        for i in 0..self.count {
-            if self.id(i) == header::CONNECTION {
-                found = Some((found.map_or(i, |(first, _)| first), i));
-            }
-        }
-        found
-    }
-    /// Whether a Connection line lists `name` (ASCII case-insensitive).
-    fn named_by_connection(&self, lines: Option<(usize, usize)>, name: &[u8]) -> Result<bool, u32> {
-        let Some((first, last)) = lines else {
-            return Ok(false);
+    /// The field names the Connection lines list (see [`Named`]).
+    fn connection_names(&self) -> Result<Named, u32> {
+        let mut named = Named {
+            spans: [(0, 0); Named::CAPACITY],
+            len: 0,
         };
-        for i in first..=last {
+        for i in 0..self.count {
             if self.id(i) != header::CONNECTION {
                 continue;
             }
-            let listed = self
-                .value(i)?
-                .split(|&b| b == b',')
-                .map(|t| t.trim_ascii())
-                .any(|t| t.len() == name.len() && t.eq_ignore_ascii_case(name));
-            if listed {
-                return Ok(true);
+            let value_start = self.field(i, record::VALUE_START);
+            let mut at = value_start;
+            for token in self.value(i)?.split(|&b| b == b',') {
+                let token_start = at;
+                at += token.len() + 1;
+                let trimmed = token.trim_ascii();
+                // Keep-Alive and Upgrade have rules of their own (always removed;
+                // removed unless an upgrade goes ahead), and `close` is the
+                // usual option: skipping them leaves most messages with none.
+                if trimmed.is_empty()
+                    || trimmed.eq_ignore_ascii_case(b"keep-alive")
+                    || trimmed.eq_ignore_ascii_case(b"upgrade")
+                    || trimmed.eq_ignore_ascii_case(b"close")
+                {
+                    continue;
+                }
+                if named.len == Named::CAPACITY {
+                    return Err(error::TOO_MANY_HEADERS);
+                }
+                let lead = token.len() - token.trim_ascii_start().len();
+                let start = token_start + lead;
+                named.spans[named.len] = (start as u32, (start + trimmed.len()) as u32);
+                named.len += 1;
             }
         }
-        Ok(false)
+        Ok(named)
+    }
+}
+
+/// The field names listed by a message's Connection lines, as spans in its
+/// buffer, collected once so that each field line costs a length compare per
+/// name. `keep-alive`, `upgrade` and `close` are left out: the first two name
+/// fields with rules of their own, and `close` is a connection option (RFC
+/// 9110 §7.6.1 reserves it as a field name).
+struct Named {
+    spans: [(u32, u32); Named::CAPACITY],
+    len: usize,
+}
+
+impl Named {
+    /// More names than this in one message is refused (`TOO_MANY_HEADERS`):
+    /// no client lists that many hop-by-hop fields.
+    const CAPACITY: usize = 32;
+
+    /// Whether `name` is listed (ASCII case-insensitive).
+    #[inline]
+    fn lists(&self, buf: &[u8], name: &[u8]) -> bool {
+        self.spans[..self.len].iter().any(|&(start, end)| {
+            (end - start) as usize == name.len()
+                && buf[start as usize..end as usize].eq_ignore_ascii_case(name)
+        })
     }
 }
 
@@ -391,8 +423,9 @@ fn decimal(value: &[u8]) -> Option<u64> {
 /// Writes the request head to send upstream into `out`. Returns bytes written
 /// or `-code`: `-OUTPUT_TOO_SMALL` when `out` cannot hold it (nothing useful is
 /// in `out` then; retry with a larger one), `-HEADER_VALUE` when `client_ip`
-/// holds a byte that cannot go in a field value, `-REQUEST_LINE` when `table`
-/// does not describe `buf`. `bits` are `abi::rewrite` bits.
+/// holds a byte that cannot go in a field value, `-TOO_MANY_HEADERS` when the
+/// Connection lines name more than 32 fields, `-REQUEST_LINE` when `table` does
+/// not describe `buf`. `bits` are `abi::rewrite` bits.
 pub fn rewrite_request(
     plan: &Plan,
     buf: &[u8],
@@ -461,7 +494,7 @@ fn request(
         out.put(b"\r\n")?;
     }
 
-    let connection = head.connection_lines();
+    let connection = head.connection_names()?;
     let decrement = matches!(method_id, method::OPTIONS | method::TRACE);
     let mut runs = Runs { start: None };
     for i in 0..head.count {
@@ -486,8 +519,7 @@ fn request(
         };
         if action != Action::Drop
             && (listed(&plan.remove_request, id, name)
-                || (connection_may_remove(id, upgrade)
-                    && head.named_by_connection(connection, name)?))
+                || (connection_may_remove(id, upgrade) && connection.lists(buf, name)))
         {
             action = Action::Drop;
         }
@@ -547,8 +579,8 @@ fn request(
 /// upgrade` with its Upgrade field; an interim 1xx says nothing about the
 /// connection and KEEP_ALIVE is set, since the final response follows on it.
 ///
-/// Returns bytes written or `-code` (`-OUTPUT_TOO_SMALL`, or `-STATUS_LINE` when
-/// `table` does not describe `buf`).
+/// Returns bytes written or `-code` (`-OUTPUT_TOO_SMALL`, `-TOO_MANY_HEADERS`
+/// as for requests, or `-STATUS_LINE` when `table` does not describe `buf`).
 pub fn rewrite_response(
     plan: &Plan,
     buf: &[u8],
@@ -602,7 +634,7 @@ fn response(
     out.put(head.slot_span(slot::REASON_START, slot::REASON_END)?)?;
     out.put(b"\r\n")?;
 
-    let connection = head.connection_lines();
+    let connection = head.connection_names()?;
     let mut runs = Runs { start: None };
     for i in 0..head.count {
         let id = head.id(i);
@@ -616,8 +648,7 @@ fn response(
             header::UPGRADE if !tunnel => true,
             _ => {
                 listed(&plan.remove_response, id, name)
-                    || (connection_may_remove(id, tunnel)
-                        && head.named_by_connection(connection, name)?)
+                    || (connection_may_remove(id, tunnel) && connection.lists(buf, name))
             }
         };
         let line_start = head.field(i, record::NAME_START);

@@ -731,3 +731,26 @@ fn every_parsed_head_rewrites_into_a_parsable_head() {
     }
     assert!(requests > 500 && responses > 500, "{requests} {responses}");
 }
+
+#[test]
+fn connection_option_lists_are_bounded() {
+    let names: Vec<String> = (0..32).map(|i| format!("x-{i}")).collect();
+    let mut input = format!(
+        "GET / HTTP/1.1\r\nHost: a\r\nConnection: close, {}\r\n",
+        names.join(", ")
+    );
+    input.push_str("X-31: dropped\r\nX-32: kept\r\n\r\n");
+    let p = plan(|o| o.via = None);
+    assert_eq!(
+        request(&p, &input, "", KEEP),
+        "GET / HTTP/1.1\r\nHost: a\r\nX-32: kept\r\n\r\n"
+    );
+    // One more name than the bound is refused rather than half applied.
+    let over = input.replace("close, ", "close, x-32, ");
+    let table = parsed_request(over.as_bytes(), 0);
+    let mut out = [0u8; 1024];
+    assert_eq!(
+        rewrite_request(&p, over.as_bytes(), &table, &mut out, b"", KEEP),
+        -(error::TOO_MANY_HEADERS as i32)
+    );
+}
