@@ -9,9 +9,10 @@
 //! the added lines, the removal lists) is prepared in [`Plan::new`].
 //!
 //! Request rules (RFC 9110 §7.6, RFC 9112 §3.2):
-//! - an absolute-form target becomes origin-form (`/` when the path is empty, and
-//!   a fragment is never sent); the Host field then carries the target's
-//!   authority, added first when the request had none;
+//! - an absolute-form target becomes origin-form (`/` when the path is empty,
+//!   `*` for OPTIONS with an empty path, and a fragment is never sent); the Host
+//!   field then carries the target's authority, added first when the request
+//!   had none;
 //! - hop-by-hop fields go: Connection and every field it names, Keep-Alive,
 //!   Proxy-Connection, Proxy-Authenticate, Proxy-Authorization (unless the plan
 //!   passes it), TE, Trailer, Upgrade. An allowed upgrade keeps Upgrade and gets
@@ -476,10 +477,15 @@ fn request(
         authority = head.span(authority_start, table[slot::PATH_START] as usize)?;
         let path = head.slot_span(slot::PATH_START, slot::PATH_END)?;
         let path = path.split(|&b| b == b'#').next().unwrap_or_default();
-        if path.first() != Some(&b'/') {
-            out.put(b"/")?; // empty path, or a query right after the authority
+        if path.is_empty() && method_id == method::OPTIONS {
+            // RFC 9112 §3.2.4: OPTIONS to a bare authority asks about the server.
+            out.put(b"*")?;
+        } else {
+            if path.first() != Some(&b'/') {
+                out.put(b"/")?; // empty path, or a query right after the authority
+            }
+            out.put(path)?;
         }
-        out.put(path)?;
     } else {
         out.put(target)?;
     }

@@ -180,6 +180,15 @@ fn absolute_form_targets() {
             "GET http://[::1]/ HTTP/1.1\r\nHost: [::1]\r\n\r\n",
             "GET / HTTP/1.1\r\nHost: [::1]\r\n\r\n",
         ),
+        // OPTIONS to a bare authority becomes `OPTIONS *` (RFC 9112 §3.2.4).
+        (
+            "OPTIONS http://www.example.org:8001 HTTP/1.1\r\nHost: www.example.org:8001\r\n\r\n",
+            "OPTIONS * HTTP/1.1\r\nHost: www.example.org:8001\r\n\r\n",
+        ),
+        (
+            "OPTIONS http://a.test/ HTTP/1.1\r\nHost: a.test\r\n\r\n",
+            "OPTIONS / HTTP/1.1\r\nHost: a.test\r\n\r\n",
+        ),
         // Other schemes and upper case are the policy's business: same rewrite.
         (
             "GET HTTPS://A.Test/ HTTP/1.1\r\nHost: a.test\r\n\r\n",
@@ -608,6 +617,7 @@ const REQUEST_LINES: &[&str] = &[
     "GET http://h.test:81/p?q HTTP/1.1\r\n",
     "GET http://[::1] HTTP/1.0\r\n",
     "OPTIONS * HTTP/1.1\r\n",
+    "OPTIONS http://o.test HTTP/1.1\r\n",
     "TRACE /t HTTP/1.0\r\n",
     "CONNECT h.test:443 HTTP/1.1\r\n",
     "POST /f HTTP/1.1\r\n",
