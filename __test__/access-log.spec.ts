@@ -1,7 +1,11 @@
 // Each access-log format is checked against a regex built from its published grammar.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatAccess, type AccessEntry } from '../src/log/access';
+import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { formatAccess, createAccessLog, type AccessEntry } from '../src/log/access';
+import { openLineDestination } from '../src/log/syslog';
 
 const base: AccessEntry = {
   time: Date.UTC(2026, 10, 25, 14, 3, 7, 42),
@@ -105,4 +109,23 @@ test('json format: one object per line with every field', () => {
 
 test('an unknown format is refused with the accepted values', () => {
   assert.throws(() => formatAccess('apache' as never, base, 'x'), /usage\.format.*exaproxy, squid, combined, json/);
+});
+
+test('the access log writes one line per entry to a file, and reopens it after rotation', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'exaproxy-access-'));
+  const path = join(dir, 'sub', 'access.log');
+  const log = createAccessLog({ format: 'squid', identifier: 'ExaProxy', destination: openLineDestination(path) });
+  log.write(base);
+  await new Promise((r) => setTimeout(r, 100));
+  renameSync(path, `${path}.1`);
+  log.reopen();
+  log.write({ ...base, status: 404, method: 'HEAD' });
+  await log.close();
+  const rotated = readFileSync(`${path}.1`, 'utf8').split('\n');
+  const fresh = readFileSync(path, 'utf8').split('\n');
+  assert.deepEqual([rotated.length, fresh.length], [2, 2], 'one line each, newline-terminated');
+  assert.match(rotated[0], SQUID);
+  assert.match(fresh[0], / TCP_MISS\/404 1234 HEAD /);
+  rmSync(dir, { recursive: true });
+  assert.throws(() => createAccessLog({ format: 'common' as never, identifier: 'x', destination: openLineDestination('stdout') }), /usage\.format: unknown access log format 'common'/);
 });

@@ -1,6 +1,7 @@
 // Access ("usage") log lines in the formats other tools already parse: ExaProxy's usage line,
 // Squid's native access.log, Apache's combined format, and one JSON object per line.
 // Pure functions, so each format is checked against its published grammar in tests.
+import type { LineDestination } from './syslog';
 
 export interface AccessEntry {
   /** end of the request, milliseconds since the epoch */
@@ -182,4 +183,32 @@ function hostOf(hostPort: string): string {
   if (hostPort.startsWith('[')) return hostPort.slice(1, Math.max(1, hostPort.indexOf(']')));
   const colon = hostPort.lastIndexOf(':');
   return colon > 0 && hostPort.indexOf(':') === colon ? hostPort.slice(0, colon) : hostPort;
+}
+
+export interface AccessLogOptions {
+  /** usage.format */
+  format: AccessFormat;
+  /** daemon.identifier */
+  identifier: string;
+  /** where lines go: see openLineDestination in ./syslog (stdout, stderr, syslog, host:ADDR[:PORT], a file) */
+  destination: LineDestination;
+}
+
+export interface AccessLog {
+  write(e: AccessEntry): void;
+  reopen(): void;
+  close(): Promise<void>;
+}
+
+/** usage.enable: one line per request in usage.format, to usage.destination. */
+export function createAccessLog(options: AccessLogOptions): AccessLog {
+  if (!ACCESS_FORMATS.includes(options.format)) {
+    throw new Error(`usage.format: unknown access log format '${String(options.format)}'; use one of ${ACCESS_FORMATS.join(', ')}`);
+  }
+  const { format, identifier, destination } = options;
+  return {
+    write: (e) => void destination.write(`${formatAccess(format, e, identifier)}\n`),
+    reopen: () => destination.reopen(),
+    close: () => destination.end(),
+  };
 }
