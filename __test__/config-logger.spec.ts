@@ -2,6 +2,8 @@
  * The main logger built from log.enable, log.level and log.destination.
  */
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,4 +66,21 @@ test('a log file that cannot be created is a one-line configuration error', () =
       error.message.endsWith('); give a writable path, or stdout or stderr') &&
       !error.message.includes('\n'),
   );
+});
+
+test('host:ADDR:PORT sends each line to a syslog server over UDP, facility daemon, severity from the level', async () => {
+  const server = createSocket('udp4');
+  server.bind(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    const port = server.address().port;
+    const { config } = loadConfig({ argv: ['-c', '/dev/null', `--log.destination=host:127.0.0.1:${port}`, '--daemon.identifier=edge-2'], env: {}, cwd: dir });
+    const received = once(server, 'message');
+    createLogger(config).error('upstream is down');
+    const [datagram] = (await received) as [Buffer];
+    // daemon (3) * 8 + error (3) = 27
+    assert.match(datagram.toString(), new RegExp(`^<27>[A-Z][a-z]{2} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d \\S+ edge-2\\[${process.pid}\\]: \\{"level":"error",.*"msg":"upstream is down"\\}$`));
+  } finally {
+    server.close();
+  }
 });

@@ -121,7 +121,7 @@ export const SCHEMA = {
     html: path({ kind: 'folder', default: 'etc/exaproxy/html', help: 'folder of the local pages (ExaProxy templates); missing pages use built-in ones' }),
     connections: int({ default: '100', min: 1, max: MANY, help: 'maximum number of monitoring web connections' }),
     debug: bool({ default: 'false', help: "ExaProxy's eval/exec through the web (remote code execution): never implemented", implemented: false }),
-    token: text({ default: '', help: 'when set, the monitor requires "Authorization: Bearer <token>" (or ?token=)' }),
+    token: text({ default: '', help: 'when set, the monitor\'s control actions require "Authorization: Bearer <token>"' }),
   },
   daemon: {
     identifier: text({ default: 'ExaProxy', pattern: /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, accepted: 'a single word (letters, digits, - . _), used in logs and as the Via pseudonym', help: 'name of this instance in logs and in the Via header' }),
@@ -151,7 +151,11 @@ export const SCHEMA = {
   log: {
     enable: bool({ default: 'true', help: 'write the main log' }),
     level: oneOf(['CRITICAL', 'ERROR', 'WARNING', 'INFO', 'DEBUG'], { default: 'ERROR', help: 'least severe level written' }),
-    destination: logDestination({ default: 'stdout', help: 'where the log goes (ExaProxy wrote stdout to stderr; here stdout is stdout)' }),
+    destination: logDestination({
+      default: 'stdout',
+      help: "where the log goes ('' or syslog: /dev/log; host:ADDR[:PORT]: syslog over UDP; ExaProxy wrote stdout to stderr)",
+      unimplemented: [],
+    }),
     signal: subsystem('signal'),
     configuration: subsystem('configuration'),
     supervisor: subsystem('supervisor'),
@@ -168,7 +172,7 @@ export const SCHEMA = {
   },
   usage: {
     enable: bool({ default: 'false', help: 'write the usage (access) log, one line per request' }),
-    destination: logDestination({ default: 'stdout', help: 'where the usage log goes (same forms as log.destination)' }),
+    destination: logDestination({ default: 'stdout', help: 'where the usage log goes (same forms as log.destination)', unimplemented: ['syslog', 'remote'] }),
     format: oneOf(['exaproxy', 'squid', 'combined', 'json'], { default: 'exaproxy', help: 'usage log line format' }),
   },
   profile: {

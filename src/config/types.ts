@@ -368,7 +368,9 @@ function parseRemote(rest: string): { host: string; port: number } | undefined {
  * (remote syslog over UDP, port 514 by default; IPv6 in brackets when a port follows),
  * or else a file path (relative to the working directory).
  */
-export function logDestination(meta: OptionMeta): Option<LogDestination> {
+export function logDestination(
+  meta: OptionMeta & { readonly unimplemented: readonly LogDestination['kind'][] },
+): Option<LogDestination> {
   return {
     ...meta,
     type: 'stdout|stderr|syslog|host:ADDR[:PORT]|file path',
@@ -393,7 +395,9 @@ export function logDestination(meta: OptionMeta): Option<LogDestination> {
       }
     },
     unimplemented: (value) =>
-      value.kind === 'syslog' || value.kind === 'remote' ? 'syslog is not implemented yet: logging to stderr instead' : undefined,
+      meta.unimplemented.includes(value.kind)
+        ? `${value.kind === 'syslog' ? 'local syslog' : 'remote syslog'} is not implemented yet for this log: it goes to stderr instead`
+        : undefined,
   };
 }
 

@@ -1,14 +1,15 @@
 /**
  * The main log: pino, configured from log.enable, log.level (ExaProxy's level names) and
- * log.destination. One JSON object per line. Syslog destinations are accepted (so ExaProxy
- * files load) but not implemented yet: the log then goes to stderr, and the start-up warnings
- * (notImplementedWarnings) say so.
+ * log.destination. One JSON object per line, to stdout, stderr, a file, the local syslog
+ * ('' or `syslog`: /dev/log, else UDP localhost:514) or a remote syslog (`host:ADDR[:PORT]`,
+ * UDP), the syslog transport being src/log/syslog.ts.
  */
 import pino, { type DestinationStream, type Level, type Logger } from 'pino';
 import { ConfigError } from '../config/errors';
 import { sourceOf } from '../config/load';
 import type { Config } from '../config/schema';
 import type { LogDestination } from '../config/types';
+import { createSyslogDestination, parseSyslogDestination } from './syslog';
 
 export type { Logger } from 'pino';
 
@@ -39,8 +40,12 @@ export function openDestination(destination: LogDestination, config: Config, opt
           `${option} = ${JSON.stringify(destination.path)}: cannot open the file for writing (${(error as Error).message}); give a writable path, or stdout or stderr`,
         );
       }
+    case 'remote':
+      return createSyslogDestination({ kind: 'udp', host: destination.host, port: destination.port }, { tag: config.daemon.identifier });
+    case 'syslog':
+      // /dev/log when it exists, else UDP to localhost:514, as ExaProxy did.
+      return createSyslogDestination(parseSyslogDestination('syslog'), { tag: config.daemon.identifier });
     default:
-      // stderr, and syslog until it is implemented.
       return pino.destination({ dest: 2, sync: true });
   }
 }
