@@ -568,3 +568,21 @@ fn random_bytes_never_panic() {
         assert!(n <= len as i32);
     }
 }
+
+#[test]
+fn bodies_captured_from_real_peers() {
+    // curl 7.88.1 uploading stdin with `-H 'Transfer-Encoding: chunked'`
+    // (the body after the head, byte for byte, followed by a pipelined request).
+    let curl =
+        b"2a\r\nhello chunked world\nsecond line\nlate part\n\r\n0\r\n\r\nGET / HTTP/1.1\r\n";
+    assert_eq!(assert_split_invariant(curl), Outcome::Done(53));
+    // Node.js 20 `http` response with three writes and a trailer (`addTrailers`).
+    let node = [
+        &b"c\r\nfirst chunk\n\r\n12c\r\n"[..],
+        &[b'a'; 300],
+        b"\r\n6\r\nlast\r\n\r\n0\r\nX-Checksum: abc123\r\n\r\n",
+    ]
+    .concat();
+    assert_eq!(node.len(), 360);
+    assert_eq!(assert_split_invariant(&node), Outcome::Done(360));
+}
