@@ -144,6 +144,17 @@ fn browser_request_through_a_forward_proxy() {
 }
 
 #[test]
+fn curl_request_through_a_forward_proxy() {
+    // Captured from `curl -x http://127.0.0.1:<port> -U user:pass 'http://example.test/a/b?c=d'`
+    // (curl 7.88.1).
+    let input = "GET http://example.test/a/b?c=d HTTP/1.1\r\nHost: example.test\r\nProxy-Authorization: Basic dXNlcjpwYXNz\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\nProxy-Connection: Keep-Alive\r\n\r\n";
+    assert_eq!(
+        request(&plan(|_| {}), input, "127.0.0.1", KEEP),
+        "GET /a/b?c=d HTTP/1.1\r\nHost: example.test\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\nVia: 1.1 exaproxy\r\nX-Forwarded-For: 127.0.0.1\r\n\r\n"
+    );
+}
+
+#[test]
 fn reverse_proxy_request_keeps_its_target_and_host() {
     let input = "POST /api/v1/items?x=1 HTTP/1.1\r\nHost: backend.test:8080\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
     // The body is not part of the head: the rewrite stops at the blank line.
