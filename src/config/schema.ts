@@ -61,7 +61,7 @@ export const SCHEMA = {
     backlog: int({ default: '200', min: 1, max: 65535, help: 'how many connections the OS queues for us when busy' }),
     listen: bool({ default: 'true', help: 'listen for proxy connections over IPv4' }),
     out: bool({ default: 'true', help: 'allow connections to web servers over IPv4' }),
-    bind: address({ family: 4, default: '0.0.0.0', help: 'source IPv4 address of connections to web servers (0.0.0.0 lets the OS choose)' }),
+    bind: address({ family: 4, default: '0.0.0.0', help: 'source IPv4 address of connections to web servers (0.0.0.0 lets the OS choose)', implemented: false }),
   },
   tcp6: {
     host: address({ family: 6, default: '::1', help: 'IPv6 address the proxy listens on' }),
@@ -70,7 +70,7 @@ export const SCHEMA = {
     backlog: int({ default: '200', min: 1, max: 65535, help: 'how many connections the OS queues for us when busy' }),
     listen: bool({ default: 'false', help: 'listen for proxy connections over IPv6' }),
     out: bool({ default: 'true', help: 'allow connections to web servers over IPv6' }),
-    bind: address({ family: 6, default: '::', help: 'source IPv6 address of connections to web servers (:: lets the OS choose)' }),
+    bind: address({ family: 6, default: '::', help: 'source IPv6 address of connections to web servers (:: lets the OS choose)', implemented: false }),
   },
   redirector: {
     enable: bool({ default: 'false', help: 'hand each request to helper programs that allow, deny or rewrite it' }),
@@ -130,8 +130,8 @@ export const SCHEMA = {
     daemonize: bool({ default: 'false', help: 'go to the background (use systemd or a supervisor instead)', implemented: false }),
     reactor: oneOf(['best', 'select', 'epoll', 'kqueue'], { default: 'best', help: "ExaProxy's event loop choice (Node picks the best one itself)", implemented: false }),
     speed: seconds({ default: '2', min: 0, max: 60, help: "ExaProxy's poll timeout (unused by Node's event loop)", implemented: false }),
-    'poll-interfaces': bool({ default: 'true', help: "periodically re-read the machine's addresses the proxy must not connect to" }),
-    workers: int({ default: '0', min: 0, max: 1024, zero: 'one per CPU core', help: 'worker processes sharing the listening sockets' }),
+    'poll-interfaces': bool({ default: 'true', help: "periodically re-read the machine's addresses the proxy must not connect to (always on for now)", implemented: false }),
+    workers: int({ default: '0', min: 0, max: 1024, zero: 'one per CPU core', help: 'worker processes sharing the listening sockets (the command runs one process for now)', implemented: false }),
   },
   security: {
     local: services({ default: '', help: 'local services the proxy may reach despite the local-address block (host:port, * for any)' }),
