@@ -65,6 +65,7 @@ function addonParseRewrite(head: Buffer): number {
 // ---- Node's path: llhttp as node:http drives it, then the rewrite in JavaScript -------------
 
 interface NodeHead {
+  minor: number;
   method: number;
   url: string;
   headers: string[];
@@ -75,8 +76,8 @@ let last: NodeHead | undefined;
 const parser = new HTTPParser();
 // node:http's server initialises its parser this way for each connection (maxHeaderSize 0 = default).
 parser.initialize(HTTPParser.REQUEST, {}, 0, 0);
-parser[HTTPParser.kOnHeadersComplete] = (_major: number, _minor: number, headers: string[], method: number, url: string, _status: unknown, _message: unknown, _upgrade: boolean, keepAlive: boolean): number => {
-  last = { method, url, headers, keepAlive };
+parser[HTTPParser.kOnHeadersComplete] = (_major: number, minor: number, headers: string[], method: number, url: string, _status: unknown, _message: unknown, _upgrade: boolean, keepAlive: boolean): number => {
+  last = { minor, method, url, headers, keepAlive };
   return 0;
 };
 parser[HTTPParser.kOnMessageComplete] = (): void => {};
@@ -118,7 +119,9 @@ function nodeRewrite(parsed: NodeHead, method: string): number {
     }
     text += `${name}: ${headers[i + 1]}\r\n`;
   }
-  text += `Via: ${via}1.1 exaproxy\r\nX-Forwarded-For: ${forwardedFor}${CLIENT_IP}\r\nConnection: keep-alive\r\n\r\n`;
+  // Like the addon: HTTP/1.1 keeps the upstream connection by default, HTTP/1.0 has to ask.
+  const keepAlive = parsed.minor === 0 ? 'Connection: keep-alive\r\n' : '';
+  text += `Via: ${via}1.1 exaproxy\r\nX-Forwarded-For: ${forwardedFor}${CLIENT_IP}\r\n${keepAlive}\r\n`;
   return out.write(text, 0, 'latin1');
 }
 
