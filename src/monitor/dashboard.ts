@@ -38,8 +38,8 @@ const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'
 const CHARTS = [
   { id: 'requests', title: 'Requests', series: [['requests', 'requests']] },
   { id: 'bytes', title: 'Bytes', series: [['bytesIn', 'in'], ['bytesOut', 'out']] },
-  { id: 'connections', title: 'Connections', series: [['clients', 'clients'], ['upstreams', 'upstream']] },
-  { id: 'helpers', title: 'Helper queue', series: [['queue', 'queued'], ['busy', 'busy']] },
+  { id: 'connections', title: 'Connections', gauge: true, series: [['clients', 'clients'], ['upstreams', 'upstream']] },
+  { id: 'helpers', title: 'Helper queue', gauge: true, series: [['queue', 'queued'], ['busy', 'busy']] },
   { id: 'decisions', title: 'Decisions', series: 'decisions' },
 ];
 
@@ -67,7 +67,7 @@ function human(n) {
   return String(Math.round(n * 10) / 10);
 }
 
-function draw(canvas, points, series) {
+function draw(canvas, points, series, gauge) {
   const ctx = canvas.getContext('2d');
   const w = canvas.width, h = canvas.height, left = 56, bottom = 18, top = 10;
   ctx.clearRect(0, 0, w, h);
@@ -86,6 +86,8 @@ function draw(canvas, points, series) {
       const x = left + step * (60 - points.length + i);
       const y = top + (h - top - bottom) * (1 - s.value(p) / max);
       if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+      // A lone point (the first minute) would draw nothing as a line.
+      if (points.length === 1) { ctx.fillStyle = ctx.strokeStyle; ctx.fillRect(x - 4, y - 4, 8, 8); }
     });
     ctx.stroke();
   });
@@ -103,7 +105,9 @@ function draw(canvas, points, series) {
   });
   let total = 0;
   for (const p of points) for (const s of series) total += s.value(p);
-  canvas.parentElement.querySelector('output').textContent = 'total ' + human(total);
+  // Counts add up over the window; levels (connections, queue) are shown as they are now.
+  const now = points.length ? series.reduce((sum, s) => sum + s.value(points[points.length - 1]), 0) : 0;
+  canvas.parentElement.querySelector('output').textContent = gauge ? 'now ' + human(now) : 'total ' + human(total);
   canvas.dataset.total = String(total);
 }
 
@@ -112,8 +116,8 @@ function render(data) {
   const minutes = h.minutes.concat(h.minuteInProgress ? [h.minuteInProgress] : []);
   for (const c of CHARTS) {
     const series = seriesOf(c, h.decisions);
-    draw(document.getElementById('seconds-' + c.id), h.seconds, series);
-    draw(document.getElementById('minutes-' + c.id), minutes, series);
+    draw(document.getElementById('seconds-' + c.id), h.seconds, series, c.gauge);
+    draw(document.getElementById('minutes-' + c.id), minutes, series, c.gauge);
   }
   const body = document.querySelector('#clients tbody');
   body.innerHTML = '';
@@ -124,7 +128,10 @@ function render(data) {
     tr.append(a, b); body.appendChild(tr);
   }
   const pre = document.getElementById('logs');
+  const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
   pre.textContent = data.logs.join('\\n');
+  // Follow the newest lines, unless the reader scrolled up to read older ones.
+  if (atBottom) pre.scrollTop = pre.scrollHeight;
   document.getElementById('status').textContent = 'updated ' + new Date(data.time).toLocaleTimeString() + ' · ' + data.processes + ' process(es)';
   document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
 }

@@ -114,6 +114,10 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
       case '/index.html':
       case '/dashboard':
         return page(res);
+      case '/favicon.ico':
+        // Browsers ask for it; an empty answer keeps their consoles free of 404s.
+        res.statusCode = 204;
+        return void res.end();
       case '/metrics':
         return send(res, 200, PROMETHEUS_CONTENT_TYPE, renderMetrics(options.stats(), poolStats()));
       case '/json':
