@@ -12,6 +12,11 @@ import { RecentLines } from '../../src/monitor/recent';
 
 const CHROMIUM = '/usr/bin/chromium';
 
+// The functions below run inside the page. This project's TypeScript has no DOM types, so the
+// page's objects are typed loosely (playwright sends each function's text, so it may use nothing from this file).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Dom = any;
+
 test('the dashboard draws live graphs, client IPs and log lines', { timeout: 60_000 }, async () => {
   assert.ok(existsSync(CHROMIUM), 'Debian chromium is needed: apt-get install -y chromium');
   const stats = new Stats();
@@ -69,25 +74,30 @@ test('the dashboard draws live graphs, client IPs and log lines', { timeout: 60_
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
     await page.goto(`http://127.0.0.1:${monitor.port}/`);
-    await page.waitForFunction(() => {
-      const c = document.getElementById('seconds-requests');
-      return c !== null && Number(c.dataset.points) >= 5 && Number(c.dataset.total) > 0;
-    }, undefined, { timeout: 30_000 });
-    const first = await page.evaluate(() => Number(document.getElementById('seconds-requests')?.dataset.total));
+    await page.waitForFunction(
+      () => {
+        const c = (globalThis as Dom).document.getElementById('seconds-requests');
+        return c !== null && Number(c.dataset.points) >= 5 && Number(c.dataset.total) > 0;
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
+    const first = await page.evaluate(() => Number((globalThis as Dom).document.getElementById('seconds-requests').dataset.total));
     // Live: the totals keep moving while traffic flows.
-    await page.waitForFunction((before) => Number(document.getElementById('seconds-requests')?.dataset.total) !== before, first, { timeout: 10_000 });
+    await page.waitForFunction((before) => Number((globalThis as Dom).document.getElementById('seconds-requests').dataset.total) !== before, first, {
+      timeout: 10_000,
+    });
 
     const charts = await page.evaluate(() =>
-      [...document.querySelectorAll('canvas')].map((c) => {
-        const ctx = (c as HTMLCanvasElement).getContext('2d') as CanvasRenderingContext2D;
-        const data = ctx.getImageData(0, 0, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height).data;
+      [...(globalThis as Dom).document.querySelectorAll('canvas')].map((c: Dom) => {
+        const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         // Count coloured (non-grey) pixels: the series lines, not the grid.
         let coloured = 0;
         for (let i = 0; i < data.length; i += 4) {
           const [r, g, b, a] = [data[i], data[i + 1], data[i + 2], data[i + 3]];
           if (a > 0 && (Math.abs(r - g) > 40 || Math.abs(g - b) > 40 || Math.abs(r - b) > 40)) coloured++;
         }
-        return { id: c.id, points: Number((c as HTMLCanvasElement).dataset.points), total: Number((c as HTMLCanvasElement).dataset.total), coloured };
+        return { id: c.id as string, points: Number(c.dataset.points), total: Number(c.dataset.total), coloured };
       }),
     );
     assert.equal(charts.length, 10, 'five graphs for the last minute and five for the last hour');
@@ -99,7 +109,9 @@ test('the dashboard draws live graphs, client IPs and log lines', { timeout: 60_
     const minuteRequests = charts.find((c) => c.id === 'minutes-requests');
     assert.ok(minuteRequests && minuteRequests.points >= 1 && minuteRequests.total > 0, 'the hour graph shows the minute in progress');
 
-    const clients = await page.$$eval('#clients tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+    const clients = await page.evaluate(() =>
+      [...(globalThis as Dom).document.querySelectorAll('#clients tbody tr')].map((r: Dom) => [...r.querySelectorAll('td')].map((td: Dom) => td.textContent)),
+    );
     assert.deepEqual(clients, [['192.0.2.1', '2'], ['198.51.100.2', '1']]);
     const logs = await page.textContent('#logs');
     assert.match(logs ?? '', /"msg":"request \d+"/);
