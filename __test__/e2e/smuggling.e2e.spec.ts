@@ -498,7 +498,7 @@ describe('desync probes on one keep-alive connection', () => {
  * current response case, then closes its side (one response per connection).
  */
 class ScriptedOrigin {
-  script = Buffer.alloc(0);
+  script: Buffer = Buffer.alloc(0);
   private readonly sockets = new Set<Socket>();
   readonly server: Server = createServer((socket) => {
     this.sockets.add(socket);
