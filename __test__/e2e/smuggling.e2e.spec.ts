@@ -587,3 +587,48 @@ describe('every response case through the proxy', () => {
     });
   }
 });
+
+// ── 101 without an upgrade request ───────────────────────────────────────────
+
+describe('a switch the client did not ask for', () => {
+  test('a 101 to a request without Upgrade is an invalid response: 502, and the next request is never relayed raw', async () => {
+    // RFC 9110 §15.2.2: a server MUST NOT switch to a protocol the request did not offer.
+    // A proxy that tunnels on such a 101 lets the client's next request through unparsed
+    // and unfiltered (the Pingora GHSA-xq2h-p299-vjwv class, from the response side).
+    let received = '';
+    const sockets = new Set<Socket>();
+    const liar = createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => {});
+      let answered = false;
+      s.on('data', (d: Buffer) => {
+        received += d.toString('latin1');
+        if (!answered && received.includes('\r\n\r\n')) {
+          answered = true;
+          s.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+        }
+      });
+    });
+    await new Promise<void>((resolve) => liar.listen(0, '127.0.0.1', resolve));
+    const port = (liar.address() as AddressInfo).port;
+    const liarProxy = await startExaproxy(testArgs([`--security.local=127.0.0.1:${port}`]));
+    try {
+      const t = `127.0.0.1:${port}`;
+      const socket = await rawConnect(liarProxy.port);
+      const replies = readReplies(socket, 1, false, false);
+      socket.write(`GET http://${t}/first HTTP/1.1\r\nHost: ${t}\r\n\r\n`);
+      const reply = await replies;
+      // Whatever the proxy answered, the next request must not reach the origin as raw bytes.
+      const closed = readReplies(socket, Infinity, true, false, 2000);
+      socket.write(`GET http://${t}/smuggled HTTP/1.1\r\nHost: ${t}\r\n\r\n`);
+      await closed;
+      socket.destroy();
+      assert.doesNotMatch(received, /GET http:\/\//, 'a request relayed unparsed through a tunnel nobody asked for');
+      assert.deepEqual(reply.statuses, [502]);
+    } finally {
+      await liarProxy.stop();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => liar.close(() => resolve()));
+    }
+  });
+});
