@@ -338,41 +338,68 @@ test('the corpus loads: 150+ request cases, with accepted and refused ones', () 
   for (const c of requestCases) assert.ok(c.text.length > 0, `${c.file} ${c.name}: no data`);
 });
 
+/** Where to cut a case delivered in pieces: inside the first blank line, and halfway through the rest. */
+function pieces(data: Buffer): Buffer[] {
+  const blank = data.indexOf('\r\n\r\n');
+  if (blank < 0) return [data.subarray(0, data.length >> 1), data.subarray(data.length >> 1)];
+  const first = blank + 3;
+  const second = first + ((data.length - first) >> 1);
+  return [data.subarray(0, first), data.subarray(first, second), data.subarray(second)].filter((p) => p.length > 0);
+}
+
+/** Sends `c` to the proxy (whole, or in pieces each written after the event loop turned) and checks all. */
+async function runRequestCase(c: Case, split: boolean): Promise<void> {
+  const data = caseBytes(c.text, authority);
+  const bytesBefore = origin.bytes;
+  const requestsBefore = origin.requests.length;
+  const anomaliesBefore = origin.anomalies.length;
+  const forwarded = c.answer !== undefined ? 0 : (c.forward ?? c.messages);
+  const refused = !c.accept || c.answer !== undefined;
+  const expected = refused ? forwarded + 1 : forwarded;
+
+  const socket = await rawConnect(proxy.port);
+  socket.setNoDelay(true);
+  // A request the parser refuses leaves the stream out of sync: the proxy must close.
+  // A policy answer (405, 417…) to a well-framed request may keep the connection.
+  const replies = readReplies(socket, expected, !c.accept, /^(\r\n)*HEAD /.test(data.latin1Slice(0, 16)));
+  if (split) {
+    for (const piece of pieces(data)) {
+      if (socket.destroyed) break;
+      socket.write(piece);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } else {
+    socket.write(data);
+  }
+  const reply = await replies;
+  socket.destroy();
+
+  const seen = origin.requests.slice(requestsBefore);
+  const wantStatuses = Array.from({ length: forwarded }, () => 200);
+  if (c.answer !== undefined) wantStatuses.push(c.answer);
+  else if (!c.accept) wantStatuses.push(c.stage === 'body' ? 400 : errorStatus(c.error));
+  assert.deepEqual(reply.statuses, wantStatuses, `statuses to the client (origin saw ${JSON.stringify(seen)})`);
+  if (!c.accept) assert.ok(reply.closed, 'the proxy closes the connection after a request it cannot parse');
+  assert.deepEqual(
+    seen.map((s) => s.bodyLength),
+    c.framing.slice(0, forwarded).map(bodyBytes),
+    'one request per message at the origin, each with its body length',
+  );
+  assert.deepEqual(origin.anomalies.slice(anomaliesBefore), [], 'the origin could frame everything it got');
+  if (forwarded === 0 && c.stage === 'head') {
+    assert.equal(origin.bytes - bytesBefore, 0, 'no byte of a refused or locally answered request reaches the origin');
+  }
+}
+
 describe('every request case through the proxy', () => {
   for (const c of requestCases) {
-    test(`${c.file} ${c.name}`, { skip: c.skip }, async () => {
-      const data = caseBytes(c.text, authority);
-      const bytesBefore = origin.bytes;
-      const requestsBefore = origin.requests.length;
-      const anomaliesBefore = origin.anomalies.length;
-      const forwarded = c.answer !== undefined ? 0 : (c.forward ?? c.messages);
-      const refused = !c.accept || c.answer !== undefined;
-      const expected = refused ? forwarded + 1 : forwarded;
+    test(`${c.file} ${c.name}`, { skip: c.skip }, () => runRequestCase(c, false));
+  }
+});
 
-      const socket = await rawConnect(proxy.port);
-      // A request the parser refuses leaves the stream out of sync: the proxy must close.
-      // A policy answer (405, 417…) to a well-framed request may keep the connection.
-      const replies = readReplies(socket, expected, !c.accept, /^(\r\n)*HEAD /.test(data.latin1Slice(0, 16)));
-      socket.write(data);
-      const reply = await replies;
-      socket.destroy();
-
-      const seen = origin.requests.slice(requestsBefore);
-      const wantStatuses = Array.from({ length: forwarded }, () => 200);
-      if (c.answer !== undefined) wantStatuses.push(c.answer);
-      else if (!c.accept) wantStatuses.push(c.stage === 'body' ? 400 : errorStatus(c.error));
-      assert.deepEqual(reply.statuses, wantStatuses, `statuses to the client (origin saw ${JSON.stringify(seen)})`);
-      if (!c.accept) assert.ok(reply.closed, 'the proxy closes the connection after a request it cannot parse');
-      assert.deepEqual(
-        seen.map((s) => s.bodyLength),
-        c.framing.slice(0, forwarded).map(bodyBytes),
-        'one request per message at the origin, each with its body length',
-      );
-      assert.deepEqual(origin.anomalies.slice(anomaliesBefore), [], 'the origin could frame everything it got');
-      if (forwarded === 0 && c.stage === 'head') {
-        assert.equal(origin.bytes - bytesBefore, 0, 'no byte of a refused or locally answered request reaches the origin');
-      }
-    });
+describe('every request case through the proxy, delivered in pieces', () => {
+  for (const c of requestCases) {
+    test(`${c.file} ${c.name}`, { skip: c.skip }, () => runRequestCase(c, true));
   }
 });
 
