@@ -15,6 +15,7 @@ import { isIP } from 'node:net';
 import {
   Chunk,
   ERROR_INFO,
+  ErrorCode,
   Flag,
   Form,
   Header,
@@ -106,6 +107,8 @@ export class ClientConnection implements UpstreamOwner {
   private reqMethodId = 0;
   private reqMinor = 1;
   private reqKeepAlive = true;
+  /** The request asked to switch protocols (Connection: upgrade + Upgrade). */
+  private reqUpgrade = false;
   private reqBody = Body.None;
   private reqBodyLeft = 0;
   private reqChunk: Uint32Array | null = null;
@@ -278,14 +281,35 @@ export class ClientConnection implements UpstreamOwner {
   private rejectRequest(code: number, table: Uint32Array): void {
     const [name, status, meaning] = ERROR_INFO[code] ?? ['UNKNOWN', 400, 'malformed request'];
     this.ctx.log.debug({ client: this.clientIp, error: name, at: table[Slot.ERROR_POS] }, 'request rejected');
+    this.resetRequest();
     this.reqMethod = '-';
     this.reqUrl = '-';
-    this.reqStarted = Date.now();
-    this.reqMinor = 1;
     this.closeAfter = true;
     this.reqDecision = 'ERROR';
     this.reqDetail = name;
     this.localError(status, `The request was refused: ${meaning}.`);
+  }
+
+  /** Forgets everything about the previous request on this connection. */
+  private resetRequest(): void {
+    this.reqMethodId = 0;
+    this.reqMinor = 1;
+    this.reqUpgrade = false;
+    this.reqKeepAlive = false;
+    this.reqBody = Body.None;
+    this.reqStarted = Date.now();
+    this.reqMethod = '';
+    this.reqUrl = '';
+    this.closeAfter = false;
+    this.reqDecision = 'PERMIT';
+    this.reqDetail = '';
+    this.upRetried = false;
+    this.upTarget = '';
+    this.resStarted = false;
+    this.resBytes = 0;
+    this.resStatus = 0;
+    this.deadline = 0;
+    this.expiry = Expiry.None;
   }
 
   private startRequest(input: Buffer, table: Uint32Array): void {
@@ -293,20 +317,12 @@ export class ClientConnection implements UpstreamOwner {
     const s = ctx.settings;
     const flags = table[Slot.FLAGS]!;
     const methodId = table[Slot.METHOD]!;
+    this.resetRequest();
     this.reqMethodId = methodId;
     this.reqMinor = table[Slot.VERSION]!;
-    this.reqStarted = Date.now();
+    this.reqUpgrade = (flags & Flag.IS_UPGRADE) !== 0;
     this.reqKeepAlive =
       (flags & Flag.VERSION_11) !== 0 ? (flags & Flag.CONNECTION_CLOSE) === 0 : (flags & Flag.CONNECTION_KEEP_ALIVE) !== 0;
-    this.closeAfter = false;
-    this.reqDecision = 'PERMIT';
-    this.reqDetail = '';
-    this.upRetried = false;
-    this.resStarted = false;
-    this.resBytes = 0;
-    this.resStatus = 0;
-    this.deadline = 0;
-    this.expiry = Expiry.None;
     if ((flags & Flag.CHUNKED) !== 0) {
       this.reqBody = Body.Chunked;
       (this.reqChunk ??= new Uint32Array(Chunk.SIZE)).fill(0);
@@ -523,10 +539,14 @@ export class ClientConnection implements UpstreamOwner {
     const ctx = this.ctx;
     // Rewrite now, while the table describes this head; keep the bytes for a retry.
     const headLen = table[Slot.HEAD_END]! - table[Slot.METHOD_START]!;
-    const { buf, start } = ctx.scratch.out(headLen + 1024);
     let bits = Rewrite.UPSTREAM_KEEP_ALIVE;
     if ((table[Slot.FLAGS]! & Flag.IS_UPGRADE) !== 0) bits |= Rewrite.ALLOW_UPGRADE;
-    const n = native.rewriteRequest(ctx.plan, input, table, buf, start, this.clientIp, bits);
+    let n = -ErrorCode.OUTPUT_TOO_SMALL;
+    // Usually fits in the head's size plus our few lines; configured additions may need more.
+    for (let room = headLen + 1024; n === -ErrorCode.OUTPUT_TOO_SMALL && room <= 4 * headLen + 65536; room *= 4) {
+      const { buf, start } = ctx.scratch.out(room);
+      n = native.rewriteRequest(ctx.plan, input, table, buf, start, this.clientIp, bits);
+    }
     if (n <= 0) {
       const [name, status] = (n < 0 && ERROR_INFO[-n]) || ['EMPTY_REWRITE', 500];
       ctx.log.error({ error: name }, 'request rewrite failed');
@@ -692,8 +712,9 @@ export class ClientConnection implements UpstreamOwner {
       }
       const flags = table[Slot.FLAGS]!;
       if ((flags & Flag.INTERIM) !== 0) {
-        // 100 Continue and friends go to HTTP/1.1 clients as they are; the final response follows.
-        if (this.reqMinor === 1) this.writeClient(buf.subarray(0, n));
+        // 100 Continue and friends go to HTTP/1.1 clients (hop-by-hop fields removed);
+        // the final response follows.
+        if (this.reqMinor === 1 && !this.writeRewritten(buf, n, table, 0)) return;
         buf = buf.subarray(n);
         this.resHead = null;
         if (buf.length === 0) return;
@@ -705,23 +726,22 @@ export class ClientConnection implements UpstreamOwner {
   }
 
   private startResponse(buf: Buffer, n: number, table: Uint32Array, flags: number): void {
-    const ctx = this.ctx;
+    if ((flags & Flag.TUNNEL) !== 0 && !this.reqUpgrade) {
+      // A 101 nobody asked for (RFC 9110 §15.2.2): tunnelling now would let the client's
+      // next bytes reach the server unparsed and unfiltered.
+      this.reqDetail = 'unsolicited 101';
+      this.closeAfter = true;
+      this.dropUpstream();
+      return this.localError(502, `The server ${this.upTarget} switched protocols without being asked to.`);
+    }
     this.resStatus = table[Slot.STATUS]!;
     const clientKeepAlive = this.reqKeepAlive && !this.clientEnded && !this.closeAfter && this.reqBody === Body.None;
     let bits = clientKeepAlive ? Rewrite.CLIENT_KEEP_ALIVE : 0;
     if (this.reqMinor === 0) bits |= Rewrite.CLIENT_HTTP_10;
-    const { buf: out, start } = ctx.scratch.out(n + 1024);
-    const written = native.rewriteResponse(ctx.plan, buf, table, out, start, bits);
-    if (written < 0) {
-      this.closeAfter = true;
-      this.dropUpstream();
-      return this.localError(502, `The response from ${this.upTarget} could not be relayed.`);
-    }
-    const flagsAfter = table[Slot.FLAGS]!;
-    this.resKeepAlive = (flagsAfter & Flag.KEEP_ALIVE) !== 0;
+    if (!this.writeRewritten(buf, n, table, bits)) return;
+    this.resKeepAlive = (table[Slot.FLAGS]! & Flag.KEEP_ALIVE) !== 0;
     this.resStarted = true;
-    this.writeClient(ctx.scratch.take(written));
-    ctx.stats?.upstreamLatency(Date.now() - this.reqStarted);
+    this.ctx.stats?.upstreamLatency(Date.now() - this.reqStarted);
 
     if ((flags & Flag.TUNNEL) !== 0) {
       // 101 Switching Protocols: from now on, bytes both ways.
@@ -749,6 +769,28 @@ export class ClientConnection implements UpstreamOwner {
       this.resBody = Body.UntilClose;
     }
     if (n < buf.length) this.relayResponse(buf, n);
+  }
+
+  /**
+   * Rewrites the response head `buf[0..n]` (parsed into `table`) for the client and
+   * writes it. False when it could not be rewritten (the client got a 502).
+   */
+  private writeRewritten(buf: Buffer, n: number, table: Uint32Array, bits: number): boolean {
+    const scratch = this.ctx.scratch;
+    // Usually fits in the head's size plus our few lines; configured additions may need more.
+    for (let room = n + 1024; room <= 4 * n + 65536; room *= 4) {
+      const { buf: out, start } = scratch.out(room);
+      const written = native.rewriteResponse(this.ctx.plan, buf, table, out, start, bits);
+      if (written > 0) {
+        this.writeClient(scratch.take(written));
+        return true;
+      }
+      if (written !== -ErrorCode.OUTPUT_TOO_SMALL) break;
+    }
+    this.closeAfter = true;
+    this.dropUpstream();
+    this.localError(502, `The response from ${this.upTarget} could not be relayed.`);
+    return false;
   }
 
   private relayResponse(buf: Buffer, start: number): void {

@@ -83,16 +83,20 @@ impl TransferCodings {
                 self.chunked_seen = true;
             }
             self.chunked_last = is_chunked;
-            // Parameters (`; q=1`) do not change the coding: skip to the next element.
-            while i < end && (buf[i] == b' ' || buf[i] == b'\t') {
-                i += 1;
-            }
-            if i < end && buf[i] == b';' {
-                while i < end && buf[i] != b',' {
+            // Parameters (`; name=value`) do not change the coding, but must be well formed,
+            // and `chunked` has none (RFC 9112 §7): a next hop comparing the value with
+            // `chunked` must not disagree with us about the framing.
+            loop {
+                while i < end && (buf[i] == b' ' || buf[i] == b'\t') {
                     i += 1;
                 }
-            } else if i < end && buf[i] != b',' {
-                return Err((error::TRANSFER_ENCODING_NOT_CHUNKED, i));
+                if i >= end || buf[i] == b',' {
+                    break;
+                }
+                if buf[i] != b';' || is_chunked {
+                    return Err((error::TRANSFER_ENCODING_NOT_CHUNKED, i));
+                }
+                i = skip_parameter(buf, i + 1, end).ok_or((error::TRANSFER_ENCODING_NOT_CHUNKED, i))?;
             }
         }
         if !any {
@@ -100,6 +104,38 @@ impl TransferCodings {
             self.chunked_last = false;
         }
         Ok(())
+    }
+}
+
+/// Skips `OWS name=value` (value a token or a quoted-string) from `i`; the end of it, or
+/// None when it is not well formed.
+fn skip_parameter(buf: &[u8], mut i: usize, end: usize) -> Option<usize> {
+    let tchars = |mut i: usize| {
+        let from = i;
+        while i < end && crate::head::is_tchar(buf[i]) {
+            i += 1;
+        }
+        (i > from).then_some(i)
+    };
+    while i < end && (buf[i] == b' ' || buf[i] == b'\t') {
+        i += 1;
+    }
+    i = tchars(i)?;
+    if i >= end || buf[i] != b'=' {
+        return None;
+    }
+    i += 1;
+    if i < end && buf[i] == b'"' {
+        i += 1;
+        while i < end && buf[i] != b'"' {
+            if buf[i] == b'\\' {
+                i += 1;
+            }
+            i += 1;
+        }
+        (i < end).then_some(i + 1)
+    } else {
+        tchars(i)
     }
 }
 
@@ -186,7 +222,10 @@ mod tests {
         assert_eq!(te(&["gzip, chunked"]), Ok((true, true)));
         assert_eq!(te(&["gzip", "chunked"]), Ok((true, true)));
         assert_eq!(te(&["gzip;q=1 , chunked"]), Ok((true, true)));
-        assert_eq!(te(&["chunked;foo=bar"]), Ok((true, true)));
+        assert!(te(&["chunked;foo=bar"]).is_err(), "chunked has no parameters");
+        assert!(te(&["chunked;"]).is_err());
+        assert!(te(&["gzip;q"]).is_err());
+        assert!(te(&["gzip;q=\"1, 2\", chunked"]).is_ok());
         assert_eq!(te(&["chunked, gzip"]), Ok((false, true)));
         assert_eq!(te(&["chunked", "gzip"]), Ok((false, true)));
         assert_eq!(te(&["gzip"]), Ok((false, false)));

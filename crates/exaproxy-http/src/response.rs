@@ -109,6 +109,10 @@ fn response_head(
         }
         write_length(table, n);
     }
+    if fields.transfer.present && minor == 0 {
+        // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing.
+        return Stop::fail(error::TRANSFER_ENCODING_NOT_CHUNKED, fields.transfer_at);
+    }
     let framing = if status == 101 {
         flag::TUNNEL
     } else if status < 200 {
