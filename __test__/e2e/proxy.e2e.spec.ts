@@ -180,6 +180,21 @@ describe('policy', () => {
     }
   });
 
+  test('dns.fqdn: a name without a dot gets the dns page with 200, without a lookup', async () => {
+    const r = await through('http://intranet/search?q=x');
+    const { status, body } = parseDump(r.stdout);
+    assert.equal(status, 200);
+    assert.match(body, /intranet/);
+    assert.match(body, /not found/i);
+  });
+
+  test('a name that does not resolve gets 503 with the dns page', async () => {
+    const r = await through('http://does-not-exist.invalid/');
+    const { status, body } = parseDump(r.stdout);
+    assert.equal(status, 503);
+    assert.match(body, /does-not-exist\.invalid/);
+  });
+
   test('an unknown method gets 405', async () => {
     const r = await through('-X', 'BREW', `${base}/`);
     assert.equal(parseDump(r.stdout).status, 405);
@@ -283,7 +298,7 @@ describe('tunnels and TLS', () => {
   });
 
   test('CONNECT to a local TLS server with curl and a test CA', async () => {
-    const r = await curl(['-i', '-x', tproxy.url, '--cacert', pki.caFile, `https://localhost:${tlsPort}/tunnelled`]);
+    const r = await curl(['-i', '-x', tproxy.url, '--cacert', pki.caFile, `https://127.0.0.1:${tlsPort}/tunnelled`]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /HTTP\/1\.1 200 Connection established/i);
     assert.match(r.stdout, /secure GET \/tunnelled$/);
@@ -308,7 +323,7 @@ describe('tunnels and TLS', () => {
   test('https:// absolute-form is fetched over TLS with certificate verification', async () => {
     const text = await exchange(
       tproxy.port,
-      `GET https://localhost:${tlsPort}/abs HTTP/1.1\r\nHost: localhost:${tlsPort}\r\nConnection: close\r\n\r\n`,
+      `GET https://127.0.0.1:${tlsPort}/abs HTTP/1.1\r\nHost: 127.0.0.1:${tlsPort}\r\nConnection: close\r\n\r\n`,
     );
     assert.match(text, /^HTTP\/1\.1 200 /);
     assert.match(text, /secure GET \/abs$/);
@@ -319,7 +334,7 @@ describe('tunnels and TLS', () => {
     try {
       const text = await exchange(
         untrusting.port,
-        `GET https://localhost:${tlsPort}/abs HTTP/1.1\r\nHost: localhost:${tlsPort}\r\nConnection: close\r\n\r\n`,
+        `GET https://127.0.0.1:${tlsPort}/abs HTTP/1.1\r\nHost: 127.0.0.1:${tlsPort}\r\nConnection: close\r\n\r\n`,
       );
       assert.match(text, /^HTTP\/1\.1 502 /);
       assert.doesNotMatch(text, /secure GET/);

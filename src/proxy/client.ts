@@ -568,7 +568,18 @@ export class ClientConnection implements UpstreamOwner {
     this.resolveAndConnect(host, port, key);
   }
 
+  /** `dns.fqdn`: a name without a dot is not looked up (ExaProxy answers its dns page with 200). */
+  private refusedShortName(host: string): boolean {
+    if (!this.ctx.settings.dns.fqdn || host.includes('.') || isIP(host)) return false;
+    this.reqDecision = 'LOCAL';
+    this.reqDetail = 'not a fully qualified name';
+    this.closeAfter ||= this.reqBody !== Body.None || this.reqMethodId === Method.CONNECT;
+    this.sendPage(200, 'dns.html', host);
+    return true;
+  }
+
   private resolveAndConnect(host: string, port: number, key: string): void {
+    if (this.refusedShortName(host)) return;
     const found = this.ctx.resolver.resolve(host, Date.now());
     if (Array.isArray(found)) return this.connectTo(host, found, port, key);
     this.state = State.Connecting;
@@ -597,11 +608,10 @@ export class ClientConnection implements UpstreamOwner {
     }
     this.deadline = Date.now() + s.timeouts.upstreamConnect;
     this.expiry = Expiry.UpstreamTimeout;
-    const up = Upstream.open(key, usable, port, this.upTls, this);
+    const up = Upstream.open(key, usable, port, this.upTls, this, host);
     this.ctx.stats?.upstreamOpened();
     this.up = up;
     this.upReceived = false;
-    void host;
   }
 
   /** Destination protection: `security.deny`, and local addresses unless `security.local` lists them. */
@@ -944,6 +954,7 @@ export class ClientConnection implements UpstreamOwner {
     this.upTls = null;
     this.upPort = port;
     this.upHead = null;
+    if (this.refusedShortName(host)) return;
     this.state = State.Connecting;
     const found = this.ctx.resolver.resolve(host, Date.now());
     const go = (addresses: string[]): void => {
@@ -969,7 +980,7 @@ export class ClientConnection implements UpstreamOwner {
         upstreamDrain: () => undefined,
         upstreamEnd: () => undefined,
         upstreamClosed: (err) => this.upstreamClosed(err),
-      });
+      }, host);
       this.ctx.stats?.upstreamOpened();
     };
     if (Array.isArray(found)) return go(found);

@@ -4,6 +4,7 @@
 import pino from 'pino';
 import type { Config } from '../config';
 import { formatAccess } from '../log/access';
+import { createSyslogDestination, parseSyslogDestination } from '../log/syslog';
 import { Stats } from '../monitor/stats';
 import { native } from '../native';
 import { VERSION } from '../version';
@@ -105,17 +106,27 @@ export async function startProxy(
 /** The usage log: one formatted line per request, written asynchronously in batches. */
 function accessWriter(config: Config): { write: (r: AccessRecord) => void; flush: () => void } {
   const d = config.usage.destination;
-  const stream =
-    d.kind === 'file'
-      ? pino.destination({ dest: d.path, sync: false, mkdir: true, minLength: 4096 })
-      : pino.destination({ dest: d.kind === 'stdout' ? 1 : 2, sync: false, minLength: 0 });
-  const format = config.usage.format;
   const identifier = config.daemon.identifier;
+  let line: (text: string) => void;
+  let flush = (): void => undefined;
+  if (d.kind === 'syslog' || d.kind === 'remote') {
+    const target = d.kind === 'remote' ? { kind: 'udp' as const, host: d.host, port: d.port } : parseSyslogDestination('syslog');
+    const sink = createSyslogDestination(target, { tag: identifier });
+    line = (text) => void sink.write(text);
+  } else {
+    const stream =
+      d.kind === 'file'
+        ? pino.destination({ dest: d.path, sync: false, mkdir: true, minLength: 4096 })
+        : pino.destination({ dest: d.kind === 'stdout' ? 1 : 2, sync: false, minLength: 0 });
+    line = (text) => void stream.write(`${text}\n`);
+    flush = () => stream.flushSync();
+  }
+  const format = config.usage.format;
   return {
     write: (r) => {
       r.time = Date.now();
-      stream.write(`${formatAccess(format, r, identifier)}\n`);
+      line(formatAccess(format, r, identifier));
     },
-    flush: () => stream.flushSync(),
+    flush,
   };
 }

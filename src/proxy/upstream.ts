@@ -76,13 +76,15 @@ export class Upstream {
     port: number,
     tls: { servername: string } | null,
     owner: UpstreamOwner,
+    host: string,
   ): Upstream {
     const lookup: LookupFunction = (_host, opts, cb) => {
       const list = addresses.map((address) => ({ address, family: isIP(address) }));
       if (opts.all) (cb as (err: null, list: LookupAddress[]) => void)(null, list);
       else cb(null, list[0]!.address, list[0]!.family);
     };
-    const common = { host: 'upstream', port, lookup, autoSelectFamily: addresses.length > 1, allowHalfOpen: true };
+    // `host` is what TLS verifies the certificate against; `lookup` supplies the addresses.
+    const common = { host, port, lookup, autoSelectFamily: addresses.length > 1, allowHalfOpen: true };
     const socket = tls
       ? tlsConnect({ ...common, servername: tls.servername || undefined })
       : netConnect({ ...common, noDelay: true });
