@@ -12,6 +12,9 @@
  */
 import type { Socket } from 'node:net';
 import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
+// Imported from the modules themselves, not the folder's index: CommonJS re-exports are
+// getters, and these are read several times per request.
 import {
   Chunk,
   ERROR_INFO,
@@ -19,21 +22,22 @@ import {
   Flag,
   Form,
   Header,
+  METHOD_NAMES,
   Method,
   Proxy as ProxySlot,
   Rewrite,
   Scheme,
   Slot,
-  HeadView,
-  METHOD_NAMES,
-  native,
-} from '../native';
-import { networkInterfaces } from 'node:os';
+} from '../native/abi.generated';
+import { native } from '../native/addon';
+import { HeadView } from '../native/head-view';
 import { LOCAL_DESTINATIONS, RangeList, plainAddress } from './acl';
 import type { DecisionLike, ProxyContext } from './context';
 import { ResolveError } from './dns';
 import { tunnel } from './tunnel';
 import { Upstream, type UpstreamOwner } from './upstream';
+
+const { parseProxyHeader, parseRequest, parseResponse, rewriteRequest, rewriteResponse, scanChunked } = native;
 
 const enum State {
   ProxyHeader,
@@ -228,7 +232,7 @@ export class ClientConnection implements UpstreamOwner {
   private readProxyHeader(): void {
     const input = this.input!;
     const table = (this.proxyTable ??= new Uint32Array(ProxySlot.SIZE));
-    const n = native.parseProxyHeader(input, this.inputPos, table);
+    const n = parseProxyHeader(input, this.inputPos, table);
     if (n === 0) return;
     if (n < 0) {
       this.ctx.log.warn({ client: this.socketIp }, 'invalid PROXY protocol header: connection closed');
@@ -258,7 +262,7 @@ export class ClientConnection implements UpstreamOwner {
     while (this.state === State.Head && this.input !== null) {
       const input = this.input;
       const start = this.inputPos;
-      const n = native.parseRequest(input, start, table);
+      const n = parseRequest(input, start, table);
       if (n === 0) {
         if (this.expiry !== Expiry.HeadTimeout) {
           // The first bytes of a head: from now on it must complete in time (slowloris).
@@ -521,7 +525,7 @@ export class ClientConnection implements UpstreamOwner {
   /** Forwards a head that replaces the client's (helper rewrite), body unchanged. */
   private forwardReplaced(head: Buffer): void {
     const table = this.ctx.scratch.table;
-    const n = native.parseRequest(head, 0, table);
+    const n = parseRequest(head, 0, table);
     if (n <= 0) {
       this.ctx.log.error({ head: head.toString('latin1') }, 'the helper returned a request exaproxy cannot parse');
       this.closeAfter ||= this.reqBody !== Body.None;
@@ -545,7 +549,7 @@ export class ClientConnection implements UpstreamOwner {
     // Usually fits in the head's size plus our few lines; configured additions may need more.
     for (let room = headLen + 1024; n === -ErrorCode.OUTPUT_TOO_SMALL && room <= 4 * headLen + 65536; room *= 4) {
       const { buf, start } = ctx.scratch.out(room);
-      n = native.rewriteRequest(ctx.plan, input, table, buf, start, this.clientIp, bits);
+      n = rewriteRequest(ctx.plan, input, table, buf, start, this.clientIp, bits);
     }
     if (n <= 0) {
       const [name, status] = (n < 0 && ERROR_INFO[-n]) || ['EMPTY_REWRITE', 500];
@@ -662,7 +666,7 @@ export class ClientConnection implements UpstreamOwner {
       this.reqBodyLeft -= n;
       if (this.reqBodyLeft === 0) this.reqBody = Body.None;
     } else {
-      n = native.scanChunked(input, start, input.length, this.reqChunk!);
+      n = scanChunked(input, start, input.length, this.reqChunk!);
       if (n < 0) {
         // Broken chunked framing: nothing after this point can be trusted.
         this.ctx.log.debug({ client: this.clientIp, error: ERROR_INFO[-n]?.[0] }, 'invalid chunked request body');
@@ -707,7 +711,7 @@ export class ClientConnection implements UpstreamOwner {
     let buf = this.resHead === null ? chunk : Buffer.concat([this.resHead, chunk]);
     const table = this.ctx.scratch.responseTable;
     for (;;) {
-      const n = native.parseResponse(buf, 0, table, this.reqMethodId);
+      const n = parseResponse(buf, 0, table, this.reqMethodId);
       if (n === 0) {
         this.resHead = buf;
         return;
@@ -731,7 +735,11 @@ export class ClientConnection implements UpstreamOwner {
         continue;
       }
       this.resHead = null;
-      return this.startResponse(buf, n, table, flags);
+      // Head and the body bytes that came with it leave in one write (one packet).
+      this.socket.cork();
+      this.startResponse(buf, n, table, flags);
+      this.socket.uncork();
+      return;
     }
   }
 
@@ -790,7 +798,7 @@ export class ClientConnection implements UpstreamOwner {
     // Usually fits in the head's size plus our few lines; configured additions may need more.
     for (let room = n + 1024; room <= 4 * n + 65536; room *= 4) {
       const { buf: out, start } = scratch.out(room);
-      const written = native.rewriteResponse(this.ctx.plan, buf, table, out, start, bits);
+      const written = rewriteResponse(this.ctx.plan, buf, table, out, start, bits);
       if (written > 0) {
         this.writeClient(scratch.take(written));
         return true;
@@ -811,7 +819,7 @@ export class ClientConnection implements UpstreamOwner {
         this.resLeft -= n;
         break;
       case Body.Chunked:
-        n = native.scanChunked(buf, start, buf.length, this.resChunk!);
+        n = scanChunked(buf, start, buf.length, this.resChunk!);
         if (n < 0) {
           // The client already has part of this response: closing is the only honest signal.
           this.ctx.log.warn({ upstream: this.upTarget, error: ERROR_INFO[-n]?.[0] }, 'invalid chunked response');

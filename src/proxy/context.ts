@@ -3,7 +3,8 @@
  * upstream pool, the resolver, the pages, the helper pool, stats and the access log.
  * Also the scratch memory the addon writes into (see `Scratch`).
  */
-import { Slot, native, type RewritePlan } from '../native';
+import { Slot } from '../native/abi.generated';
+import type { RewritePlan } from '../native/addon';
 import type { Pages } from './pages';
 import type { Resolver } from './dns';
 import type { ProxySettings } from './settings';
@@ -129,4 +130,3 @@ export interface ProxyContext {
   log: { info(o: object | string, m?: string): void; warn(o: object | string, m?: string): void; error(o: object | string, m?: string): void; debug(o: object | string, m?: string): void };
 }
 
-export { native };
