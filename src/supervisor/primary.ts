@@ -3,6 +3,7 @@
 // figures and serves the monitor. It shares nothing with the workers but the listening sockets
 // (node:cluster binds them here and hands connections out).
 import cluster, { type Worker } from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { Stats, retired, emptySnapshot, type Snapshot } from '../monitor/stats';
 import { mergePoolStats, type PoolStats } from '../monitor/pool';
 import { RecentLines } from '../monitor/recent';
@@ -22,7 +23,7 @@ export interface MonitorSettings {
 }
 
 export interface PrimaryOptions {
-  /** daemon.workers */
+  /** daemon.workers: 0 means one per CPU core */
   workers: number;
   log: Log;
   /** daemon.pidfile ('' or undefined: none) */
@@ -94,7 +95,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
   // What exited workers counted, so totals never go backwards.
   let gone = emptySnapshot();
   let generation = 0;
-  let wanted = Math.max(1, options.workers);
+  let wanted = workerCount(options.workers);
   let monitorSettings = options.monitor;
   let monitor: Monitor | undefined;
   let currentMonitor: MonitorSettings | undefined;
@@ -215,7 +216,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
     reloading = (async () => {
       try {
         const result = (await options.reload?.()) ?? undefined;
-        if (result?.workers !== undefined) wanted = Math.max(1, result.workers);
+        if (result?.workers !== undefined) wanted = workerCount(result.workers);
         if (result?.monitor !== undefined) monitorSettings = result.monitor;
       } catch (err) {
         log.error(`reload refused, the running workers are kept: ${(err as Error).message}`);
@@ -393,4 +394,9 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
 
 function sameMonitor(a: MonitorSettings, b: MonitorSettings | undefined): boolean {
   return b !== undefined && a.host === b.host && a.port === b.port && a.token === b.token && a.connections === b.connections;
+}
+
+/** daemon.workers: 0 means one per CPU core. */
+function workerCount(configured: number): number {
+  return configured > 0 ? configured : Math.max(1, availableParallelism());
 }
