@@ -324,3 +324,22 @@ test('started as root, workers and primary drop to daemon.user after binding', a
     await stopped(r);
   }
 });
+
+test('a second SIGQUIT stops at once; SIGINT stops like SIGTERM', async () => {
+  const r = await start();
+  const pending = ask(r.port, '/?slow=20000').catch((err: Error) => err);
+  await new Promise((res) => setTimeout(res, 200));
+  r.child.kill('SIGQUIT');
+  await until(() => refused(r.port), 'soft stop', r);
+  assert.equal(r.child.exitCode, null, 'waiting for the slow request');
+  r.child.kill('SIGQUIT');
+  assert.equal(await r.exited, 0);
+  assert.ok((await pending) instanceof Error, 'the second SIGQUIT did not wait');
+
+  const i = await start();
+  const held = ask(i.port, '/?slow=20000').catch((err: Error) => err);
+  await new Promise((res) => setTimeout(res, 200));
+  i.child.kill('SIGINT');
+  assert.equal(await i.exited, 0);
+  assert.ok((await held) instanceof Error);
+});
