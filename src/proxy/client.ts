@@ -164,6 +164,11 @@ export class ClientConnection implements UpstreamOwner {
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
     ctx.stats?.clientOpened(this.clientIp);
+    if (s.proxied && !s.forwardTrust.has(this.socketIp)) {
+      // Anyone could claim any address in a PROXY header: only trusted front ends may.
+      ctx.log.debug({ client: this.socketIp }, 'PROXY protocol from a peer outside http.forward-trust: closed');
+      socket.destroy();
+    }
   }
 
   // ── client socket events ──────────────────────────────────────────────────────
@@ -277,6 +282,7 @@ export class ClientConnection implements UpstreamOwner {
         return;
       }
       this.inputPos = start + n;
+      if (this.inputPos >= input.length) this.input = null; // the head still lives in `input` for startRequest
       this.startRequest(input, table);
     }
   }
