@@ -154,6 +154,7 @@ impl RewritePlan {
             remove_response: options.remove_response.unwrap_or_default(),
             add_response: pairs(&env, options.add_response, "addResponse")?,
         };
+        options.validate().map_err(|message| type_error(&env, message))?;
         Ok(RewritePlan { plan: http::Plan::new(&options) })
     }
 }

@@ -1,0 +1,88 @@
+/**
+ * The addon's contract: argument checking, the numbers it returns, and that the
+ * generated constants agree with what the Rust side writes.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ErrorCode, Flag, Form, Header, Method, NEED_MORE, Rewrite, Scheme, Slot } from '../src/native/abi.generated';
+import { native } from '../src/native/addon';
+import { HeadView } from '../src/native/head-view';
+
+const table = (): Uint32Array => new Uint32Array(Slot.HEADERS + 5 * 64);
+const REQUEST = Buffer.from(
+  'GET http://Example.COM:8080/a/b?c=d HTTP/1.1\r\nHost: example.com:8080\r\nUser-Agent: t\r\nConnection: keep-alive, X-Drop\r\nX-Drop: 1\r\nProxy-Connection: keep-alive\r\n\r\n',
+  'latin1',
+);
+
+test('parseRequest fills the table; HeadView reads it', () => {
+  const t = table();
+  assert.equal(native.parseRequest(REQUEST, 0, t), REQUEST.length);
+  const v = new HeadView(REQUEST, t);
+  assert.equal(v.methodId, Method.GET);
+  assert.equal(t[Slot.FORM], Form.ABSOLUTE);
+  assert.equal(t[Slot.SCHEME], Scheme.HTTP);
+  assert.equal(v.host, 'example.com');
+  assert.equal(v.port, 8080);
+  assert.equal(v.path, '/a/b?c=d');
+  assert.ok(v.has(Flag.VERSION_11));
+  assert.ok(v.has(Flag.CONNECTION_KEEP_ALIVE));
+  assert.equal(v.header(Header.USER_AGENT), 't');
+  assert.equal(v.headerNamed('x-drop'), '1');
+  assert.equal(v.headerCount, 5);
+});
+
+test('a partial head needs more; an offset parses a pipelined head in place', () => {
+  const t = table();
+  assert.equal(native.parseRequest(REQUEST.subarray(0, 40), 0, t), NEED_MORE);
+  const two = Buffer.concat([REQUEST, REQUEST]);
+  assert.equal(native.parseRequest(two, REQUEST.length, t), REQUEST.length);
+  assert.equal(t[Slot.METHOD_START], REQUEST.length);
+});
+
+test('errors come back as -code with the status and position in the table', () => {
+  const t = table();
+  const bad = Buffer.from('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n');
+  assert.equal(native.parseRequest(bad, 0, t), -ErrorCode.CONTENT_LENGTH_AND_TRANSFER_ENCODING);
+  assert.equal(t[Slot.ERROR_STATUS], 400);
+  assert.ok(t[Slot.ERROR_POS]! > 0);
+});
+
+test('rewriteRequest writes origin-form with Via and X-Forwarded-For, hop-by-hop removed', () => {
+  const t = table();
+  native.parseRequest(REQUEST, 0, t);
+  const plan = new native.RewritePlan({ via: 'exaproxy' });
+  const out = Buffer.alloc(1024);
+  const n = native.rewriteRequest(plan, REQUEST, t, out, 10, '192.0.2.1', Rewrite.UPSTREAM_KEEP_ALIVE);
+  const text = out.toString('latin1', 10, 10 + n);
+  assert.match(text, /^GET \/a\/b\?c=d HTTP\/1\.1\r\n/);
+  assert.match(text, /\r\nHost: Example\.COM:8080\r\n/);
+  assert.match(text, /\r\nVia: 1\.1 exaproxy\r\n/);
+  assert.match(text, /\r\nX-Forwarded-For: 192\.0\.2\.1\r\n/);
+  assert.doesNotMatch(text, /X-Drop|Proxy-Connection|keep-alive/i);
+  assert.equal(native.rewriteRequest(plan, REQUEST, t, Buffer.alloc(20), 0, '192.0.2.1', 0), -ErrorCode.OUTPUT_TOO_SMALL);
+});
+
+test('scanChunked finds the end of a chunked body across calls', () => {
+  const state = new Uint32Array(8);
+  const body = Buffer.from('5\r\nhello\r\n0\r\n\r\nNEXT');
+  assert.equal(native.scanChunked(body, 0, 7, state), 7);
+  assert.equal(native.scanChunked(body, 7, body.length, state), body.length - 7 - 4);
+  assert.equal(state[0], 0xff);
+});
+
+test('wrong argument types throw a TypeError with code EXA_ERR_INVALID_ARG', () => {
+  const t = table();
+  const cases: [string, () => unknown][] = [
+    ['buf', () => native.parseRequest('GET' as unknown as Buffer, 0, t)],
+    ['start', () => native.parseRequest(REQUEST, 'x' as unknown as number, t)],
+    ['start past the end', () => native.parseRequest(REQUEST, REQUEST.length + 1, t)],
+    ['table', () => native.parseRequest(REQUEST, 0, new Uint8Array(200) as unknown as Uint32Array)],
+    ['short table', () => native.parseRequest(REQUEST, 0, new Uint32Array(4))],
+    ['state', () => native.scanChunked(REQUEST, 0, 1, {} as Uint32Array)],
+    ['plan option', () => new native.RewritePlan({ forwardedFor: 'sideways' as 'append' })],
+    ['plan header name', () => new native.RewritePlan({ removeRequest: ['bad name'] })],
+  ];
+  for (const [name, call] of cases) {
+    assert.throws(call, (e: unknown) => e instanceof TypeError && (e as { code?: string }).code === 'EXA_ERR_INVALID_ARG', name);
+  }
+});
