@@ -44,7 +44,7 @@ function v6Words(ip: string): Words | undefined {
   const rest = halves.length === 2 ? parse(halves[1]!) : [];
   const zeros = halves.length === 2 ? 8 - head.length - rest.length : 0;
   if (zeros < 0) return undefined;
-  const all = [...head, ...new Array<number>(zeros).fill(0), ...rest];
+  const all = [...head, ...Array.from({ length: zeros }, () => 0), ...rest];
   if (all.length !== 8 || all.some((g) => Number.isNaN(g))) return undefined;
   return [
     ((all[0]! << 16) | all[1]!) >>> 0,

@@ -268,33 +268,93 @@ pub const ERRORS: &[(u32, &str, u16, &str)] = &[
     (3, "TARGET", 400, "invalid request-target"),
     (4, "VERSION_UNSUPPORTED", 505, "HTTP version not supported"),
     (5, "VERSION", 400, "malformed HTTP version"),
-    (6, "HEAD_TOO_LARGE", 431, "request head larger than the limit"),
-    (7, "TARGET_TOO_LONG", 414, "request-target longer than the limit"),
-    (8, "TOO_MANY_HEADERS", 431, "more header fields than the limit"),
+    (
+        6,
+        "HEAD_TOO_LARGE",
+        431,
+        "request head larger than the limit",
+    ),
+    (
+        7,
+        "TARGET_TOO_LONG",
+        414,
+        "request-target longer than the limit",
+    ),
+    (
+        8,
+        "TOO_MANY_HEADERS",
+        431,
+        "more header fields than the limit",
+    ),
     (9, "HEADER_NAME", 400, "invalid byte in a header field name"),
-    (10, "HEADER_VALUE", 400, "invalid byte in a header field value"),
+    (
+        10,
+        "HEADER_VALUE",
+        400,
+        "invalid byte in a header field value",
+    ),
     (11, "OBS_FOLD", 400, "obsolete line folding"),
-    (12, "SPACE_BEFORE_COLON", 400, "whitespace between a field name and its colon"),
+    (
+        12,
+        "SPACE_BEFORE_COLON",
+        400,
+        "whitespace between a field name and its colon",
+    ),
     (13, "BARE_CR", 400, "CR not followed by LF"),
     (14, "BARE_LF", 400, "LF not preceded by CR"),
-    (15, "CONTENT_LENGTH_AND_TRANSFER_ENCODING", 400, "both Content-Length and Transfer-Encoding"),
-    (16, "CONTENT_LENGTH_MULTIPLE", 400, "several Content-Length values"),
-    (17, "CONTENT_LENGTH_INVALID", 400, "Content-Length is not a decimal number in range"),
-    (18, "TRANSFER_ENCODING_NOT_CHUNKED", 400, "the last transfer coding is not chunked"),
-    (19, "TRANSFER_ENCODING_CHUNKED_TWICE", 400, "chunked applied more than once"),
+    (
+        15,
+        "CONTENT_LENGTH_AND_TRANSFER_ENCODING",
+        400,
+        "both Content-Length and Transfer-Encoding",
+    ),
+    (
+        16,
+        "CONTENT_LENGTH_MULTIPLE",
+        400,
+        "several Content-Length values",
+    ),
+    (
+        17,
+        "CONTENT_LENGTH_INVALID",
+        400,
+        "Content-Length is not a decimal number in range",
+    ),
+    (
+        18,
+        "TRANSFER_ENCODING_NOT_CHUNKED",
+        400,
+        "the last transfer coding is not chunked",
+    ),
+    (
+        19,
+        "TRANSFER_ENCODING_CHUNKED_TWICE",
+        400,
+        "chunked applied more than once",
+    ),
     (20, "HOST_MISSING", 400, "HTTP/1.1 request without Host"),
     (21, "HOST_MULTIPLE", 400, "more than one Host"),
     (22, "HOST_INVALID", 400, "invalid Host"),
     (23, "STATUS_LINE", 502, "malformed response status line"),
     (24, "CHUNK_SIZE", 400, "invalid chunk size"),
     (25, "CHUNK_SIZE_OVERFLOW", 400, "chunk size too large"),
-    (26, "CHUNK_EXTENSION", 400, "invalid or oversized chunk extension"),
+    (
+        26,
+        "CHUNK_EXTENSION",
+        400,
+        "invalid or oversized chunk extension",
+    ),
     (27, "CHUNK_DATA_END", 400, "chunk data not followed by CRLF"),
     (28, "TRAILERS", 400, "invalid or oversized trailer section"),
     (29, "PROXY_PROTOCOL", 400, "invalid PROXY protocol header"),
     (30, "NOT_TLS", 400, "not a TLS ClientHello"),
     (31, "TLS_RECORD", 400, "malformed TLS ClientHello"),
-    (32, "OUTPUT_TOO_SMALL", 500, "the output buffer is too small"),
+    (
+        32,
+        "OUTPUT_TOO_SMALL",
+        500,
+        "the output buffer is too small",
+    ),
 ];
 
 /// Error code constants, for readable Rust code.
@@ -497,19 +557,43 @@ pub fn render_typescript() -> String {
     );
     let ident = |name: &str| name.replace('-', "_");
     let methods: Vec<(String, u64)> = METHODS.iter().map(|(i, n)| (ident(n), *i as u64)).collect();
-    section(&mut s, "Method", &methods.iter().map(|(n, v)| (n.as_str(), *v)).collect::<Vec<_>>());
+    section(
+        &mut s,
+        "Method",
+        &methods
+            .iter()
+            .map(|(n, v)| (n.as_str(), *v))
+            .collect::<Vec<_>>(),
+    );
     let _ = writeln!(
         s,
         "export const METHOD_NAMES: readonly string[] = [{}];\n",
-        METHODS.iter().map(|(_, n)| format!("'{n}'")).collect::<Vec<_>>().join(", ")
+        METHODS
+            .iter()
+            .map(|(_, n)| format!("'{n}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
-    let headers: Vec<(String, u64)> =
-        HEADERS.iter().map(|(i, n)| (ident(n).to_uppercase(), *i as u64)).collect();
-    section(&mut s, "Header", &headers.iter().map(|(n, v)| (n.as_str(), *v)).collect::<Vec<_>>());
+    let headers: Vec<(String, u64)> = HEADERS
+        .iter()
+        .map(|(i, n)| (ident(n).to_uppercase(), *i as u64))
+        .collect();
+    section(
+        &mut s,
+        "Header",
+        &headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), *v))
+            .collect::<Vec<_>>(),
+    );
     let _ = writeln!(
         s,
         "export const HEADER_NAMES: readonly string[] = [{}];\n",
-        HEADERS.iter().map(|(_, n)| format!("'{n}'")).collect::<Vec<_>>().join(", ")
+        HEADERS
+            .iter()
+            .map(|(_, n)| format!("'{n}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let _ = writeln!(s, "export const NEED_MORE = {NEED_MORE};\n");
     let errors: Vec<(&str, u64)> = ERRORS.iter().map(|(c, n, _, _)| (*n, *c as u64)).collect();

@@ -96,7 +96,8 @@ impl TransferCodings {
                 if buf[i] != b';' || is_chunked {
                     return Err((error::TRANSFER_ENCODING_NOT_CHUNKED, i));
                 }
-                i = skip_parameter(buf, i + 1, end).ok_or((error::TRANSFER_ENCODING_NOT_CHUNKED, i))?;
+                i = skip_parameter(buf, i + 1, end)
+                    .ok_or((error::TRANSFER_ENCODING_NOT_CHUNKED, i))?;
             }
         }
         if !any {
@@ -222,7 +223,10 @@ mod tests {
         assert_eq!(te(&["gzip, chunked"]), Ok((true, true)));
         assert_eq!(te(&["gzip", "chunked"]), Ok((true, true)));
         assert_eq!(te(&["gzip;q=1 , chunked"]), Ok((true, true)));
-        assert!(te(&["chunked;foo=bar"]).is_err(), "chunked has no parameters");
+        assert!(
+            te(&["chunked;foo=bar"]).is_err(),
+            "chunked has no parameters"
+        );
         assert!(te(&["chunked;"]).is_err());
         assert!(te(&["gzip;q"]).is_err());
         assert!(te(&["gzip;q=\"1, 2\", chunked"]).is_ok());

@@ -36,7 +36,10 @@ fn offset(env: &Env, value: Unknown<'_>, name: &str, limit: usize) -> Result<usi
     let n: u32 = arg(env, value, name, "a non-negative integer")?;
     let n = n as usize;
     if n > limit {
-        return Err(type_error(env, format!("{name} ({n}) is past the end of the buffer ({limit})")));
+        return Err(type_error(
+            env,
+            format!("{name} ({n}) is past the end of the buffer ({limit})"),
+        ));
     }
     Ok(n)
 }
@@ -44,14 +47,22 @@ fn offset(env: &Env, value: Unknown<'_>, name: &str, limit: usize) -> Result<usi
 fn table<'a>(env: &Env, value: Unknown<'_>, name: &str, min: usize) -> Result<&'a mut [u32]> {
     let t: &mut [u32] = arg(env, value, name, "a Uint32Array")?;
     if t.len() < min {
-        return Err(type_error(env, format!("{name} must have at least {min} slots, it has {}", t.len())));
+        return Err(type_error(
+            env,
+            format!("{name} must have at least {min} slots, it has {}", t.len()),
+        ));
     }
     Ok(t)
 }
 
 /// `parseRequest(buf, start, table) → consumed | 0 (need more) | -code`
 #[napi(js_name = "parseRequest")]
-pub fn parse_request(env: Env, buf: Unknown<'_>, start: Unknown<'_>, head: Unknown<'_>) -> Result<i32> {
+pub fn parse_request(
+    env: Env,
+    buf: Unknown<'_>,
+    start: Unknown<'_>,
+    head: Unknown<'_>,
+) -> Result<i32> {
     let buf: &[u8] = arg(&env, buf, "buf", "a Buffer")?;
     let start = offset(&env, start, "start", buf.len())?;
     let head = table(&env, head, "table", abi::slot::HEADERS)?;
@@ -75,7 +86,13 @@ pub fn parse_response(
 
 /// `scanChunked(buf, start, end, state) → bytes of buf[start..end] in the message | -code`
 #[napi(js_name = "scanChunked")]
-pub fn scan_chunked(env: Env, buf: Unknown<'_>, start: Unknown<'_>, end: Unknown<'_>, state: Unknown<'_>) -> Result<i32> {
+pub fn scan_chunked(
+    env: Env,
+    buf: Unknown<'_>,
+    start: Unknown<'_>,
+    end: Unknown<'_>,
+    state: Unknown<'_>,
+) -> Result<i32> {
     let buf: &[u8] = arg(&env, buf, "buf", "a Buffer")?;
     let end = offset(&env, end, "end", buf.len())?;
     let start = offset(&env, start, "start", end)?;
@@ -85,7 +102,12 @@ pub fn scan_chunked(env: Env, buf: Unknown<'_>, start: Unknown<'_>, end: Unknown
 
 /// `parseProxyHeader(buf, start, table) → consumed | 0 | -code`
 #[napi(js_name = "parseProxyHeader")]
-pub fn parse_proxy_header(env: Env, buf: Unknown<'_>, start: Unknown<'_>, result: Unknown<'_>) -> Result<i32> {
+pub fn parse_proxy_header(
+    env: Env,
+    buf: Unknown<'_>,
+    start: Unknown<'_>,
+    result: Unknown<'_>,
+) -> Result<i32> {
     let buf: &[u8] = arg(&env, buf, "buf", "a Buffer")?;
     let start = offset(&env, start, "start", buf.len())?;
     let result = table(&env, result, "table", abi::proxy::SIZE)?;
@@ -94,7 +116,12 @@ pub fn parse_proxy_header(env: Env, buf: Unknown<'_>, start: Unknown<'_>, result
 
 /// `peekSni(buf, start, table) → 1 | 0 | -code`
 #[napi(js_name = "peekSni")]
-pub fn peek_sni(env: Env, buf: Unknown<'_>, start: Unknown<'_>, result: Unknown<'_>) -> Result<i32> {
+pub fn peek_sni(
+    env: Env,
+    buf: Unknown<'_>,
+    start: Unknown<'_>,
+    result: Unknown<'_>,
+) -> Result<i32> {
     let buf: &[u8] = arg(&env, buf, "buf", "a Buffer")?;
     let start = offset(&env, start, "start", buf.len())?;
     let result = table(&env, result, "table", abi::sni::SIZE)?;
@@ -120,7 +147,12 @@ fn pairs(env: &Env, list: Option<Vec<Vec<String>>>, name: &str) -> Result<Vec<(S
     for pair in list.unwrap_or_default() {
         match <[String; 2]>::try_from(pair) {
             Ok([k, v]) => out.push((k, v)),
-            Err(_) => return Err(type_error(env, format!("{name} must be a list of [name, value] pairs"))),
+            Err(_) => {
+                return Err(type_error(
+                    env,
+                    format!("{name} must be a list of [name, value] pairs"),
+                ))
+            }
         }
     }
     Ok(out)
@@ -141,7 +173,10 @@ impl RewritePlan {
             Some("replace") => http::ForwardedFor::Replace,
             Some("leave") => http::ForwardedFor::Leave,
             Some(other) => {
-                return Err(type_error(&env, format!("forwardedFor must be append, replace or leave, not {other:?}")))
+                return Err(type_error(
+                    &env,
+                    format!("forwardedFor must be append, replace or leave, not {other:?}"),
+                ))
             }
         };
         let options = http::PlanOptions {
@@ -154,8 +189,12 @@ impl RewritePlan {
             remove_response: options.remove_response.unwrap_or_default(),
             add_response: pairs(&env, options.add_response, "addResponse")?,
         };
-        options.validate().map_err(|message| type_error(&env, message))?;
-        Ok(RewritePlan { plan: http::Plan::new(&options) })
+        options
+            .validate()
+            .map_err(|message| type_error(&env, message))?;
+        Ok(RewritePlan {
+            plan: http::Plan::new(&options),
+        })
     }
 }
 
@@ -176,7 +215,14 @@ pub fn rewrite_request(
     let head = table(&env, head, "table", abi::slot::HEADERS)?;
     let out: &mut [u8] = arg(&env, out, "out", "a Buffer")?;
     let out_start = offset(&env, out_start, "outStart", out.len())?;
-    Ok(http::rewrite_request(&plan.plan, buf, head, &mut out[out_start..], client_ip.as_bytes(), bits))
+    Ok(http::rewrite_request(
+        &plan.plan,
+        buf,
+        head,
+        &mut out[out_start..],
+        client_ip.as_bytes(),
+        bits,
+    ))
 }
 
 /// `rewriteResponse(plan, buf, table, out, outStart, bits) → written | -code`
@@ -194,5 +240,11 @@ pub fn rewrite_response(
     let head = table(&env, head, "table", abi::slot::HEADERS)?;
     let out: &mut [u8] = arg(&env, out, "out", "a Buffer")?;
     let out_start = offset(&env, out_start, "outStart", out.len())?;
-    Ok(http::rewrite_response(&plan.plan, buf, head, &mut out[out_start..], bits))
+    Ok(http::rewrite_response(
+        &plan.plan,
+        buf,
+        head,
+        &mut out[out_start..],
+        bits,
+    ))
 }
