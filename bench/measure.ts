@@ -32,6 +32,8 @@ export interface Measurement {
   measured: boolean;
   /** Why this measurement differs from the scenario's recipe (e.g. no keep-alive). */
   note?: string;
+  /** Closes the peer made without announcing them, which wrk saw as read errors and which are not counted. */
+  closesNotCounted?: number;
   error?: string;
   requests: number;
   durationS: number;
@@ -170,7 +172,8 @@ export async function measure(settings: MeasureSettings, scenario: Scenario, var
         // The peer closes after each response without saying `Connection: close`, so wrk finds the
         // connection closed when it sends the next request: a close, not a failed request.
         result.socketErrors -= loaded.readErrors;
-        result.note = `${result.note ?? 'no keep-alive to clients'}; ${loaded.readErrors} unannounced closes not counted as errors`;
+        result.closesNotCounted = loaded.readErrors;
+        result.note = `${result.note ?? 'no keep-alive to clients'}; its unannounced closes (wrk read errors) are not counted as errors`;
       }
     }
     const errors = result.statusErrors + result.socketErrors + (result.idleFailed ?? 0);

@@ -74,7 +74,10 @@ export function summarize(all: Measurement[], scenarios: Scenario[], reference: 
         peer: runs[0]?.peer ?? label,
         rounds: ok.length,
         failures: runs.filter((m) => !m.ok).map((m) => `round ${m.round}: ${m.error ?? 'failed'}`),
-        notes: [...new Set(runs.flatMap((m) => (m.note === undefined ? [] : [m.note])))],
+        notes: [...new Set(runs.flatMap((m) => (m.note === undefined ? [] : [m.note])))].map((note) => {
+          const closes = runs.reduce((sum, m) => sum + (m.closesNotCounted ?? 0), 0);
+          return closes > 0 ? `${note} (${closes} over ${runs.length} round(s))` : note;
+        }),
         median: {},
         ratio: {},
         errors: runs.reduce((sum, m) => sum + m.statusErrors + m.socketErrors + (m.idleFailed ?? 0), 0),

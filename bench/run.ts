@@ -230,12 +230,14 @@ async function main(): Promise<number> {
   writeFileSync(`${stem}.svg`, chartSvg(summaries, REFERENCE_PEER, `exaproxy bench ${meta.date.slice(0, 10)}, ${meta.machine.nproc} × ${meta.machine.cpu}`));
   console.log(`results: ${stem}.json, ${stem}.md, ${stem}.svg`);
 
-  const failed = measurements.filter((m) => !m.ok);
-  if (failed.length > 0) {
-    console.error(`\n${failed.length} measurement(s) failed (see the error of each above and in the JSON):`);
-    for (const m of failed) console.error(`  round ${m.round} ${m.scenario} ${m.variant}: ${(m.error ?? '').split('\n')[0]}`);
-    return 1;
+  // A peer that could not be measured fails the run; errors under load are reported (and asserted by
+  // the smoke test) but a real peer's occasional hiccup should not void a long run's figures.
+  const troubled = measurements.filter((m) => !m.ok);
+  if (troubled.length > 0) {
+    console.error(`\n${troubled.length} measurement(s) with a failure or errors (details above and in the JSON):`);
+    for (const m of troubled) console.error(`  round ${m.round} ${m.scenario} ${m.variant}: ${(m.error ?? '').split('\n')[0]}`);
   }
+  if (measurements.some((m) => !m.measured)) return 1;
   return 0;
 }
 
