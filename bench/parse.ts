@@ -219,4 +219,9 @@ function main(): void {
   for (const row of rows) console.log(row);
 }
 
-main();
+try {
+  main();
+} catch (error) {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(2);
+}
