@@ -257,3 +257,25 @@ test('pool: no decide() is ever pending past timeout + one retry, whatever the h
     dir.remove();
   }
 });
+
+test('pool: with pipeline N, a busy helper at maximum takes N requests in order; idle helpers are preferred', async () => {
+  const dir = tempDir();
+  const record = join(dir.path, 'lines');
+  const opts = options(fixture('scripted.py', '--record', record), { minimum: 2, maximum: 2, pipeline: 3, queue: 0 });
+  await withPool(opts, async (pool) => {
+    // Six requests, two helpers, three each: nothing queues (queue 0 would deny), all answered in order.
+    const burst = Array.from({ length: 6 }, (_, i) => pool.decide(request({ path: `/slow/50?n=${i}` })));
+    assert.equal(pool.stats().queue, 0);
+    assert.equal(pool.stats().inFlight, 6);
+    assert.equal(pool.stats().busy, 2, 'both helpers carry requests: the idle one was used before pipelining');
+    const results = await Promise.all(burst);
+    for (const result of results) assert.deepEqual(result.decision, { kind: 'permit' });
+    // A seventh while six are in flight has no slot left: queue 0 means the failure policy.
+    const again = Array.from({ length: 6 }, (_, i) => pool.decide(request({ path: `/slow/50?m=${i}` })));
+    const overflow = await pool.decide(request({ path: '/overflow' }));
+    assert.equal(overflow.decision.kind, 'deny');
+    await Promise.all(again);
+    assert.equal(readLines(record).length, 12);
+  });
+  dir.remove();
+});

@@ -82,6 +82,7 @@ export const SCHEMA = {
     queue: int({ default: '1000', min: 0, max: MANY, zero: 'unbounded', help: 'requests waiting for a free helper before redirector.failure applies' }),
     failure: oneOf(['deny', 'allow'], { default: 'deny', help: 'what to do with a request when no helper answers: deny (error page) or allow (forward it)' }),
     concurrency: int({ default: '0', min: 0, max: 1000, zero: 'one request at a time, no channel-ID', help: 'requests in flight per helper, with Squid channel-IDs' }),
+    pipeline: int({ default: '4', min: 1, max: 64, help: 'requests written ahead to a busy helper of an in-order protocol when all helpers are busy (1: one at a time, as ExaProxy)' }),
     cache: seconds({ default: '0', min: 0, max: DAY, zero: 'no cache', help: 'seconds to remember a helper decision for the same request line' }),
   },
   http: {
@@ -105,7 +106,7 @@ export const SCHEMA = {
     'upstream-response-timeout': seconds({ default: '60', min: 0, max: DAY, zero: 'no limit', help: 'seconds to wait for a web server to start answering' }),
     'tunnel-idle-timeout': seconds({ default: '3600', min: 0, max: 7 * DAY, zero: 'no limit', help: 'seconds a CONNECT or WebSocket tunnel may stay silent both ways' }),
     'upstream-idle-timeout': seconds({ default: '15', min: 0, max: DAY, zero: 'no limit', help: 'seconds an idle pooled connection to a web server is kept' }),
-    'upstream-max-idle-per-host': int({ default: '16', min: 0, max: 10_000, zero: 'no pooling', help: 'idle connections kept per web server' }),
+    'upstream-max-idle-per-host': int({ default: '256', min: 0, max: 10_000, zero: 'no pooling', help: 'idle connections kept per web server' }),
     via: bool({ default: 'true', help: 'add a Via header naming daemon.identifier (never when http.transparent)' }),
     xff: oneOf(['append', 'replace', 'leave'], { default: 'append', help: 'X-Forwarded-For: append the client address, replace the header with it, or leave it alone' }),
     'proxy-authorization': bool({ default: 'false', help: 'pass Proxy-Authorization to the web server (it is removed otherwise)' }),

@@ -137,6 +137,8 @@ export class ClientConnection implements UpstreamOwner {
   private resLeft = 0;
   private resChunk: Uint32Array | null = null;
   private resHead: Buffer | null = null;
+  /** The rewritten response head, waiting to leave with the first body bytes. */
+  private heldHead: Buffer | null = null;
   private resStatus = 0;
   private resKeepAlive = false;
   private resReusable = false;
@@ -734,17 +736,19 @@ export class ClientConnection implements UpstreamOwner {
       if ((flags & Flag.INTERIM) !== 0) {
         // 100 Continue and friends go to HTTP/1.1 clients (hop-by-hop fields removed);
         // the final response follows.
-        if (this.reqMinor === 1 && !this.writeRewritten(buf, n, table, 0)) return;
+        if (this.reqMinor === 1) {
+          if (!this.writeRewritten(buf, n, table, 0)) return;
+          this.sendHeld(null);
+        }
         buf = buf.subarray(n);
         this.resHead = null;
         if (buf.length === 0) return;
         continue;
       }
       this.resHead = null;
-      // Head and the body bytes that came with it leave in one write (one packet).
-      this.socket.cork();
       this.startResponse(buf, n, table, flags);
-      this.socket.uncork();
+      // A head whose body did not come with it (or has none) leaves now.
+      if (this.heldHead !== null) this.sendHeld(null);
       return;
     }
   }
@@ -796,8 +800,9 @@ export class ClientConnection implements UpstreamOwner {
   }
 
   /**
-   * Rewrites the response head `buf[0..n]` (parsed into `table`) for the client and
-   * writes it. False when it could not be rewritten (the client got a 502).
+   * Rewrites the response head `buf[0..n]` (parsed into `table`) for the client into
+   * `heldHead`, which leaves with the first body bytes (see `sendHeld`). False when it
+   * could not be rewritten (the client got a 502).
    */
   private writeRewritten(buf: Buffer, n: number, table: Uint32Array, bits: number): boolean {
     const scratch = this.ctx.scratch;
@@ -806,7 +811,7 @@ export class ClientConnection implements UpstreamOwner {
       const { buf: out, start } = scratch.out(room);
       const written = rewriteResponse(this.ctx.plan, buf, table, out, start, bits);
       if (written > 0) {
-        this.writeClient(scratch.take(written));
+        this.heldHead = scratch.take(written);
         return true;
       }
       if (written !== -ErrorCode.OUTPUT_TOO_SMALL) break;
@@ -815,6 +820,23 @@ export class ClientConnection implements UpstreamOwner {
     this.dropUpstream();
     this.localError(502, `The response from ${this.upTarget} could not be relayed.`);
     return false;
+  }
+
+  /**
+   * Writes the held response head, with `body` (the first body bytes) when given: a small
+   * body is copied behind the head so both leave in one buffer, one system call.
+   */
+  private sendHeld(body: Buffer | null): boolean {
+    const head = this.heldHead!;
+    this.heldHead = null;
+    if (body === null) return this.writeClient(head);
+    const joined = body.length <= 16 * 1024 ? this.ctx.scratch.extend(head, body) : null;
+    if (joined !== null) return this.writeClient(joined);
+    this.socket.cork();
+    this.writeClient(head);
+    const more = this.writeClient(body);
+    this.socket.uncork();
+    return more;
   }
 
   private relayResponse(buf: Buffer, start: number): void {
@@ -827,9 +849,17 @@ export class ClientConnection implements UpstreamOwner {
       case Body.Chunked:
         n = scanChunked(buf, start, buf.length, this.resChunk!);
         if (n < 0) {
-          // The client already has part of this response: closing is the only honest signal.
           this.ctx.log.warn({ upstream: this.upTarget, error: ERROR_INFO[-n]?.[0] }, 'invalid chunked response');
           this.dropUpstream();
+          if (this.heldHead !== null) {
+            // Nothing of this response has left yet: the client can get a clean 502.
+            this.heldHead = null;
+            this.resStarted = false;
+            this.closeAfter = true;
+            this.reqDetail = ERROR_INFO[-n]?.[0] ?? 'chunked';
+            return this.localError(502, `The server ${this.upTarget} sent a response with broken chunked framing.`);
+          }
+          // The client already has part of this response: closing is the only honest signal.
           this.socket.destroy();
           return;
         }
@@ -843,8 +873,9 @@ export class ClientConnection implements UpstreamOwner {
         this.dropUpstream();
         return;
     }
-    if (n > 0) {
-      const more = this.writeClient(start === 0 && n === buf.length ? buf : buf.subarray(start, start + n));
+    if (n > 0 || this.heldHead !== null) {
+      const body = n === 0 ? null : start === 0 && n === buf.length ? buf : buf.subarray(start, start + n);
+      const more = this.heldHead !== null ? this.sendHeld(body) : this.writeClient(body!);
       if (!more) this.up?.socket.pause();
     }
     const done =
@@ -924,6 +955,8 @@ export class ClientConnection implements UpstreamOwner {
 
   /** A response is complete: log it, pool the upstream, and go on with the next request. */
   private finishExchange(): void {
+    // Before anything of the next request can be written.
+    if (this.heldHead !== null) this.sendHeld(null);
     const up = this.up;
     this.up = null;
     if (up) {
@@ -1008,6 +1041,7 @@ export class ClientConnection implements UpstreamOwner {
   }
 
   private becomeTunnel(up: Upstream, fromUpstream: Buffer | null): void {
+    if (this.heldHead !== null) this.sendHeld(null);
     this.state = State.Tunnel;
     this.deadline = 0;
     this.expiry = Expiry.None;

@@ -111,10 +111,29 @@ export class Scratch {
 
   /** Marks `n` bytes at the current position as used, returning them. */
   take(n: number): Buffer {
-    const b = this.slab.subarray(this.used, this.used + n);
+    this.lastStart = this.used;
+    this.lastEnd = this.used + n;
+    const b = this.slab.subarray(this.lastStart, this.lastEnd);
     this.used += (n + 7) & ~7;
     return b;
   }
+
+  /**
+   * `last` (the latest `take`) followed by a copy of `extra`, in one buffer; null when
+   * `last` is not the latest region or there is no room behind it.
+   */
+  extend(last: Buffer, extra: Buffer): Buffer | null {
+    if (last.buffer !== this.slab.buffer || last.byteOffset !== this.slab.byteOffset + this.lastStart) return null;
+    const end = this.lastEnd + extra.length;
+    if (end > this.slab.length) return null;
+    extra.copy(this.slab, this.lastEnd);
+    this.lastEnd = end;
+    this.used = (end + 7) & ~7;
+    return this.slab.subarray(this.lastStart, end);
+  }
+
+  private lastStart = 0;
+  private lastEnd = 0;
 }
 
 export interface ProxyContext {

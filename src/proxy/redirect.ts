@@ -18,6 +18,7 @@ export function startRedirector(config: Config, log: Logger): RedirectorPool {
       queue: r.queue === 0 ? Number.MAX_SAFE_INTEGER : r.queue,
       failure: r.failure,
       concurrency: r.concurrency,
+      pipeline: r.pipeline,
       cache: r.cache,
     },
     log,

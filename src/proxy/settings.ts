@@ -96,7 +96,7 @@ export function defaultSettings(): ProxySettings {
       tunnelIdle: 3_600_000,
       upstreamIdle: 15_000,
     },
-    upstreamMaxIdlePerHost: 16,
+    upstreamMaxIdlePerHost: 256,
     rewrite: { via: 'exaproxy', forwardedFor: 'append', passProxyAuthorization: false, removeRequest: [] },
     dns: { ttl: 900_000, negativeTtl: 5_000, fqdn: true, ipv4: true, ipv6: true },
     html: '',

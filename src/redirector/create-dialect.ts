@@ -6,7 +6,7 @@ import type { RedirectorOptions } from './types';
 import { UrlDialect } from './url-dialect';
 
 export function createDialect(options: RedirectorOptions): Dialect {
-  if (options.protocol === 'url') return new UrlDialect();
-  if (options.protocol === 'squid') return new SquidDialect(options.concurrency);
+  if (options.protocol === 'url') return new UrlDialect(options.pipeline);
+  if (options.protocol === 'squid') return new SquidDialect(options.concurrency, options.pipeline);
   return new IcapDialect(options.protocol.icap);
 }

@@ -108,9 +108,25 @@ export class Helper<A> {
     return this.nextSeq++;
   }
 
+  /**
+   * Queues a request for the helper. Requests written during one turn of the event loop
+   * leave in one write: one system call, and one wake-up of the helper, for a burst.
+   */
   write(text: string): void {
-    this.child.stdin?.write(text, 'latin1');
+    if (this.batch === null) {
+      this.batch = text;
+      setImmediate(this.flush);
+    } else {
+      this.batch += text;
+    }
   }
+
+  private batch: string | null = null;
+  private readonly flush = (): void => {
+    const text = this.batch;
+    this.batch = null;
+    if (text !== null && this.state !== 'dead') this.child.stdin?.write(text, 'latin1');
+  };
 
   /** Ends the helper at once (misbehaving or timed out): SIGKILL to its whole process group. */
   kill(): void {

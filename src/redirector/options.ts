@@ -42,6 +42,7 @@ export function checkOptions(options: RedirectorOptions): RedirectorOptions {
     reject('failure', options.failure, 'deny (answer 503) or allow (forward unchanged)');
   }
   wholeNumber('concurrency', options.concurrency, 0);
+  wholeNumber('pipeline', options.pipeline, 1);
   if (typeof options.cache !== 'number' || !Number.isFinite(options.cache) || options.cache < 0) {
     reject('cache', options.cache, 'a number of seconds >= 0 (0 turns the cache off)');
   }

@@ -218,7 +218,7 @@ export class RedirectorPool extends EventEmitter {
 
   /** Sends a request to a free helper (spawning one if allowed), else queues it, else applies the policy. */
   private place(pending: Pending, retry: boolean): void {
-    const helper = this.freeHelper(pending.lastHelper) ?? this.grow() ?? this.stillFree(pending.lastHelper);
+    const helper = this.nextHelper(pending.lastHelper);
     if (helper !== undefined) {
       this.send(helper, pending);
     } else if (this.helpers.length === 0) {
@@ -230,6 +230,16 @@ export class RedirectorPool extends EventEmitter {
     } else {
       this.settlePolicy(pending, `the redirector queue is full (${this.options.queue} requests waiting, ${this.helpers.length} helpers busy)`);
     }
+  }
+
+  /**
+   * Where a request goes: an idle helper, else a new one (up to `maximum`), else the least
+   * loaded helper with a free slot (several slots: channel-IDs, or in-order pipelining).
+   */
+  private nextHelper(avoid: Helper<Attempt> | null): Helper<Attempt> | undefined {
+    const best = this.freeHelper(avoid);
+    if (best !== undefined && best.slots.size === 0) return best;
+    return this.grow() ?? best ?? this.stillFree(avoid);
   }
 
   /**
@@ -274,7 +284,7 @@ export class RedirectorPool extends EventEmitter {
         this.queue.shift();
         continue;
       }
-      const helper = this.freeHelper(pending.lastHelper) ?? this.grow() ?? this.stillFree(pending.lastHelper);
+      const helper = this.nextHelper(pending.lastHelper);
       if (helper === undefined) break;
       this.queue.shift();
       this.send(helper, pending);

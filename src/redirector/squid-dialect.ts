@@ -42,9 +42,10 @@ export class SquidDialect implements Dialect {
   readonly channels: boolean;
   readonly stderrIsFailure = false;
 
-  constructor(concurrency: number) {
+  /** With channel-IDs, `concurrency` requests per helper; without, `pipeline` answered in order. */
+  constructor(concurrency: number, pipeline: number) {
     this.channels = concurrency > 0;
-    this.slotsPerHelper = Math.max(1, concurrency);
+    this.slotsPerHelper = concurrency > 0 ? concurrency : pipeline;
   }
 
   encode(req: RedirectorRequest): string {

@@ -20,6 +20,13 @@ export interface RedirectorOptions {
   failure: 'deny' | 'allow';
   /** Squid only: requests in flight per helper, tagged with channel IDs (0 = one at a time, no ID). */
   concurrency: number;
+  /**
+   * In-order protocols (`url`, `squid` without channel-IDs): requests written ahead to one
+   * helper, which reads a line and answers it, in order. Used only when every helper is busy
+   * and the pool is at its maximum: a burst then costs each helper one wake-up for several
+   * requests instead of one each. 1 is ExaProxy's one-request-at-a-time behaviour.
+   */
+  pipeline: number;
   /** Seconds a verdict is reused for an identical helper query; 0 turns the cache off. */
   cache: number;
 }

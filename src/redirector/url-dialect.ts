@@ -43,7 +43,9 @@ function urlNoPort(req: RedirectorRequest): string {
 }
 
 export class UrlDialect implements Dialect {
-  readonly slotsPerHelper = 1;
+  /** `pipeline`: requests written ahead to one helper, which answers them in order. */
+  constructor(readonly slotsPerHelper: number) {}
+
   readonly channels = false;
   readonly stderrIsFailure = false;
 
