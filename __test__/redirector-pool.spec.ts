@@ -258,24 +258,26 @@ test('pool: no decide() is ever pending past timeout + one retry, whatever the h
   }
 });
 
-test('pool: with pipeline N, a busy helper at maximum takes N requests in order; idle helpers are preferred', async () => {
+test('pool: with pipeline N, quick helpers at maximum take N requests each in order; slow helpers get none ahead', async () => {
   const dir = tempDir();
   const record = join(dir.path, 'lines');
   const opts = options(fixture('scripted.py', '--record', record), { minimum: 2, maximum: 2, pipeline: 3, queue: 0 });
   await withPool(opts, async (pool) => {
-    // Six requests, two helpers, three each: nothing queues (queue 0 would deny), all answered in order.
+    // Fresh helpers count as quick: six requests, two helpers, three each; nothing queues
+    // (queue 0 would deny) and every answer comes back in order.
     const burst = Array.from({ length: 6 }, (_, i) => pool.decide(request({ path: `/slow/50?n=${i}` })));
     assert.equal(pool.stats().queue, 0);
     assert.equal(pool.stats().inFlight, 6);
-    assert.equal(pool.stats().busy, 2, 'both helpers carry requests: the idle one was used before pipelining');
-    const results = await Promise.all(burst);
-    for (const result of results) assert.deepEqual(result.decision, { kind: 'permit' });
-    // A seventh while six are in flight has no slot left: queue 0 means the failure policy.
-    const again = Array.from({ length: 6 }, (_, i) => pool.decide(request({ path: `/slow/50?m=${i}` })));
-    const overflow = await pool.decide(request({ path: '/overflow' }));
-    assert.equal(overflow.decision.kind, 'deny');
-    await Promise.all(again);
-    assert.equal(readLines(record).length, 12);
+    assert.equal(pool.stats().busy, 2);
+    for (const result of await Promise.all(burst)) assert.deepEqual(result.decision, { kind: 'permit' });
+    assert.equal(pool.stats().failures, 0);
+    // Now both helpers are known to take 50 ms or more: one request each, and the third
+    // has nowhere to wait (queue 0), so the failure policy answers it.
+    const again = [pool.decide(request({ path: '/slow/50?m=1' })), pool.decide(request({ path: '/slow/50?m=2' }))];
+    const third = await pool.decide(request({ path: '/third' }));
+    assert.equal(third.decision.kind, 'deny');
+    for (const result of await Promise.all(again)) assert.deepEqual(result.decision, { kind: 'permit' });
+    assert.equal(readLines(record).length, 8);
   });
   dir.remove();
 });

@@ -82,7 +82,7 @@ export const SCHEMA = {
     queue: int({ default: '1000', min: 0, max: MANY, zero: 'unbounded', help: 'requests waiting for a free helper before redirector.failure applies' }),
     failure: oneOf(['deny', 'allow'], { default: 'deny', help: 'what to do with a request when no helper answers: deny (error page) or allow (forward it)' }),
     concurrency: int({ default: '0', min: 0, max: 1000, zero: 'one request at a time, no channel-ID', help: 'requests in flight per helper, with Squid channel-IDs' }),
-    pipeline: int({ default: '4', min: 1, max: 64, help: 'requests written ahead to a busy helper of an in-order protocol when all helpers are busy (1: one at a time, as ExaProxy)' }),
+    pipeline: int({ default: '16', min: 1, max: 256, help: 'requests written ahead to a quick helper of an in-order protocol (url, squid without concurrency); 1: one at a time, as ExaProxy' }),
     cache: seconds({ default: '0', min: 0, max: DAY, zero: 'no cache', help: 'seconds to remember a helper decision for the same request line' }),
   },
   http: {

@@ -41,6 +41,8 @@ export class Helper<A> {
   /** running: takes requests; retiring: finishing its requests before stopping; stopping/dead: gone. */
   state: 'running' | 'retiring' | 'stopping' | 'dead' = 'running';
   answered = 0;
+  /** Moving average of the time from writing a request to its answer, in ms. */
+  serviceMs = 0;
   lastActive: number;
   /** Resolves once the process has exited (or could not be started). */
   readonly exited: Promise<void>;
@@ -122,6 +124,11 @@ export class Helper<A> {
   }
 
   private batch: string | null = null;
+
+  /** Requests are waiting to be written at the end of this turn of the event loop. */
+  get writePending(): boolean {
+    return this.batch !== null;
+  }
   private readonly flush = (): void => {
     const text = this.batch;
     this.batch = null;

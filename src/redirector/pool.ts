@@ -59,6 +59,8 @@ const DEFAULTS: Required<PoolInternals> = {
 /** A helper that dies this soon without answering anything is "crashing at start". */
 const QUICK_DEATH_MS = 1_000;
 const MAX_RESPAWN_DELAY_MS = 10_000;
+/** A helper answering faster than this (moving average) may be sent requests ahead (pipeline). */
+const QUICK_HELPER_MS = 1;
 /** Squid resends a BH'd request up to 2 more times (MAX_RETRIES). */
 const MAX_BROKEN_REPLIES = 2;
 
@@ -84,6 +86,8 @@ export class RedirectorPool extends EventEmitter {
   private readonly queue: Pending[] = [];
   private readonly unsettled = new Set<Pending>();
   private readonly inFlight = new Set<Attempt>();
+  /** The helper the last request was written to (see nextHelper). */
+  private lastSent: Helper<Attempt> | null = null;
   private ticker: NodeJS.Timeout | null = null;
   private shrinker: NodeJS.Timeout | null = null;
   private respawnTimer: NodeJS.Timeout | null = null;
@@ -237,9 +241,25 @@ export class RedirectorPool extends EventEmitter {
    * loaded helper with a free slot (several slots: channel-IDs, or in-order pipelining).
    */
   private nextHelper(avoid: Helper<Attempt> | null): Helper<Attempt> | undefined {
+    const slots = this.dialect.slotsPerHelper;
+    // A quick helper already being written to during this turn of the event loop costs no
+    // extra system call or wake-up: requests arriving together go to it together.
+    const batching = this.lastSent;
+    if (
+      batching !== null && batching !== avoid && batching.writePending && batching.state === 'running' &&
+      batching.slots.size < slots && (this.dialect.channels || batching.serviceMs < QUICK_HELPER_MS)
+    ) {
+      return batching;
+    }
     const best = this.freeHelper(avoid);
     if (best !== undefined && best.slots.size === 0) return best;
-    return this.grow() ?? best ?? this.stillFree(avoid);
+    const grown = this.grow();
+    if (grown !== undefined) return grown;
+    // All busy, at the maximum. Channel-IDs make any free slot fine; an in-order helper gets
+    // a request written ahead only when it answers quickly (a slow one would hold it back,
+    // where the queue gives it to whichever helper frees first).
+    if (best !== undefined && (this.dialect.channels || best.serviceMs < QUICK_HELPER_MS)) return best;
+    return this.stillFree(avoid);
   }
 
   /**
@@ -273,6 +293,7 @@ export class RedirectorPool extends EventEmitter {
     helper.lastActive = now;
     this.inFlight.add(attempt);
     pending.lastHelper = helper;
+    this.lastSent = helper;
     helper.write(this.dialect.channels ? `${seq} ${pending.payload}` : pending.payload);
   }
 
@@ -306,7 +327,10 @@ export class RedirectorPool extends EventEmitter {
       helper.slots.delete(attempt.seq);
       this.inFlight.delete(attempt);
       helper.answered++;
-      helper.lastActive = clock();
+      const now = clock();
+      // How long this helper takes per answer (queueing behind pipelined requests included).
+      helper.serviceMs += (now - (attempt.deadline - this.timeoutMs) - helper.serviceMs) / 8;
+      helper.lastActive = now;
       this.quickDeaths = 0;
       this.apply(attempt.pending, reply, helper);
     }
