@@ -39,6 +39,25 @@ import { Upstream, type UpstreamOwner } from './upstream';
 
 const { parseProxyHeader, parseRequest, parseResponse, rewriteRequest, rewriteResponse, scanChunked } = native;
 
+const CONNECTION = Symbol('exaproxy.connection');
+type OwnedSocket = Socket & { [CONNECTION]: ClientConnection };
+
+function onSocketData(this: OwnedSocket, chunk: Buffer): void {
+  this[CONNECTION].onData(chunk);
+}
+function onSocketDrain(this: OwnedSocket): void {
+  this[CONNECTION].onDrain();
+}
+function onSocketEnd(this: OwnedSocket): void {
+  this[CONNECTION].onEnd();
+}
+function onSocketError(): void {
+  // 'close' follows; nothing else to do here.
+}
+function onSocketClose(this: OwnedSocket): void {
+  this[CONNECTION].onClose();
+}
+
 const enum State {
   ProxyHeader,
   Head,
@@ -160,11 +179,14 @@ export class ClientConnection implements UpstreamOwner {
     this.deadline = Date.now() + (s.proxied ? Math.min(s.timeouts.header, 3000) : s.timeouts.idleConnect);
     this.expiry = Expiry.Silent;
     socket.setNoDelay(true);
-    socket.on('data', this.onData);
-    socket.on('drain', this.onDrain);
-    socket.on('end', this.onEnd);
-    socket.on('error', this.onError);
-    socket.on('close', this.onClose);
+    // Shared listeners that find this object on the socket: no closures per connection
+    // (an idle keep-alive connection should cost as little memory as possible).
+    (socket as OwnedSocket)[CONNECTION] = this;
+    socket.on('data', onSocketData);
+    socket.on('drain', onSocketDrain);
+    socket.on('end', onSocketEnd);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
     ctx.stats?.clientOpened(this.clientIp);
     if (s.proxied && !s.forwardTrust.has(this.socketIp)) {
       // Anyone could claim any address in a PROXY header: only trusted front ends may.
@@ -175,7 +197,7 @@ export class ClientConnection implements UpstreamOwner {
 
   // ── client socket events ──────────────────────────────────────────────────────
 
-  private readonly onData = (chunk: Buffer): void => {
+  onData(chunk: Buffer): void {
     this.ctx.stats?.bytesFromClient(chunk.length);
     if (this.input === null) {
       this.input = chunk;
@@ -198,24 +220,20 @@ export class ClientConnection implements UpstreamOwner {
       default:
         this.limitBuffered();
     }
-  };
+  }
 
-  private readonly onDrain = (): void => {
+  onDrain(): void {
     if (this.up && this.state === State.Forwarding) this.up.socket.resume();
-  };
+  }
 
-  private readonly onEnd = (): void => {
+  onEnd(): void {
     // The client will send nothing more; answer what it asked, then close.
     this.clientEnded = true;
     if (this.state === State.Head && (this.input === null || this.inputPos >= this.input.length)) this.close();
     else if (this.state === State.Head) this.readRequests();
-  };
+  }
 
-  private readonly onError = (): void => {
-    // 'close' follows; nothing else to do here.
-  };
-
-  private readonly onClose = (): void => {
+  onClose(): void {
     if (this.state === State.Tunnel) return; // the tunnel accounts for itself
     const wasOpen = this.state !== State.Closed;
     this.state = State.Closed;
@@ -227,7 +245,7 @@ export class ClientConnection implements UpstreamOwner {
     }
     if (wasOpen) this.ctx.stats?.clientClosed(this.clientIp);
     this.onClosed?.(this);
-  };
+  }
 
   /** Set by the server to forget this connection. */
   onClosed: ((c: ClientConnection) => void) | null = null;
@@ -957,6 +975,7 @@ export class ClientConnection implements UpstreamOwner {
   private finishExchange(): void {
     // Before anything of the next request can be written.
     if (this.heldHead !== null) this.sendHeld(null);
+    this.upHead = null; // no retry any more; do not pin its output slab
     const up = this.up;
     this.up = null;
     if (up) {
@@ -975,6 +994,7 @@ export class ClientConnection implements UpstreamOwner {
 
   /** After a local response: the connection goes on only if the framing allows. */
   private finishLocal(): void {
+    this.upHead = null;
     this.dropUpstream();
     this.logAccess();
     this.nextRequest(this.reqKeepAlive && !this.closeAfter);
@@ -1053,9 +1073,10 @@ export class ClientConnection implements UpstreamOwner {
     upstream.removeAllListeners('end');
     upstream.removeAllListeners('close');
     upstream.removeAllListeners('error');
-    client.removeListener('data', this.onData);
-    client.removeListener('drain', this.onDrain);
-    client.removeListener('end', this.onEnd);
+    client.removeListener('data', onSocketData);
+    client.removeListener('drain', onSocketDrain);
+    client.removeListener('end', onSocketEnd);
+    client.removeListener('close', onSocketClose);
     this.up = null;
     // Bytes that came with the head (both directions) must not be lost.
     if (fromUpstream && fromUpstream.length) client.write(fromUpstream);
