@@ -32,8 +32,10 @@ export interface PrimaryOptions {
   user?: string;
   /** http.connections, checked against RLIMIT_NOFILE */
   connections?: number;
-  /** how long old workers may drain on reload and on soft stop (ms); default 30 s for reload, no limit for SIGQUIT */
+  /** how long old workers may finish their connections after a reload (ms); default 30 s */
   drainTimeoutMs?: number;
+  /** how long workers may finish their connections on SIGQUIT (ms); default 0, no limit (as ExaProxy) */
+  softStopTimeoutMs?: number;
   /** how long workers get to close on SIGTERM/SIGINT before being killed; default 5 s */
   stopTimeoutMs?: number;
   /** how long a new worker may take to become ready; default 30 s */
@@ -254,7 +256,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
     log.info(graceful ? 'soft stop: no new connections, exiting once the current ones are done' : 'stopping');
     for (const m of live()) {
       clearTimeout(m.killTimer);
-      retire(m, graceful, graceful ? (options.drainTimeoutMs ?? 0) : (options.stopTimeoutMs ?? 5000));
+      retire(m, graceful, graceful ? (options.softStopTimeoutMs ?? 0) : (options.stopTimeoutMs ?? 5000));
     }
     if (members.size === 0) void finish();
     return done;
