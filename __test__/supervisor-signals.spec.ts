@@ -31,13 +31,15 @@ const port = Number(process.env.PROXY_PORT);
 
 async function startWorker() {
   const stats = new Stats();
+  // Stands for a helper process started with the data path; it ends when its worker is gone.
+  const helper = require('node:child_process').spawn('sh', ['-c', 'while kill -0 $PPID 2>/dev/null; do sleep 0.2; done'], { stdio: 'ignore' });
   let debug = false;
   const limits = { minimum: 2, maximum: 5 };
   const server = createServer((req, res) => {
     stats.clientOpened(req.socket.remoteAddress ?? '?');
     stats.requestStarted(1);
     const answer = () => {
-      const body = JSON.stringify({ pid: process.pid, debug, limits, generation: process.env.EXAPROXY_WORKER_GENERATION, uid: process.getuid!() }) + '\\n';
+      const body = JSON.stringify({ pid: process.pid, debug, limits, generation: process.env.EXAPROXY_WORKER_GENERATION, uid: process.getuid!(), helper: helper.pid }) + '\\n';
       stats.responseSent(200);
       stats.bytesToClient(body.length);
       res.setHeader('connection', 'close');
@@ -150,6 +152,7 @@ interface Answer {
   limits: { minimum: number; maximum: number };
   generation: string;
   uid: number;
+  helper: number;
 }
 
 function ask(port: number, path = '/'): Promise<Answer> {
@@ -344,6 +347,8 @@ test('started as root, workers and primary drop to daemon.user after binding', a
     const nobody = Number(/^nobody:[^:]*:(\d+):/m.exec(readFileSync('/etc/passwd', 'utf8'))?.[1]);
     const answer = await ask(r.port);
     assert.equal(answer.uid, nobody, 'the worker runs as nobody');
+    const helper = readFileSync(`/proc/${answer.helper}/status`, 'utf8');
+    assert.match(helper, new RegExp(`^Uid:\\s+${nobody}\\s`, 'm'), 'processes the worker starts run as nobody');
     const status = readFileSync(`/proc/${r.child.pid}/status`, 'utf8');
     assert.match(status, new RegExp(`^Uid:\\s+${nobody}\\s+${nobody}\\s+${nobody}\\s+${nobody}$`, 'm'), 'the primary runs as nobody');
     const gid = /^Gid:\s+(\d+)/m.exec(status)?.[1];

@@ -32,7 +32,7 @@ export interface WorkerHandle {
 export interface WorkerOptions {
   startWorker: () => Promise<WorkerHandle>;
   log: Log;
-  /** daemon.user: dropped to once the worker listens (when started as root) */
+  /** daemon.user: switched to before startWorker() runs (when started as root) */
   user?: string;
   reportMs?: number;
 }
@@ -48,8 +48,11 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerHandle> {
     if (process.connected && process.send) process.send(m);
   };
 
-  const handle = await options.startWorker();
+  // Before the data path starts: its helper processes must not run as root. A worker needs no
+  // privilege to listen, the primary binds the sockets (node:cluster); the configuration and
+  // the log files were opened by the caller already.
   dropPrivileges(options.user);
+  const handle = await options.startWorker();
   const fallback = new EmptyStats();
   let seq = 0;
   const report = (): void => {
