@@ -114,7 +114,7 @@ export class ClientConnection implements UpstreamOwner {
 
   /** The client's address (from the socket, the PROXY header, or a trusted forward header). */
   clientIp: string;
-  readonly clientPort: number;
+  clientPort: number;
   readonly localIp: string;
   readonly localPort: number;
   private readonly socketIp: string;
@@ -268,6 +268,7 @@ export class ClientConnection implements UpstreamOwner {
     if (table[ProxySlot.COMMAND] === 1 && table[ProxySlot.FAMILY] !== 0) {
       const previous = this.clientIp;
       this.clientIp = formatAddress(table, ProxySlot.SRC_ADDR, table[ProxySlot.FAMILY]!);
+      this.clientPort = table[ProxySlot.SRC_PORT]!;
       this.ctx.stats?.clientClosed(previous);
       this.ctx.stats?.clientOpened(this.clientIp);
     }
