@@ -63,6 +63,8 @@ function haproxyConfig(listen: number, backends: number[], clientPorts: [number,
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'exaproxy-haproxy-'));
+  // Started as root, exaproxy and its helpers run as daemon.user (nobody): they write here.
+  chmodSync(dir, 0o777);
   origin = createServer((req, res) => res.end(`origin saw ${req.method} ${req.url}\n`));
   await new Promise<void>((r) => origin.listen(0, '127.0.0.1', () => r()));
   // exaproxy runs from dist/, compiled from the current sources.
