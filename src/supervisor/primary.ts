@@ -113,7 +113,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
   if (options.connections !== undefined) {
     const check = checkFileLimit(options.connections);
     if (check.raisedFrom !== undefined) log.info(`open-file limit raised from ${check.raisedFrom} to ${check.limit?.soft}`);
-    if (!check.ok) log.error(check.message ?? 'open-file limit too low');
+    if (!check.ok) log.warn(check.message ?? 'open-file limit too low');
   }
   if (options.pidfile) {
     writePidfile(options.pidfile);
