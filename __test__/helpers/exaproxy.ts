@@ -17,15 +17,19 @@ export interface RunningExaproxy {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Arguments for a test proxy: loopback, any free port, no monitor, origin ports allowed as local. */
+/**
+ * Arguments for a test proxy: loopback, any free port, no monitor, one worker, and no
+ * privilege drop (tests run as root and give helpers files in private temp folders).
+ */
 export function testArgs(extra: string[] = []): string[] {
-  return ['--tcp4.host=127.0.0.1', '--tcp4.port=0', '--web.enable=false', '--log.level=WARNING', ...extra];
+  const user = process.getuid?.() === 0 ? ['--daemon.user=root'] : [];
+  return ['--tcp4.host=127.0.0.1', '--tcp4.port=0', '--web.enable=false', '--log.level=WARNING', '--daemon.workers=1', ...user, ...extra];
 }
 
 export async function startExaproxy(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningExaproxy> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '-e', "require('./src/cli.ts').main(process.argv.slice(1))", '--', ...args],
+    ['--import', 'tsx', join(ROOT, '__test__', 'helpers', 'cli-main.ts'), ...args],
     { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';

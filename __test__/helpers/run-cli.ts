@@ -9,7 +9,8 @@ import { pathToFileURL } from 'node:url';
 
 export const ROOT = join(__dirname, '..', '..');
 const TSX = pathToFileURL(require.resolve('tsx')).href;
-const CLI = join(ROOT, 'src', 'cli.ts');
+// A script file, not `node -e`: node:cluster starts the workers by running it again.
+const CLI_MAIN = join(ROOT, '__test__', 'helpers', 'cli-main.ts');
 
 export interface CliResult {
   status: number | null;
@@ -27,7 +28,7 @@ export interface CliOptions {
 
 /** The argv that starts the command, for tests that need the process itself (signals). */
 export function cliCommand(args: readonly string[]): [string, string[]] {
-  return [process.execPath, ['--import', TSX, '-e', `require(${JSON.stringify(CLI)}).main(process.argv.slice(1))`, '--', ...args]];
+  return [process.execPath, ['--import', TSX, CLI_MAIN, ...args]];
 }
 
 export function cliSpawnOptions(options: CliOptions): SpawnOptions {

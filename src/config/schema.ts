@@ -126,13 +126,13 @@ export const SCHEMA = {
   },
   daemon: {
     identifier: text({ default: 'ExaProxy', pattern: /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, accepted: 'a single word (letters, digits, - . _), used in logs and as the Via pseudonym', help: 'name of this instance in logs and in the Via header' }),
-    pidfile: path({ kind: 'file', default: '', help: 'file to write the process id to (empty: none)', implemented: false }),
-    user: text({ default: 'nobody', help: 'user to run as when started as root', implemented: false }),
+    pidfile: path({ kind: 'file', default: '', help: 'file to write the process id to (empty: none)' }),
+    user: text({ default: 'nobody', help: 'user to run as when started as root' }),
     daemonize: bool({ default: 'false', help: 'go to the background (use systemd or a supervisor instead)', implemented: false }),
     reactor: oneOf(['best', 'select', 'epoll', 'kqueue'], { default: 'best', help: "ExaProxy's event loop choice (Node picks the best one itself)", implemented: false }),
     speed: seconds({ default: '2', min: 0, max: 60, help: "ExaProxy's poll timeout (unused by Node's event loop)", implemented: false }),
     'poll-interfaces': bool({ default: 'true', help: "periodically re-read the machine's addresses the proxy must not connect to (always on for now)", implemented: false }),
-    workers: int({ default: '0', min: 0, max: 1024, zero: 'one per CPU core', help: 'worker processes sharing the listening sockets (the command runs one process for now)', implemented: false }),
+    workers: int({ default: '0', min: 0, max: 1024, zero: 'one per CPU core', help: 'worker processes sharing the listening sockets, supervised by a primary that serves the monitor' }),
   },
   security: {
     local: services({ default: '', help: 'local services the proxy may reach despite the local-address block (host:port, * for any)' }),

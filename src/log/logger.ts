@@ -50,8 +50,11 @@ export function openDestination(destination: LogDestination, config: Config, opt
   }
 }
 
-/** The main logger; throws ConfigError when a log file cannot be opened. */
-export function createLogger(config: Config): Logger {
+/**
+ * The main logger; throws ConfigError when a log file cannot be opened. `tee`, when given,
+ * also receives every line (the monitor keeps the recent ones for its dashboard).
+ */
+export function createLogger(config: Config, tee?: (destination: DestinationStream) => DestinationStream): Logger {
   const level = config.log.enable ? PINO_LEVEL[config.log.level] : 'silent';
   return pino(
     {
@@ -60,6 +63,6 @@ export function createLogger(config: Config): Logger {
       base: { pid: process.pid },
       formatters: { level: (label) => ({ level: label }) },
     },
-    openDestination(config.log.destination, config, 'log.destination'),
+    tee ? tee(openDestination(config.log.destination, config, 'log.destination')) : openDestination(config.log.destination, config, 'log.destination'),
   );
 }

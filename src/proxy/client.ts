@@ -58,6 +58,18 @@ function onSocketClose(this: OwnedSocket): void {
   this[CONNECTION].onClose();
 }
 
+/** Access-log decisions as the monitor's decision kinds. */
+const DECISION_KIND: Record<string, 'permit' | 'deny' | 'error' | 'local' | 'rewrite' | 'redirect' | 'file' | 'intercept'> = {
+  PERMIT: 'permit',
+  DENY: 'deny',
+  ERROR: 'error',
+  LOCAL: 'local',
+  REWRITE: 'rewrite',
+  REDIRECT: 'redirect',
+  FILE: 'file',
+  INTERCEPT: 'intercept',
+};
+
 const enum State {
   ProxyHeader,
   Head,
@@ -130,6 +142,8 @@ export class ClientConnection implements UpstreamOwner {
   private reqMethodId = 0;
   private reqMinor = 1;
   private reqKeepAlive = true;
+  /** A helper's decision was counted for this request. */
+  private reqCounted = false;
   /** The request asked to switch protocols (Connection: upgrade + Upgrade). */
   private reqUpgrade = false;
   private reqBody = Body.None;
@@ -235,7 +249,6 @@ export class ClientConnection implements UpstreamOwner {
 
   onClose(): void {
     if (this.state === State.Tunnel) return; // the tunnel accounts for itself
-    const wasOpen = this.state !== State.Closed;
     this.state = State.Closed;
     const up = this.up;
     this.up = null;
@@ -243,8 +256,17 @@ export class ClientConnection implements UpstreamOwner {
       up.owner = null;
       up.destroy();
     }
-    if (wasOpen) this.ctx.stats?.clientClosed(this.clientIp);
+    this.countClosed();
     this.onClosed?.(this);
+  }
+
+  /** The connection gauge: exactly one clientClosed for the clientOpened of the constructor. */
+  private counted = true;
+  private countClosed(): void {
+    if (this.counted) {
+      this.counted = false;
+      this.ctx.stats?.clientClosed(this.clientIp);
+    }
   }
 
   /** Set by the server to forget this connection. */
@@ -323,6 +345,7 @@ export class ClientConnection implements UpstreamOwner {
 
   /** Forgets everything about the previous request on this connection. */
   private resetRequest(): void {
+    this.reqCounted = false;
     this.reqMethodId = 0;
     this.reqMinor = 1;
     this.reqUpgrade = false;
@@ -485,6 +508,7 @@ export class ClientConnection implements UpstreamOwner {
     }).then(
       ({ decision, verdict }) => {
         ctx.stats?.decision(decision.kind, Date.now() - started);
+        this.reqCounted = true;
         if (this.state !== State.Deciding) return; // the client went away meanwhile
         this.reqDetail = verdict;
         this.apply(decision, input, saved, host, port, scheme === 'https');
@@ -1092,7 +1116,7 @@ export class ClientConnection implements UpstreamOwner {
       this.resBytes += bytesDown;
       this.logAccess();
       this.state = State.Closed;
-      this.ctx.stats?.clientClosed(this.clientIp);
+      this.countClosed();
       this.onClosed?.(this);
     });
   }
@@ -1132,7 +1156,6 @@ export class ClientConnection implements UpstreamOwner {
       head: this.reqMethodId === Method.HEAD,
     });
     this.writeClient(response);
-    this.ctx.stats?.decision('local', 0);
     this.finishLocal();
   }
 
@@ -1170,6 +1193,8 @@ export class ClientConnection implements UpstreamOwner {
   private logAccess(): void {
     const ctx = this.ctx;
     ctx.stats?.responseSent(this.resStatus);
+    // Requests no helper decided are counted by what happened to them.
+    if (!this.reqCounted) ctx.stats?.decision(DECISION_KIND[this.reqDecision] ?? 'error', 0);
     if (!ctx.access) return;
     ctx.access({
       time: this.reqStarted,
@@ -1182,7 +1207,8 @@ export class ClientConnection implements UpstreamOwner {
       bytes: this.resBytes,
       durationMs: Date.now() - this.reqStarted,
       decision: this.reqDecision,
-      detail: this.reqDetail,
+      // ExaProxy's detail: the helper's verdict or the reason, else the host.
+      detail: this.reqDetail || this.upTarget.slice(0, this.upTarget.lastIndexOf(':')),
       upstream: this.upTarget || '-',
     });
   }

@@ -51,9 +51,19 @@ export class Listener {
     return bound;
   }
 
-  /** Stops (or restarts) accepting new connections; established ones are untouched. */
-  setAccepting(on: boolean): void {
+  /**
+   * Stops listening (closes the listening sockets, so new clients are refused by the system)
+   * or listens again; established connections are untouched (SIGTTOU / SIGTTIN).
+   */
+  async setListening(on: boolean): Promise<void> {
+    if (on === this.accepting) return;
     this.accepting = on;
+    if (on) {
+      await this.listen();
+      return;
+    }
+    const servers = this.servers.splice(0);
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 
   private readonly onConnection = (socket: Socket): void => {
@@ -103,15 +113,18 @@ export class Listener {
   /** Stops listening, then closes every connection. */
   async close(): Promise<void> {
     clearInterval(this.sweeper);
-    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    // Connections first: server.close() waits for them, and a half-open one may never end.
+    const closing = this.servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
     for (const socket of this.waiting) socket.destroy();
     for (const client of this.clients) client.socket.destroy();
     this.ctx.upstreams.closeAll();
+    await Promise.all(closing);
   }
 
   /** Stops listening and resolves when the last client has gone (soft stop). */
   async drain(timeoutMs: number): Promise<void> {
-    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    // Stop listening now; server.close()'s callback would wait for the connections too.
+    for (const s of this.servers.splice(0)) s.close();
     const deadline = Date.now() + timeoutMs;
     while (this.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     await this.close();

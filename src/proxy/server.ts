@@ -1,10 +1,9 @@
 /**
  * Starts one worker's proxy: builds the shared context from the settings, then listens.
  */
-import pino from 'pino';
 import type { Config } from '../config';
-import { formatAccess } from '../log/access';
-import { createSyslogDestination, parseSyslogDestination } from '../log/syslog';
+import { createAccessLog } from '../log/access';
+import { openLineDestination } from '../log/syslog';
 import { Stats } from '../monitor/stats';
 import { native } from '../native';
 import { VERSION } from '../version';
@@ -85,7 +84,7 @@ export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): 
 export async function startProxy(
   config: Config,
   log: Logger,
-): Promise<RunningProxy & { stats: Stats; pool: RedirectorPool | null }> {
+): Promise<RunningProxy & { stats: Stats; pool: RedirectorPool | null; reopen: () => void }> {
   const settings = settingsFromConfig(config, VERSION);
   const stats = new Stats();
   const access = config.usage.enable ? accessWriter(config) : null;
@@ -95,38 +94,31 @@ export async function startProxy(
     ...proxy,
     stats,
     pool: decider,
+    reopen: () => access?.reopen(),
     close: async () => {
       await proxy.close();
       await decider?.close();
-      access?.flush();
+      await access?.close();
     },
   };
 }
 
-/** The usage log: one formatted line per request, written asynchronously in batches. */
-function accessWriter(config: Config): { write: (r: AccessRecord) => void; flush: () => void } {
+/** The usage log: one formatted line per request, to a file (reopened on request), a stream or syslog. */
+function accessWriter(config: Config): { write: (r: AccessRecord) => void; reopen: () => void; close: () => Promise<void> } {
   const d = config.usage.destination;
-  const identifier = config.daemon.identifier;
-  let line: (text: string) => void;
-  let flush = (): void => undefined;
-  if (d.kind === 'syslog' || d.kind === 'remote') {
-    const target = d.kind === 'remote' ? { kind: 'udp' as const, host: d.host, port: d.port } : parseSyslogDestination('syslog');
-    const sink = createSyslogDestination(target, { tag: identifier });
-    line = (text) => void sink.write(text);
-  } else {
-    const stream =
-      d.kind === 'file'
-        ? pino.destination({ dest: d.path, sync: false, mkdir: true, minLength: 4096 })
-        : pino.destination({ dest: d.kind === 'stdout' ? 1 : 2, sync: false, minLength: 0 });
-    line = (text) => void stream.write(`${text}\n`);
-    flush = () => stream.flushSync();
-  }
-  const format = config.usage.format;
+  const where =
+    d.kind === 'file' ? d.path : d.kind === 'remote' ? `host:${d.host.includes(':') ? `[${d.host}]` : d.host}:${d.port}` : d.kind;
+  const log = createAccessLog({
+    format: config.usage.format,
+    identifier: config.daemon.identifier,
+    destination: openLineDestination(where, { tag: config.daemon.identifier }),
+  });
   return {
     write: (r) => {
       r.time = Date.now();
-      line(formatAccess(format, r, identifier));
+      log.write(r);
     },
-    flush,
+    reopen: () => void log.reopen(),
+    close: () => log.close(),
   };
 }

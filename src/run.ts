@@ -1,0 +1,96 @@
+/**
+ * Runs exaproxy once the configuration is loaded: a primary process supervises
+ * `daemon.workers` workers (node:cluster) and serves the monitor; each worker runs the
+ * whole data path on its own event loop. The same entry runs in both: node:cluster starts
+ * the workers from the command line the primary was started with.
+ */
+import cluster from 'node:cluster';
+import type { Logger } from 'pino';
+import { configToJson, loadConfig, type Config } from './config';
+import { PINO_LEVEL } from './log/logger';
+import type { RecentLines } from './monitor/recent';
+import { startProxy } from './proxy/server';
+import { runSupervisor, type WorkerHandle } from './supervisor';
+import { VERSION } from './version';
+
+function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+function monitorSettings(config: Config): Parameters<typeof runSupervisor>[0]['monitor'] {
+  const web = config.web;
+  if (!web.enable) return undefined;
+  return {
+    host: web.host,
+    port: web.port,
+    token: web.token || undefined,
+    connections: web.connections,
+    identifier: config.daemon.identifier,
+    configJson: () => configToJson(config),
+  };
+}
+
+/** Switches a logger between DEBUG and its configured level. */
+function debugSwitch(log: Logger, config: Config): (on: boolean) => void {
+  const configured = config.log.enable ? PINO_LEVEL[config.log.level] : 'silent';
+  return (on) => {
+    log.level = on ? 'debug' : configured;
+  };
+}
+
+/**
+ * Starts the primary or, in a worker, the data path. Resolves with the exit code once
+ * everything has stopped (primary), or never (a worker exits when its primary says so).
+ */
+export async function run(config: Config, log: Logger, recent: RecentLines, source: string, argv: string[]): Promise<number> {
+  // Workers accept on the shared listening socket themselves: the primary then never touches
+  // a connection (node:cluster's default would accept everything in the primary and pass it on).
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
+  const debug = debugSwitch(log, config);
+  const role = await runSupervisor({
+    workers: config.daemon.workers,
+    log,
+    pidfile: config.daemon.pidfile || undefined,
+    // Started as root: drop to daemon.user once bound, unless told to stay root explicitly.
+    user: process.getuid?.() === 0 && config.daemon.user !== 'root' && config.daemon.user !== '' ? config.daemon.user : undefined,
+    connections: config.http.connections,
+    monitor: monitorSettings(config),
+    debug,
+    recent,
+    reload: () => {
+      // Checked here; the new workers read it again themselves when they start.
+      const fresh = loadConfig({ argv, env: process.env, cwd: process.cwd() }).config;
+      return { workers: fresh.daemon.workers, monitor: monitorSettings(fresh) };
+    },
+    startWorker: async (): Promise<WorkerHandle> => {
+      let proxy: Awaited<ReturnType<typeof startProxy>>;
+      try {
+        proxy = await startProxy(config, log);
+      } catch (error) {
+        // One line for the operator (the primary adds nothing; the other workers failed the
+        // same way and only log it), then this worker is done.
+        const line = `exaproxy: cannot start: ${(error as Error).message}`;
+        if (cluster.worker === undefined || cluster.worker.id === 1) process.stderr.write(`${line}\n`);
+        else log.error(line);
+        process.exit(1);
+      }
+      if (cluster.worker?.id === 1) {
+        const addresses = proxy.addresses.map((a) => hostPort(a.host, a.port));
+        process.stdout.write(`exaproxy ${VERSION} listening on ${addresses.join(', ')} (configuration: ${source})\n`);
+        log.info({ addresses, configuration: source }, 'listening');
+      }
+      const pool = proxy.pool;
+      return {
+        stats: proxy.stats,
+        pool: pool ?? undefined,
+        recent,
+        listen: (on) => proxy.listener.setListening(on),
+        reopen: () => proxy.reopen(),
+        debug,
+        stop: (graceful) => (graceful ? proxy.listener.drain(Number.MAX_SAFE_INTEGER).then(() => proxy.close()) : proxy.close()),
+      };
+    },
+  });
+  if (role.role === 'worker') return new Promise<number>(() => undefined);
+  return role.supervisor.done;
+}
