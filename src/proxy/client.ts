@@ -32,7 +32,7 @@ import {
 import { native } from '../native/addon';
 import { HeadView } from '../native/head-view';
 import { LOCAL_DESTINATIONS, RangeList, plainAddress } from './acl';
-import type { DecisionLike, ProxyContext } from './context';
+import type { Decision, ProxyContext } from './context';
 import { ResolveError } from './dns';
 import { tunnel } from './tunnel';
 import { Upstream, type UpstreamOwner } from './upstream';
@@ -521,7 +521,7 @@ export class ClientConnection implements UpstreamOwner {
     );
   }
 
-  private apply(d: DecisionLike, input: Buffer, table: Uint32Array, host: string, port: number, tls: boolean): void {
+  private apply(d: Decision, input: Buffer, table: Uint32Array, host: string, port: number, tls: boolean): void {
     const connect = this.reqMethodId === Method.CONNECT;
     switch (d.kind) {
       case 'permit':

@@ -4,7 +4,9 @@
  * Also the scratch memory the addon writes into (see `Scratch`).
  */
 import { Slot } from '../native/abi.generated';
+import type { AccessEntry } from '../log/access';
 import type { RewritePlan } from '../native/addon';
+import type { RedirectorPool } from '../redirector';
 import type { Pages } from './pages';
 import type { Resolver } from './dns';
 import type { ProxySettings } from './settings';
@@ -27,49 +29,12 @@ export interface DataPathStats {
 }
 
 /** One access-log record, handed to the configured formatter. */
-export interface AccessRecord {
-  time: number;
-  clientIp: string;
-  clientPort: number;
-  acceptPort: number;
-  method: string;
-  url: string;
-  status: number;
-  bytes: number;
-  durationMs: number;
-  decision: string;
-  detail: string;
-  upstream: string;
-  userAgent?: string;
-  referer?: string;
-}
+export type AccessRecord = AccessEntry;
 
 /** The helper pool as the data path uses it (see src/redirector). */
-export interface Decider {
-  decide(req: {
-    method: string;
-    scheme: 'http' | 'https';
-    host: string;
-    port: number;
-    path: string;
-    clientIp: string;
-    myIp: string;
-    myPort: number;
-    rawHead: Buffer;
-    transport: 'http';
-  }): Promise<{ decision: DecisionLike; verdict: string; cached: boolean }>;
-}
+export type Decider = Pick<RedirectorPool, 'decide'>;
 
-export type DecisionLike =
-  | { kind: 'permit' }
-  | { kind: 'rewrite'; url: string }
-  | { kind: 'redirect'; url: string; status: number }
-  | { kind: 'file'; name: string }
-  | { kind: 'intercept'; host: string; port: number }
-  | { kind: 'request'; head: Buffer }
-  | { kind: 'response'; head: Buffer; body: Buffer }
-  | { kind: 'deny'; reason: string }
-  | { kind: 'error'; reason: string };
+export type { Decision } from '../redirector';
 
 /**
  * Memory the addon writes into, shared by every connection of the worker. A parse

@@ -7,11 +7,6 @@
 import { promises as dns, lookup as systemLookup } from 'node:dns';
 import { isIP } from 'node:net';
 
-export interface Resolved {
-  addresses: string[];
-  expires: number;
-}
-
 export class ResolveError extends Error {
   constructor(
     readonly host: string,
@@ -22,7 +17,8 @@ export class ResolveError extends Error {
 }
 
 export class Resolver {
-  private readonly cache = new Map<string, Resolved | ResolveError>();
+  /** Addresses of a name, or why it has none; valid until `expiry`. */
+  private readonly cache = new Map<string, string[] | ResolveError>();
   private readonly expiry = new Map<string, number>();
   private readonly inflight = new Map<string, Promise<string[]>>();
   hits = 0;
@@ -39,7 +35,7 @@ export class Resolver {
     if (cached !== undefined && this.expiry.get(host)! > now) {
       this.hits++;
       if (cached instanceof ResolveError) return Promise.reject(cached);
-      return cached.addresses;
+      return cached;
     }
     this.misses++;
     let pending = this.inflight.get(host);
@@ -76,7 +72,7 @@ export class Resolver {
       this.expiry.set(host, now + this.opts.negativeTtl);
       throw err;
     }
-    this.cache.set(host, { addresses, expires: 0 });
+    this.cache.set(host, addresses);
     this.expiry.set(host, now + Math.min(Math.max(ttl, 1000), this.opts.ttl));
     return addresses;
   }

@@ -102,8 +102,6 @@ export class Upstream {
 /** Idle keep-alive connections per destination key, most recently used first. */
 export class UpstreamPool {
   private readonly idle = new Map<string, Upstream[]>();
-  open = 0;
-  total = 0;
 
   constructor(
     private readonly maxIdlePerHost: number,
