@@ -26,6 +26,8 @@ export interface DataPathStats {
   upstreamOpened(): void;
   upstreamClosed(): void;
   upstreamLatency(ms: number): void;
+  dnsHit(): void;
+  dnsMiss(): void;
 }
 
 /** One access-log record, handed to the configured formatter. */

@@ -21,11 +21,9 @@ export class Resolver {
   private readonly cache = new Map<string, string[] | ResolveError>();
   private readonly expiry = new Map<string, number>();
   private readonly inflight = new Map<string, Promise<string[]>>();
-  hits = 0;
-  misses = 0;
-
   constructor(
     private readonly opts: { ttl: number; negativeTtl: number; ipv4: boolean; ipv6: boolean },
+    private readonly stats: { dnsHit(): void; dnsMiss(): void } | null = null,
   ) {}
 
   /** Addresses of `host` (IPv4 first when both are allowed), or a ResolveError. */
@@ -33,11 +31,11 @@ export class Resolver {
     if (isIP(host)) return [host];
     const cached = this.cache.get(host);
     if (cached !== undefined && this.expiry.get(host)! > now) {
-      this.hits++;
+      this.stats?.dnsHit();
       if (cached instanceof ResolveError) return Promise.reject(cached);
       return cached;
     }
-    this.misses++;
+    this.stats?.dnsMiss();
     let pending = this.inflight.get(host);
     if (!pending) {
       pending = this.lookup(host).finally(() => this.inflight.delete(host));
