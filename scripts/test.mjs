@@ -25,7 +25,11 @@ function run(cmd, argv) {
 
 // The addon is rebuilt first so the TypeScript tests never run against a stale binary.
 run('npm', ['run', '--silent', 'build:native']);
-if (cargo && filters.length === 0) run('cargo', ['test', '--locked', '--workspace', '--release']);
+if (cargo && filters.length === 0) {
+  run('cargo', ['test', '--locked', '--workspace', '--release']);
+  // The corpus tests again with their output: the counts of agreed / rejected / skipped cases.
+  run('cargo', ['test', '--locked', '--release', '-q', '-p', 'exaproxy-http', '--test', 'conformance', '--test', 'smuggling', '--', '--nocapture']);
+}
 const files = specs(join(root, '__test__'))
   .map((p) => relative(root, p))
   .filter((p) => filters.length === 0 || filters.some((f) => p.includes(f)))
