@@ -12,6 +12,12 @@ import { ClientConnection } from './client';
 import type { ProxyContext } from './context';
 
 const SWEEP_MS = 250;
+/**
+ * Bytes a socket may hold before its writer is paused. Node's 16 KiB default is smaller
+ * than one 64 KiB read, so every relayed chunk would pause and resume the other side (two
+ * epoll changes per chunk); 256 KiB lets a chunk pass straight through.
+ */
+export const SOCKET_BUFFER = 256 * 1024;
 const SATURATION_WARNING_MS = 20_000;
 
 export class Listener {
@@ -35,7 +41,7 @@ export class Listener {
   async listen(): Promise<{ host: string; port: number }[]> {
     const bound: { host: string; port: number }[] = [];
     for (const { host, port } of this.ctx.settings.listen) {
-      const server = createServer({ allowHalfOpen: true, noDelay: true }, this.onConnection);
+      const server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark: SOCKET_BUFFER }, this.onConnection);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen({ host, port, backlog: this.ctx.settings.backlog }, () => {

@@ -8,6 +8,7 @@
 import type { LookupAddress } from 'node:dns';
 import { Socket, connect as netConnect, isIP, type LookupFunction } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { SOCKET_BUFFER } from './listener';
 
 /** What an upstream socket reports to the exchange that owns it. */
 export interface UpstreamOwner {
@@ -84,7 +85,7 @@ export class Upstream {
       else cb(null, list[0]!.address, list[0]!.family);
     };
     // `host` is what TLS verifies the certificate against; `lookup` supplies the addresses.
-    const common = { host, port, lookup, autoSelectFamily: addresses.length > 1, allowHalfOpen: true };
+    const common = { host, port, lookup, autoSelectFamily: addresses.length > 1, allowHalfOpen: true, highWaterMark: SOCKET_BUFFER };
     const socket = tls
       ? tlsConnect({ ...common, servername: tls.servername || undefined })
       : netConnect({ ...common, noDelay: true });
