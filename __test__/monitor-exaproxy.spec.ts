@@ -6,28 +6,11 @@ import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_proces
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
+import { freePort, until } from './helpers/net';
 
 const root = resolve(__dirname, '..');
 let origin: Server;
 let proxy: ChildProcess | undefined;
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => res(port));
-    });
-  });
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string, detail: () => string = () => ''): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting for ${what}\n${detail()}`);
-}
 
 /** curl, asynchronously: the origin server lives in this process. */
 function curl(args: string[]): Promise<{ status: number; stdout: string }> {

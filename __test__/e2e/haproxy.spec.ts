@@ -14,6 +14,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect, type AddressInfo } from 'node:net';
+import { freePort, until } from '../helpers/net';
 
 const root = resolve(__dirname, '../..');
 const HAPROXY = '/usr/sbin/haproxy';
@@ -21,24 +22,6 @@ const CLIENT = '192.0.2.10';
 let dir: string;
 let origin: Server;
 const children: ChildProcess[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => res(port));
-    });
-  });
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string, detail: () => string = () => ''): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting for ${what}\n${detail()}`);
-}
 
 /** The HAProxy configuration documented in docs/operations.md, plus the test's set-src line. */
 function haproxyConfig(listen: number, backends: number[], clientPorts: [number, number] | undefined): string {

@@ -3,7 +3,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 
 export interface CurlResult {
   code: number;
@@ -124,4 +124,24 @@ export async function startOrigin(
         server.close(() => resolve());
       }),
   };
+}
+
+/** A TCP port free on 127.0.0.1 right now (for peers that must be told their port up front). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createNetServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` every 50 ms for up to 15 s; fails the test naming `what` (and `detail()`). */
+export async function until(check: () => boolean | Promise<boolean>, what: string, detail: () => string = () => ''): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}\n${detail()}`);
 }
