@@ -90,6 +90,27 @@ describe('timeouts', () => {
     }));
 });
 
+describe('source address', () => {
+  test('tcp4.bind sets the source address of connections to web servers', async () => {
+    const seen: string[] = [];
+    const server = createServer((s) => {
+      seen.push(s.remoteAddress ?? '');
+      s.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const p = await startExaproxy(testArgs(['--tcp4.bind=127.0.0.2', `--security.local=127.0.0.1:${port}`]));
+    try {
+      const text = await exchange(p.port, `GET http://127.0.0.1:${port}/ HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
+      assert.match(text, /^HTTP\/1\.1 200 /);
+      assert.deepEqual(seen, ['127.0.0.2']);
+    } finally {
+      await p.stop();
+      server.close();
+    }
+  });
+});
+
 describe('upstream reuse', () => {
   /** An origin that answers one request per connection, then silently drops the connection on the next one. */
   async function forgetfulOrigin(): Promise<{ port: number; connections: () => number; close: () => void }> {

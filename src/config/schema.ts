@@ -61,7 +61,7 @@ export const SCHEMA = {
     backlog: int({ default: '200', min: 1, max: 65535, help: 'how many connections the OS queues for us when busy' }),
     listen: bool({ default: 'true', help: 'listen for proxy connections over IPv4' }),
     out: bool({ default: 'true', help: 'allow connections to web servers over IPv4' }),
-    bind: address({ family: 4, default: '0.0.0.0', help: 'source IPv4 address of connections to web servers (0.0.0.0 lets the OS choose)', implemented: false }),
+    bind: address({ family: 4, default: '0.0.0.0', help: 'source IPv4 address of connections to web servers (0.0.0.0 lets the OS choose)' }),
   },
   tcp6: {
     host: address({ family: 6, default: '::1', help: 'IPv6 address the proxy listens on' }),
@@ -70,7 +70,7 @@ export const SCHEMA = {
     backlog: int({ default: '200', min: 1, max: 65535, help: 'how many connections the OS queues for us when busy' }),
     listen: bool({ default: 'false', help: 'listen for proxy connections over IPv6' }),
     out: bool({ default: 'true', help: 'allow connections to web servers over IPv6' }),
-    bind: address({ family: 6, default: '::', help: 'source IPv6 address of connections to web servers (:: lets the OS choose)', implemented: false }),
+    bind: address({ family: 6, default: '::', help: 'source IPv6 address of connections to web servers (:: lets the OS choose)' }),
   },
   redirector: {
     enable: bool({ default: 'false', help: 'hand each request to helper programs that allow, deny or rewrite it' }),

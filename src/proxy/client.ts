@@ -663,7 +663,7 @@ export class ClientConnection implements UpstreamOwner {
     }
     this.deadline = Date.now() + s.timeouts.upstreamConnect;
     this.expiry = Expiry.UpstreamTimeout;
-    const up = Upstream.open(key, usable, port, this.upTls, this, host);
+    const up = Upstream.open(key, usable, port, this.upTls, this, host, this.ctx.settings.bind);
     this.ctx.stats?.upstreamOpened();
     this.up = up;
     this.upReceived = false;
@@ -1072,7 +1072,7 @@ export class ClientConnection implements UpstreamOwner {
         upstreamDrain: () => undefined,
         upstreamEnd: () => undefined,
         upstreamClosed: (err) => this.upstreamClosed(err),
-      }, host);
+      }, host, this.ctx.settings.bind);
       this.ctx.stats?.upstreamOpened();
     };
     if (Array.isArray(found)) return go(found);

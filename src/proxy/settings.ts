@@ -46,6 +46,8 @@ export interface ProxySettings {
     upstreamIdle: number;
   };
   upstreamMaxIdlePerHost: number;
+  /** Source addresses of upstream connections ('' lets the system choose). */
+  bind: { v4: string; v6: string };
   rewrite: {
     via?: string;
     forwardedFor: 'append' | 'replace' | 'leave';
@@ -97,6 +99,7 @@ export function defaultSettings(): ProxySettings {
       upstreamIdle: 15_000,
     },
     upstreamMaxIdlePerHost: 256,
+    bind: { v4: '', v6: '' },
     rewrite: { via: 'exaproxy', forwardedFor: 'append', passProxyAuthorization: false, removeRequest: [] },
     dns: { ttl: 900_000, negativeTtl: 5_000, fqdn: true, ipv4: true, ipv6: true },
     html: '',
@@ -144,6 +147,7 @@ export function settingsFromConfig(config: Config, version: string): ProxySettin
       upstreamIdle: ms(http.upstreamIdleTimeout),
     },
     upstreamMaxIdlePerHost: http.upstreamMaxIdlePerHost,
+    bind: { v4: tcp4.bind === '0.0.0.0' ? '' : tcp4.bind, v6: tcp6.bind === '::' ? '' : tcp6.bind },
     rewrite: {
       via: http.via && !http.transparent ? daemon.identifier : undefined,
       forwardedFor: http.transparent ? 'leave' : http.xff,

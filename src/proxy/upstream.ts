@@ -78,14 +78,20 @@ export class Upstream {
     tls: { servername: string } | null,
     owner: UpstreamOwner,
     host: string,
+    bind: { v4: string; v6: string },
   ): Upstream {
+    // A configured source address (tcp4.bind / tcp6.bind) fixes the family: one address then,
+    // so the local and remote families always match.
+    const bound = bind.v4 !== '' || bind.v6 !== '';
+    const targets = bound ? addresses.slice(0, 1) : addresses;
+    const localAddress = bound ? (isIP(targets[0]!) === 4 ? bind.v4 : bind.v6) || undefined : undefined;
     const lookup: LookupFunction = (_host, opts, cb) => {
-      const list = addresses.map((address) => ({ address, family: isIP(address) }));
+      const list = targets.map((address) => ({ address, family: isIP(address) }));
       if (opts.all) (cb as (err: null, list: LookupAddress[]) => void)(null, list);
       else cb(null, list[0]!.address, list[0]!.family);
     };
     // `host` is what TLS verifies the certificate against; `lookup` supplies the addresses.
-    const common = { host, port, lookup, autoSelectFamily: addresses.length > 1, allowHalfOpen: true, highWaterMark: SOCKET_BUFFER };
+    const common = { host, port, lookup, localAddress, autoSelectFamily: targets.length > 1, allowHalfOpen: true, highWaterMark: SOCKET_BUFFER };
     const socket = tls
       ? tlsConnect({ ...common, servername: tls.servername || undefined })
       : netConnect({ ...common, noDelay: true });
