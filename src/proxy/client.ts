@@ -664,7 +664,7 @@ export class ClientConnection implements UpstreamOwner {
     this.deadline = Date.now() + s.timeouts.upstreamConnect;
     this.expiry = Expiry.UpstreamTimeout;
     const up = Upstream.open(key, usable, port, this.upTls, this, host, this.ctx.settings.bind);
-    this.ctx.stats?.upstreamOpened();
+    this.countUpstream(up);
     this.up = up;
     this.upReceived = false;
   }
@@ -949,7 +949,6 @@ export class ClientConnection implements UpstreamOwner {
   upstreamClosed(error: Error | undefined): void {
     const up = this.up;
     this.up = null;
-    this.ctx.stats?.upstreamClosed();
     if (this.state === State.Closed) return;
     if (this.state === State.Connecting || (this.state === State.Forwarding && !this.resStarted)) {
       // Nothing of a response yet. A reused connection may simply have been closed by
@@ -986,13 +985,20 @@ export class ClientConnection implements UpstreamOwner {
     }
   }
 
+  /** The upstream gauge: opened now, closed when its socket closes (pooled or not). */
+  private countUpstream(up: Upstream): void {
+    const stats = this.ctx.stats;
+    if (!stats) return;
+    stats.upstreamOpened();
+    up.onGone = () => stats.upstreamClosed();
+  }
+
   private dropUpstream(): void {
     const up = this.up;
     this.up = null;
     if (up) {
       up.owner = null;
       up.destroy();
-      this.ctx.stats?.upstreamClosed();
     }
   }
 
@@ -1010,7 +1016,6 @@ export class ClientConnection implements UpstreamOwner {
       } else {
         up.owner = null;
         up.destroy();
-        this.ctx.stats?.upstreamClosed();
       }
     }
     this.logAccess();
@@ -1073,7 +1078,7 @@ export class ClientConnection implements UpstreamOwner {
         upstreamEnd: () => undefined,
         upstreamClosed: (err) => this.upstreamClosed(err),
       }, host, this.ctx.settings.bind);
-      this.ctx.stats?.upstreamOpened();
+      this.countUpstream(this.up);
     };
     if (Array.isArray(found)) return go(found);
     found.then(go, (err: unknown) => {

@@ -21,6 +21,8 @@ export interface UpstreamOwner {
 
 export class Upstream {
   owner: UpstreamOwner | null = null;
+  /** Told once when the socket has closed, whoever owned it then (the monitor's gauge). */
+  onGone: (() => void) | null = null;
   /** Requests already answered on this connection (0: fresh). */
   uses = 0;
   idleSince = 0;
@@ -61,6 +63,8 @@ export class Upstream {
   };
   private readonly onClose = (): void => {
     this.closed = true;
+    this.onGone?.();
+    this.onGone = null;
     const owner = this.owner;
     this.owner = null;
     owner?.upstreamClosed(this.lastError);
