@@ -257,6 +257,21 @@ pub struct Fields {
     pub blank_line_at: usize,
 }
 
+impl Fields {
+    /// Refuses Content-Length together with Transfer-Encoding (requests and responses alike,
+    /// RFC 9112 §6.3), else writes a Content-Length into the table.
+    pub fn write_content_length(&self, table: &mut [u32]) -> Result<(), Stop> {
+        if let Some(n) = self.content_length {
+            if self.transfer.present {
+                let at = self.content_length_at.max(self.transfer_at);
+                return Stop::fail(error::CONTENT_LENGTH_AND_TRANSFER_ENCODING, at);
+            }
+            write_length(table, n);
+        }
+        Ok(())
+    }
+}
+
 /// Scans field lines from `i` to the blank line; returns the offset after it.
 /// `REQUEST` enables the request-only checks (Host syntax and count, Expect).
 pub fn scan_fields<const REQUEST: bool>(

@@ -27,7 +27,7 @@ use crate::abi::{self, error, flag, form, method, scheme, slot, NEED_MORE};
 use crate::authority::parse_authority;
 use crate::head::{
     clear_outputs, crlf, fail, http_version, scan, scan_fields, scan_target, skip_empty_lines,
-    within_limit, write_length, Fields, Limits, Stop, TCHAR,
+    within_limit, Fields, Limits, Stop, TCHAR,
 };
 use crate::known::method_id;
 
@@ -116,13 +116,7 @@ fn request_head(
     let end = scan_fields::<true>(buf, i, table, limits.headers, &mut fields)?;
 
     // Checks that need the whole head.
-    if let Some(n) = fields.content_length {
-        if fields.transfer.present {
-            let at = fields.content_length_at.max(fields.transfer_at);
-            return Stop::fail(error::CONTENT_LENGTH_AND_TRANSFER_ENCODING, at);
-        }
-        write_length(table, n);
-    }
+    fields.write_content_length(table)?;
     if fields.transfer.present && (!fields.transfer.chunked_last || minor == 0) {
         return Stop::fail(error::TRANSFER_ENCODING_NOT_CHUNKED, fields.transfer_at);
     }

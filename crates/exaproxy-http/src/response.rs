@@ -21,7 +21,7 @@
 use crate::abi::{error, flag, method, slot, NEED_MORE};
 use crate::head::{
     clear_outputs, crlf, fail, http_version, scan_field_value, scan_fields, skip_empty_lines,
-    within_limit, write_length, Fields, Limits, Stop,
+    within_limit, Fields, Limits, Stop,
 };
 
 /// What the client is told whatever went wrong with the upstream's response.
@@ -102,13 +102,7 @@ fn response_head(
     let mut fields = Fields::default();
     let end = scan_fields::<false>(buf, i, table, limits.headers, &mut fields)?;
 
-    if let Some(n) = fields.content_length {
-        if fields.transfer.present {
-            let at = fields.content_length_at.max(fields.transfer_at);
-            return Stop::fail(error::CONTENT_LENGTH_AND_TRANSFER_ENCODING, at);
-        }
-        write_length(table, n);
-    }
+    fields.write_content_length(table)?;
     if fields.transfer.present && minor == 0 {
         // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing.
         return Stop::fail(error::TRANSFER_ENCODING_NOT_CHUNKED, fields.transfer_at);

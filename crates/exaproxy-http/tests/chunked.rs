@@ -1,6 +1,9 @@
 //! `scan_chunked`: golden cases, every split point, and a deterministic
 //! mutation fuzz checked against a simple whole-buffer reference decoder.
 
+mod common;
+use common::Rng;
+
 use exaproxy_http::abi::{chunk, error};
 use exaproxy_http::scan_chunked;
 
@@ -431,23 +434,6 @@ fn reference(input: &[u8]) -> Option<Result<usize, ()>> {
         {
             return Some(Err(()));
         }
-    }
-}
-
-/// xorshift64*: deterministic, so a failure reproduces.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a>(&mut self, items: &[&'a [u8]]) -> &'a [u8] {
-        items[self.below(items.len())]
     }
 }
 

@@ -2,6 +2,9 @@
 //! HAProxy 2.6 (`send-proxy` / `send-proxy-v2 proxy-v2-options
 //! crc32c,unique-id,ssl,authority`), hand-built v2 headers, and mutations.
 
+mod common;
+use common::Rng;
+
 use exaproxy_http::abi::{error, proxy, NEED_MORE};
 use exaproxy_http::parse_proxy_header;
 use exaproxy_http::proxy_protocol::crc32c;
@@ -428,20 +431,6 @@ fn v2_tlv_bounds() {
     let mut outer = tlv(0x20, &overrun);
     outer.extend(tlv(0x04, &[0; 8])); // the sub-TLV would fit in len, not in its parent
     assert_eq!(with(&outer), BAD);
-}
-
-/// xorshift64*: deterministic mutations.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 #[test]

@@ -3,6 +3,9 @@
 //! and a mutation test of the "a parsed head always rewrites to a parsable
 //! head" property.
 
+mod common;
+use common::Rng;
+
 use exaproxy_http::abi::{error, flag, method, record, rewrite, slot};
 use exaproxy_http::{
     parse_request, parse_response, rewrite_request, rewrite_response, ForwardedFor, Plan,
@@ -587,19 +590,6 @@ fn response_via_and_configured_lines() {
 
 // ---------------------------------------------------------------------------
 // Property: whatever parses, rewrites into something that parses.
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 const FIELDS: &[&str] = &[
     "Host: a.test\r\n",

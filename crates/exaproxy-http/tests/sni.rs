@@ -6,6 +6,9 @@
 //! `openssl s_client -servername example.test -connect 127.0.0.1:<port>` and the
 //! same with `-noservername`.
 
+mod common;
+use common::Rng;
+
 use exaproxy_http::abi::{error, sni, NEED_MORE};
 use exaproxy_http::peek_sni;
 
@@ -356,20 +359,6 @@ fn short_table_and_out_of_range_start() {
     );
     let mut t = [0u32; sni::SIZE];
     assert_eq!(peek_sni(&OPENSSL_HELLO_SNI, 1000, &mut t), NEED_MORE);
-}
-
-/// xorshift64*: deterministic mutations.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 #[test]
