@@ -1304,6 +1304,23 @@ function formatAddress(table: Uint32Array, at: number, family: number): string {
 
 const localRanges = new RangeList(LOCAL_DESTINATIONS);
 
+let interfacesFailed = false;
+/**
+ * The addresses of this machine's interfaces, or null when they cannot be read: a
+ * sandbox without AF_NETLINK (systemd's RestrictAddressFamilies) makes the call throw.
+ */
+function interfaceAddresses(): Set<string> | null {
+  try {
+    return new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)));
+  } catch (err) {
+    if (!interfacesFailed) {
+      interfacesFailed = true;
+      process.emitWarning(`cannot list this machine's addresses (${(err as Error).message}): only loopback and link-local destinations are refused as local`);
+    }
+    return null;
+  }
+}
+
 /** Loopback, unspecified, link-local (and mapped forms), and every address of this machine. */
 function isLocalDestination(address: string, ownAddress: string): boolean {
   return address === ownAddress || localRanges.has(address) || ownAddresses().has(address);
@@ -1315,7 +1332,7 @@ let ownAt = 0;
 function ownAddresses(): Set<string> {
   const now = Date.now();
   if (own === null || now - ownAt > 300_000) {
-    own = new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)));
+    own = interfaceAddresses() ?? own ?? new Set();
     ownAt = now;
   }
   return own;
