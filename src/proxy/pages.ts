@@ -6,7 +6,7 @@
  * Date, Server, Content-Type, Content-Length and `Cache-Control: no-store`, is written in
  * the client's HTTP version, and says `Connection: close` only when it must.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 
 export interface PageVars {
@@ -98,10 +98,16 @@ export class Pages {
     if (t === undefined) {
       t = null;
       if (this.folder) {
-        // The helper names the page: it must stay inside the folder.
+        // The helper names the page: it must stay inside the folder, and so must the file a
+        // symbolic link in the folder points to (a link to /etc/shadow is not a template).
         const path = resolve(this.folder, name);
-        const rel = relative(this.folder, path);
-        if (!rel.startsWith('..') && !isAbsolute(rel) && existsSync(path)) t = readFileSync(path, 'latin1');
+        if (inside(this.folder, path) && existsSync(path)) {
+          try {
+            if (inside(realpathSync(this.folder), realpathSync(path))) t = readFileSync(path, 'latin1');
+          } catch {
+            // unreadable: the built-in page is used
+          }
+        }
       }
       this.cache.set(name, t);
     }
@@ -135,6 +141,11 @@ export class Pages {
       '\r\n';
     return opts.head ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), payload]);
   }
+}
+
+function inside(folder: string, path: string): boolean {
+  const rel = relative(folder, path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }
 
 let cachedSecond = 0;
