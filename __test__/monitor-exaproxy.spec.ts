@@ -45,7 +45,7 @@ test('two workers: the monitor adds them up, follows the traffic, and controls l
   let out = '';
   proxy = spawn(
     process.execPath,
-    ['bin/exaproxy.js', `--tcp4.port=${port}`, `--web.port=${web}`, '--daemon.workers=2', `--security.local=127.0.0.1:${originPort}`],
+    ['bin/exaproxy.js', `--tcp4.port=${port}`, `--web.port=${web}`, '--web.token=s3cret', '--daemon.workers=2', `--security.local=127.0.0.1:${originPort}`],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   proxy.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -77,9 +77,11 @@ test('two workers: the monitor adds them up, follows the traffic, and controls l
   assert.equal(running['clients.speaking'], 0);
 
   assert.equal((await fetch(`${monitor}/control/listen?on=false`)).status, 405, 'GET is refused');
-  assert.equal((await fetch(`${monitor}/control/listen?on=false`, { method: 'POST' })).status, 200);
+  assert.equal((await fetch(`${monitor}/control/listen?on=false`, { method: 'POST' })).status, 403, 'no token');
+  const auth = { authorization: 'Bearer s3cret' };
+  assert.equal((await fetch(`${monitor}/control/listen?on=false`, { method: 'POST', headers: auth })).status, 200);
   await until(async () => (await curl(['-x', `http://127.0.0.1:${port}`, `http://127.0.0.1:${originPort}/off`])).status !== 0, 'no longer served', output);
-  assert.equal((await fetch(`${monitor}/control/listen?on=true`, { method: 'POST' })).status, 200);
+  assert.equal((await fetch(`${monitor}/control/listen?on=true`, { method: 'POST', headers: auth })).status, 200);
   await until(async () => (await curl(['-x', `http://127.0.0.1:${port}`, `http://127.0.0.1:${originPort}/on`])).stdout === 'origin /on\n', 'served again', output);
 
   proxy.kill('SIGTERM');

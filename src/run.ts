@@ -5,7 +5,7 @@
  * the workers from the command line the primary was started with.
  */
 import cluster from 'node:cluster';
-import type { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 import { configToJson, loadConfig, type Config } from './config';
 import { PINO_LEVEL } from './log/logger';
 import type { RecentLines } from './monitor/recent';
@@ -27,7 +27,17 @@ function monitorSettings(config: Config): Parameters<typeof runSupervisor>[0]['m
     connections: web.connections,
     identifier: config.daemon.identifier,
     configJson: () => configToJson(config),
+    openControl: web.openControl,
+    poolMaximum: config.redirector.maximum,
+    // POST /control/reopen answers 409 when there is no file to reopen.
+    logFiles: config.log.destination.kind === 'file' || (config.usage.enable && config.usage.destination.kind === 'file'),
   };
+}
+
+/** Reopens the main log when it is a file (sonic-boom refuses to reopen stdout/stderr). */
+function mainLogReopener(log: Logger, config: Config): () => void {
+  if (config.log.destination.kind !== 'file') return () => {};
+  return () => (log as unknown as Record<symbol, { reopen?(): void } | undefined>)[pino.symbols.streamSym]?.reopen?.();
 }
 
 /** Switches a logger between DEBUG and its configured level. */
@@ -47,6 +57,7 @@ export async function run(config: Config, log: Logger, recent: RecentLines, sour
   // a connection (node:cluster's default would accept everything in the primary and pass it on).
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   const debug = debugSwitch(log, config);
+  const reopenMain = mainLogReopener(log, config);
   const role = await runSupervisor({
     workers: config.daemon.workers,
     log,
@@ -56,6 +67,7 @@ export async function run(config: Config, log: Logger, recent: RecentLines, sour
     connections: config.http.connections,
     monitor: monitorSettings(config),
     debug,
+    reopen: reopenMain,
     recent,
     reload: () => {
       // Checked here; the new workers read it again themselves when they start.
@@ -85,7 +97,10 @@ export async function run(config: Config, log: Logger, recent: RecentLines, sour
         pool: pool ?? undefined,
         recent,
         listen: (on) => proxy.listener.setListening(on),
-        reopen: () => proxy.reopen(),
+        reopen: () => {
+          reopenMain();
+          proxy.reopen();
+        },
         debug,
         stop: (graceful) => (graceful ? proxy.listener.drain(Number.MAX_SAFE_INTEGER).then(() => proxy.close()) : proxy.close()),
       };

@@ -123,6 +123,7 @@ export const SCHEMA = {
     connections: int({ default: '100', min: 1, max: MANY, help: 'maximum number of monitoring web connections' }),
     debug: bool({ default: 'false', help: "ExaProxy's eval/exec through the web (remote code execution): never implemented", implemented: false }),
     token: text({ default: '', help: 'when set, the monitor\'s control actions require "Authorization: Bearer <token>"' }),
+    'open-control': bool({ default: 'false', help: 'without web.token, accept control actions from any local user anyway (otherwise they are refused)' }),
   },
   daemon: {
     identifier: text({ default: 'ExaProxy', pattern: /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, accepted: 'a single word (letters, digits, - . _), used in logs and as the Via pseudonym', help: 'name of this instance in logs and in the Via header' }),

@@ -28,13 +28,15 @@ export class RecentLines {
    * A pino destination that keeps every line here and passes it on to `inner` (stdout, a
    * file, syslog…): `pino(options, recentLines.tee(destination))`.
    */
-  tee<T extends { write(chunk: string): unknown }>(inner: T): { write(chunk: string): boolean } {
+  tee<T extends { write(chunk: string): unknown; reopen?(): unknown }>(inner: T): { write(chunk: string): boolean; reopen(): void } {
     return {
       write: (chunk: string): boolean => {
         this.push(chunk);
         inner.write(chunk);
         return true;
       },
+      // A log file moved by logrotate is reopened through the tee (POST /control/reopen).
+      reopen: (): void => void inner.reopen?.(),
     };
   }
 }

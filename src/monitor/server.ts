@@ -10,6 +10,7 @@ import { renderMetrics, PROMETHEUS_CONTENT_TYPE } from './prometheus';
 import { exaproxyRunning, sortedJson } from './running';
 import { dashboardPage } from './dashboard';
 import { parseSwitch, refuseControl } from './control';
+import { openedBy } from './peer';
 
 /** The part of a pino logger the monitor and the supervisor use. */
 export interface Log {
@@ -40,6 +41,12 @@ export interface MonitorOptions {
   port: number;
   /** web.token: when set, control actions must present it */
   token?: string;
+  /** web.open-control: without web.token, accept control actions anyway (otherwise they are refused) */
+  openControl?: () => boolean;
+  /** redirector.maximum: /control/pool never sets more helpers (per worker) than configured */
+  poolMaximum?: () => number;
+  /** the proxy's worker processes: a control request whose connection one of them opened came through the proxy */
+  proxyPids?: () => number[];
   stats: () => Snapshot;
   pool?: MonitorPool;
   configJson: () => object;
@@ -87,6 +94,16 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
   sample();
   const timer = setInterval(sample, options.sampleMs ?? 1000);
   timer.unref();
+
+  // Known once listening; control requests only arrive after that.
+  let port = options.port;
+  const throughProxy = (req: IncomingMessage): { status: 403; message: string } | undefined => {
+    const socket = req.socket;
+    const pids = options.proxyPids?.() ?? [];
+    if (socket.remoteAddress === undefined || socket.remotePort === undefined || socket.localAddress === undefined || socket.localPort === undefined) return undefined;
+    if (!openedBy(pids, { address: socket.remoteAddress, port: socket.remotePort }, { address: socket.localAddress, port: socket.localPort })) return undefined;
+    return { status: 403, message: 'control actions are not accepted through the proxy; send them to the monitor directly' };
+  };
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: Error) => {
@@ -175,7 +192,8 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
       if (body === undefined) return send(res, 413, 'text/plain; charset=utf-8', `control request body over ${MAX_BODY} bytes\n`);
       for (const [k, v] of parseBody(body, req.headers['content-type'])) params.set(k, v);
     }
-    const refusal = refuseControl(req, params, options.token);
+    const refusal = refuseControl(req, params, { token: options.token, open: options.openControl?.() === true, host: options.host, port })
+      ?? throughProxy(req);
     if (refusal !== undefined) {
       if (refusal.status === 405) res.setHeader('Allow', 'POST');
       options.log.warn(`monitor: control ${path} refused for ${req.socket.remoteAddress}: ${refusal.message}`);
@@ -188,14 +206,22 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
         if (options.pool === undefined || current === undefined) {
           return send(res, 409, 'text/plain; charset=utf-8', 'there is no helper pool to resize: set redirector.enable=true\n');
         }
-        const minimum = count(params.get('minimum') ?? params.get('exaproxy.redirector.minimum'), current.minimum);
-        const maximum = count(params.get('maximum') ?? params.get('exaproxy.redirector.maximum'), current.maximum);
-        if (minimum === undefined || maximum === undefined || maximum < 1 || minimum > maximum) {
+        const asked = {
+          minimum: count(params.get('minimum') ?? params.get('exaproxy.redirector.minimum'), current.minimum),
+          maximum: count(params.get('maximum') ?? params.get('exaproxy.redirector.maximum'), current.maximum),
+        };
+        if (asked.minimum === undefined || asked.maximum === undefined || asked.maximum < 1 || asked.minimum > asked.maximum) {
           return bad('pool: give minimum and/or maximum as whole numbers with 0 <= minimum <= maximum and maximum >= 1, e.g. minimum=5&maximum=25');
         }
+        // The configuration's redirector.maximum is the ceiling: a control request may lower the
+        // limits or give back what was configured, never start more helpers than the operator allowed.
+        const limit = options.poolMaximum?.() ?? Infinity;
+        const maximum = Math.min(asked.maximum, limit);
+        const minimum = Math.min(asked.minimum, maximum);
         await options.control.resize(minimum, maximum);
-        options.log.info(`monitor: helper pool limits set to minimum=${minimum} maximum=${maximum}`);
-        return json(res, 200, { ok: true, minimum, maximum });
+        const clamped = maximum !== asked.maximum || minimum !== asked.minimum;
+        options.log.info(`monitor: helper pool limits set to minimum=${minimum} maximum=${maximum}${clamped ? ` (asked ${asked.minimum}/${asked.maximum}, redirector.maximum is ${limit})` : ''}`);
+        return json(res, 200, clamped ? { ok: true, minimum, maximum, clamped: `redirector.maximum is ${limit}` } : { ok: true, minimum, maximum });
       }
       case '/control/listen':
       case '/control/debug': {
@@ -234,7 +260,7 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
     });
   });
   server.on('error', (err) => options.log.error(`monitor: ${err.message}`));
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   options.log.info(`monitor: listening on http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/`);
 
   return {

@@ -20,6 +20,12 @@ export interface MonitorSettings {
   connections?: number;
   identifier?: string;
   configJson: () => object;
+  /** whether a log file can be reopened (otherwise POST /control/reopen answers 409) */
+  logFiles?: boolean;
+  /** web.open-control */
+  openControl?: boolean;
+  /** redirector.maximum: the ceiling of POST /control/pool */
+  poolMaximum?: number;
 }
 
 export interface PrimaryOptions {
@@ -340,12 +346,16 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
       host: settings.host,
       port: settings.port,
       token: settings.token,
+      // Read on each request, so a reload that changes them applies without a monitor restart.
+      openControl: () => (monitorSettings ?? settings).openControl === true,
+      poolMaximum: () => (monitorSettings ?? settings).poolMaximum ?? Infinity,
+      proxyPids: () => live().map((m) => m.worker.process.pid ?? 0),
       connections: settings.connections,
       identifier: settings.identifier,
       stats: aggregate,
       pool: { stats: pool },
       configJson: () => (monitorSettings ?? settings).configJson(),
-      control,
+      control: settings.logFiles === true ? control : { ...control, reopen: undefined },
       recentLogs: () => recent.all(),
       log,
       pidSaved: () => pidSaved,
