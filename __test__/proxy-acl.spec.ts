@@ -10,6 +10,12 @@ test('local destinations include every loopback, unspecified, link-local and map
   for (const ip of ['8.8.8.8', '10.0.0.1', '::ffff:8.8.8.8', '2001:db8::1', '128.0.0.1']) assert.equal(local.has(ip), false, ip);
 });
 
+test('NAT64 (64:ff9b::/96) of a loopback, unspecified or link-local address is a local destination', () => {
+  const local = new RangeList(LOCAL_DESTINATIONS);
+  for (const ip of ['64:ff9b::7f00:1', '64:ff9b::127.0.0.1', '64:ff9b::', '64:ff9b::a9fe:a9fe']) assert.equal(local.has(ip), true, ip);
+  for (const ip of ['64:ff9b::808:808', '64:ff9b::c000:201']) assert.equal(local.has(ip), false, ip);
+});
+
 test('ranges match IPv4, IPv6 and IPv4-mapped clients', () => {
   const clients = new RangeList(['10.0.0.0/8', '172.16.0.0/12', 'fc00::/7']);
   assert.equal(clients.has('10.200.3.4'), true);

@@ -120,6 +120,11 @@ export const LOCAL_DESTINATIONS = [
   '::ffff:127.0.0.0/104',
   '::ffff:169.254.0.0/112',
   '::127.0.0.0/104', // deprecated IPv4-compatible loopback
+  // NAT64's well-known prefix (RFC 6052) in front of the same IPv4 ranges: a DNS64
+  // resolver or a client naming them reaches this machine through the translator.
+  '64:ff9b::0.0.0.0/104',
+  '64:ff9b::127.0.0.0/104',
+  '64:ff9b::169.254.0.0/112',
 ];
 
 /** Strips the `::ffff:` prefix Node puts on IPv4 peers of dual-stack sockets. */

@@ -133,10 +133,20 @@ export class ClientConnection implements UpstreamOwner {
   private allowed: boolean;
   private clientEnded = false;
   private paused = false;
+  /** Parsing waits for 'drain': the client does not read its answers (see readRequests). */
+  private awaitingDrain = false;
+  /** readRequests is on the stack: nextRequest lets its loop go on instead of recursing. */
+  private parsing = false;
+  /** The current request is being served and has not been logged yet. */
+  private exchangeOpen = false;
 
   // Unprocessed input: bytes from `inputPos` to the end of `input`.
   private input: Buffer | null = null;
   private inputPos = 0;
+  /** Where a head that arrives in pieces grows, so each byte is copied once, not once per piece. */
+  private headStore: Buffer | null = null;
+  /** Bytes of the pending head (from `inputPos`) a parse has already found incomplete. */
+  private headSeen = 0;
 
   // The current request.
   private reqMethodId = 0;
@@ -190,7 +200,7 @@ export class ClientConnection implements UpstreamOwner {
     const s = ctx.settings;
     this.allowed = s.proxied || s.clients.has(this.clientIp);
     this.state = s.proxied ? State.ProxyHeader : State.Head;
-    this.deadline = Date.now() + (s.proxied ? Math.min(s.timeouts.header, 3000) : s.timeouts.idleConnect);
+    this.deadline = Date.now() + (s.proxied ? Math.min(s.timeouts.header, 3000) : firstByteTimeout(s.timeouts));
     this.expiry = Expiry.Silent;
     socket.setNoDelay(true);
     // Shared listeners that find this object on the socket: no closures per connection
@@ -216,6 +226,8 @@ export class ClientConnection implements UpstreamOwner {
     if (this.input === null) {
       this.input = chunk;
       this.inputPos = 0;
+    } else if (this.state === State.Head) {
+      this.appendToHead(chunk);
     } else {
       this.input = Buffer.concat([this.input.subarray(this.inputPos), chunk]);
       this.inputPos = 0;
@@ -237,7 +249,16 @@ export class ClientConnection implements UpstreamOwner {
   }
 
   onDrain(): void {
-    if (this.up && this.state === State.Forwarding) this.up.socket.resume();
+    if (this.state === State.Forwarding) {
+      // The client reads: progress, so the exchange is not idle.
+      this.deadline = Date.now() + this.ctx.settings.timeouts.upstreamResponse;
+      this.up?.socket.resume();
+    } else if (this.awaitingDrain) {
+      this.awaitingDrain = false;
+      if (this.state !== State.Head) return;
+      this.resumeClient();
+      if (this.input !== null) this.readRequests();
+    }
   }
 
   onEnd(): void {
@@ -245,10 +266,17 @@ export class ClientConnection implements UpstreamOwner {
     this.clientEnded = true;
     if (this.state === State.Head && (this.input === null || this.inputPos >= this.input.length)) this.close();
     else if (this.state === State.Head) this.readRequests();
+    else if (this.state === State.Forwarding && this.reqBody !== Body.None) this.pumpRequestBody();
   }
 
   onClose(): void {
     if (this.state === State.Tunnel) return; // the tunnel accounts for itself
+    if (this.exchangeOpen && this.state !== State.Closed) {
+      // The client went away in the middle of an exchange: it is logged with what it got.
+      this.reqDetail ||= 'client closed';
+      this.resBytes -= this.socket.writableLength;
+      this.logAccess();
+    }
     this.state = State.Closed;
     const up = this.up;
     this.up = null;
@@ -297,20 +325,45 @@ export class ClientConnection implements UpstreamOwner {
     this.proxyTable = null;
     this.allowed = this.ctx.settings.clients.has(this.clientIp);
     this.state = State.Head;
-    this.deadline = Date.now() + this.ctx.settings.timeouts.idleConnect;
+    this.deadline = Date.now() + firstByteTimeout(this.ctx.settings.timeouts);
     if (this.inputPos < input.length) this.readRequests();
     else this.input = null;
   }
 
   // ── requests ─────────────────────────────────────────────────────────────────
 
-  /** Parses and starts every complete request in the input, one at a time. */
+  /**
+   * Parses and starts every complete request in the input, one at a time. While the
+   * client does not read what it was answered (the socket's buffer is above its high
+   * water mark), nothing more is parsed and reading pauses: a connection holds at most
+   * SOCKET_BUFFER plus one response of output and MAX_BUFFERED plus one read of input.
+   */
   private readRequests(): void {
+    if (this.parsing) return;
+    this.parsing = true;
+    try {
+      this.parseRequests();
+    } finally {
+      this.parsing = false;
+    }
+  }
+
+  private parseRequests(): void {
     const table = this.ctx.scratch.table;
     while (this.state === State.Head && this.input !== null) {
+      if (this.socket.writableNeedDrain) {
+        this.awaitingDrain = true;
+        this.pauseClient();
+        return;
+      }
       const input = this.input;
       const start = this.inputPos;
-      const n = parseRequest(input, start, table);
+      // A head arriving in pieces is parsed again only once a new line has ended in it
+      // (or it is over the size limit): not for every byte a slow client drips.
+      const unchanged =
+        this.headSeen > 0 && input.length - start <= this.ctx.settings.limits.head && input.indexOf(10, start + this.headSeen) < 0;
+      const n = unchanged ? 0 : parseRequest(input, start, table);
+      this.headSeen = n === 0 ? input.length - start : 0;
       if (n === 0) {
         if (this.expiry !== Expiry.HeadTimeout) {
           // The first bytes of a head: from now on it must complete in time (slowloris).
@@ -326,8 +379,32 @@ export class ClientConnection implements UpstreamOwner {
       }
       this.inputPos = start + n;
       if (this.inputPos >= input.length) this.input = null; // the head still lives in `input` for startRequest
+      this.headStore = null; // views of it (this head, the rest of the input) keep it while needed
       this.startRequest(input, table);
     }
+  }
+
+  /**
+   * Appends to an incomplete head: in place behind it when its store has room (no byte
+   * before the end of `input` is ever overwritten, so views of earlier heads stay
+   * valid), else into a store twice the size.
+   */
+  private appendToHead(chunk: Buffer): void {
+    const input = this.input!;
+    const store = this.headStore;
+    const end = input.length + chunk.length;
+    if (store !== null && input.buffer === store.buffer && input.byteOffset === store.byteOffset && end <= store.length) {
+      chunk.copy(store, input.length);
+      this.input = store.subarray(0, end);
+      return;
+    }
+    const pending = input.length - this.inputPos;
+    const grown = Buffer.allocUnsafeSlow(Math.max(16 * 1024, 2 * (pending + chunk.length)));
+    input.copy(grown, 0, this.inputPos);
+    chunk.copy(grown, pending);
+    this.headStore = grown;
+    this.input = grown.subarray(0, pending + chunk.length);
+    this.inputPos = 0;
   }
 
   /** A head the parser refused: answer its status and close (the stream is out of sync). */
@@ -345,6 +422,7 @@ export class ClientConnection implements UpstreamOwner {
 
   /** Forgets everything about the previous request on this connection. */
   private resetRequest(): void {
+    this.exchangeOpen = true;
     this.reqCounted = false;
     this.reqMethodId = 0;
     this.reqMinor = 1;
@@ -558,6 +636,7 @@ export class ClientConnection implements UpstreamOwner {
       case 'response':
         this.reqDecision = 'LOCAL';
         this.closeAfter = true;
+        if (connect && statusOf(d.head) < 300) return this.sendPage(403, 'internal_error.html', host);
         this.resStatus = statusOf(d.head);
         this.writeClient(d.head);
         if (d.body.length) this.writeClient(d.body);
@@ -709,7 +788,11 @@ export class ClientConnection implements UpstreamOwner {
   private pumpRequestBody(): void {
     const up = this.up;
     const input = this.input;
-    if (!up || input === null || this.state !== State.Forwarding) return;
+    if (!up || this.state !== State.Forwarding) return;
+    if (input === null) {
+      if (this.clientEnded && this.reqBody !== Body.None) this.bodyCutShort();
+      return;
+    }
     const start = this.inputPos;
     let n: number;
     if (this.reqBody === Body.Length) {
@@ -726,8 +809,7 @@ export class ClientConnection implements UpstreamOwner {
           this.dropUpstream();
           return this.localError(400, 'The request body has invalid chunked framing.');
         }
-        this.socket.destroy();
-        return;
+        return this.abort('invalid chunked request body');
       }
       if (this.reqChunk![Chunk.PHASE] === Chunk.PHASE_DONE) this.reqBody = Body.None;
     }
@@ -738,7 +820,24 @@ export class ClientConnection implements UpstreamOwner {
     }
     this.inputPos = start + n;
     if (this.inputPos >= input.length) this.input = null;
-    if (this.reqBody === Body.None) this.limitBuffered();
+    if (this.reqBody === Body.None) {
+      // The whole request has gone: from now on the upstream has this long to answer.
+      this.deadline = Date.now() + this.ctx.settings.timeouts.upstreamResponse;
+      this.limitBuffered();
+    } else if (n > 0) {
+      this.deadline = Date.now() + this.ctx.settings.timeouts.upstreamResponse; // progress
+    }
+    if (this.clientEnded && this.reqBody !== Body.None && this.input === null) this.bodyCutShort();
+  }
+
+  /** The client half-closed before its request body was complete: it never will be. */
+  private bodyCutShort(): void {
+    this.reqDetail = 'request body incomplete';
+    this.closeAfter = true;
+    this.dropUpstream();
+    if (this.resStarted) return this.abort('request body incomplete');
+    this.reqBody = Body.None;
+    this.localError(400, 'The request body ended before it was complete.');
   }
 
   // ── response ─────────────────────────────────────────────────────────────────
@@ -806,7 +905,9 @@ export class ClientConnection implements UpstreamOwner {
       return this.localError(502, `The server ${this.upTarget} switched protocols without being asked to.`);
     }
     this.resStatus = table[Slot.STATUS]!;
-    const clientKeepAlive = this.reqKeepAlive && !this.clientEnded && !this.closeAfter && this.reqBody === Body.None;
+    // A client that half-closed still gets every complete request it sent answered
+    // (nextRequest closes once none is left), so its FIN alone does not say close.
+    const clientKeepAlive = this.reqKeepAlive && !this.closeAfter && this.reqBody === Body.None;
     let bits = clientKeepAlive ? Rewrite.CLIENT_KEEP_ALIVE : 0;
     if (this.reqMinor === 0) bits |= Rewrite.CLIENT_HTTP_10;
     if (!this.writeRewritten(buf, n, table, bits)) return;
@@ -902,9 +1003,8 @@ export class ClientConnection implements UpstreamOwner {
             this.reqDetail = ERROR_INFO[-n]?.[0] ?? 'chunked';
             return this.localError(502, `The server ${this.upTarget} sent a response with broken chunked framing.`);
           }
-          // The client already has part of this response: closing is the only honest signal.
-          this.socket.destroy();
-          return;
+          // The client already has part of this response: breaking the connection is the only honest signal.
+          return this.abort(ERROR_INFO[-n]?.[0] ?? 'chunked');
         }
         break;
       case Body.UntilClose:
@@ -932,7 +1032,9 @@ export class ClientConnection implements UpstreamOwner {
   }
 
   upstreamDrain(): void {
-    if (this.paused && this.state === State.Forwarding) this.resumeClient();
+    if (this.state !== State.Forwarding) return;
+    this.deadline = Date.now() + this.ctx.settings.timeouts.upstreamResponse; // the upload moves
+    if (this.paused) this.resumeClient();
   }
 
   upstreamEnd(): void {
@@ -974,14 +1076,9 @@ export class ClientConnection implements UpstreamOwner {
       return this.sendPage(502, 'noconnect.html', this.upTarget.slice(0, this.upTarget.lastIndexOf(':')));
     }
     if (this.state === State.Forwarding) {
-      if (this.resBody === Body.UntilClose) {
-        this.resBody = Body.None;
-        this.resKeepAlive = false;
-        this.resReusable = false;
-        return this.finishExchange();
-      }
-      // The response was cut short: the client must see the connection close, not a short message.
-      this.socket.destroy();
+      // The response was cut short (a clean end of a close-delimited body came through
+      // upstreamEnd): the client must see a broken connection, not a short message.
+      this.abort((error as NodeJS.ErrnoException | undefined)?.code ?? 'upstream closed mid-response');
     }
   }
 
@@ -1038,7 +1135,8 @@ export class ClientConnection implements UpstreamOwner {
     this.state = State.Head;
     this.deadline = Date.now() + this.ctx.settings.timeouts.keepAlive;
     this.expiry = Expiry.Silent;
-    if (this.paused) this.resumeClient();
+    // Reading goes on only while what waits unparsed is under the bound.
+    if (this.paused && (this.input === null || this.input.length - this.inputPos <= MAX_BUFFERED)) this.resumeClient();
     if (this.input !== null) this.readRequests();
   }
 
@@ -1146,12 +1244,14 @@ export class ClientConnection implements UpstreamOwner {
     if (this.state === State.Closed) return;
     this.dropUpstream();
     if (this.resStarted) {
-      // Part of another response is already out: the only safe signal is a close.
-      this.socket.destroy();
+      // Part of another response is already out: the only safe signal is a broken connection.
+      this.abort(this.reqDetail || `${status}`);
       return;
     }
+    // Clients take any 2xx to CONNECT as an open tunnel: a page instead of one is a refusal.
+    if (status < 300 && this.reqMethodId === Method.CONNECT) status = 403;
     this.resStatus = status;
-    const close = this.closeAfter || !this.reqKeepAlive || this.clientEnded;
+    const close = this.closeAfter || !this.reqKeepAlive;
     this.closeAfter = close;
     const response = this.ctx.pages.response(status, body, {
       minor: this.reqMinor,
@@ -1196,6 +1296,7 @@ export class ClientConnection implements UpstreamOwner {
   }
 
   private logAccess(): void {
+    this.exchangeOpen = false;
     const ctx = this.ctx;
     ctx.stats?.responseSent(this.resStatus);
     // Requests no helper decided are counted by what happened to them.
@@ -1218,6 +1319,21 @@ export class ClientConnection implements UpstreamOwner {
     });
   }
 
+  /**
+   * Ends an exchange whose response is partly out with a reset: a FIN would end a
+   * close-delimited body as if it were complete. The access log counts what left.
+   */
+  private abort(reason: string): void {
+    if (this.state === State.Closed) return;
+    this.reqDetail = reason;
+    this.dropUpstream();
+    if (this.exchangeOpen) {
+      this.resBytes -= this.socket.writableLength;
+      this.logAccess();
+    }
+    this.socket.resetAndDestroy();
+  }
+
   /** Ends the connection after what was written has been sent. */
   close(): void {
     if (this.state === State.Closed) return;
@@ -1236,6 +1352,8 @@ export class ClientConnection implements UpstreamOwner {
     if (what === Expiry.Silent) {
       this.close();
     } else if (what === Expiry.HeadTimeout) {
+      // A head that started after an earlier exchange on this connection: that one is over.
+      this.resetRequest();
       this.reqMinor = 1;
       this.reqMethod = '-';
       this.reqUrl = '-';
@@ -1247,10 +1365,18 @@ export class ClientConnection implements UpstreamOwner {
       this.reqDetail = 'upstream timeout';
       this.closeAfter = true;
       this.dropUpstream();
-      if (this.resStarted) this.socket.destroy();
+      if (this.resStarted) this.abort('upstream timeout');
       else this.localError(504, `The server ${this.upTarget} did not answer in time.`);
     }
   }
+}
+
+/**
+ * How long a new connection may stay silent: `http.idle-connect`, but never longer than
+ * the header timeout, so connections that send nothing cannot hold slots cheaply.
+ */
+function firstByteTimeout(t: { idleConnect: number; header: number }): number {
+  return Math.min(t.idleConnect, t.header);
 }
 
 function methodName(id: number): string {

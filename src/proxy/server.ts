@@ -57,6 +57,7 @@ export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): 
       negativeTtl: settings.dns.negativeTtl,
       ipv4: settings.dns.ipv4,
       ipv6: settings.dns.ipv6,
+      servers: settings.dns.servers,
     }, deps.stats ?? null),
     pages: new Pages(settings.html || SHIPPED_HTML, settings.server),
     scratch: new Scratch(settings.limits),

@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config';
 import { RangeList } from './acl';
+import type { NameServers } from './dns';
 
 export interface Listen {
   host: string;
@@ -54,7 +55,7 @@ export interface ProxySettings {
     passProxyAuthorization: boolean;
     removeRequest: string[];
   };
-  dns: { ttl: number; negativeTtl: number; fqdn: boolean; ipv4: boolean; ipv6: boolean };
+  dns: { ttl: number; negativeTtl: number; fqdn: boolean; ipv4: boolean; ipv6: boolean; servers?: NameServers };
   /** Folder of ExaProxy-style page templates, or '' for the built-in pages. */
   html: string;
   /** `Server` header of local responses. */
@@ -154,7 +155,14 @@ export function settingsFromConfig(config: Config, version: string): ProxySettin
       passProxyAuthorization: http.proxyAuthorization,
       removeRequest,
     },
-    dns: { ttl: ms(dns.ttl), negativeTtl: dns.negativeTtl * 1000, fqdn: dns.fqdn, ipv4: tcp4.out, ipv6: tcp6.out },
+    dns: {
+      ttl: ms(dns.ttl),
+      negativeTtl: dns.negativeTtl * 1000,
+      fqdn: dns.fqdn,
+      ipv4: tcp4.out,
+      ipv6: tcp6.out,
+      servers: { file: dns.resolver, timeoutMs: Math.round(dns.timeout * 1000), tries: dns.retries },
+    },
     html: config.web.html,
     server: `exaproxy/${version}`,
     identifier: daemon.identifier,
