@@ -1,5 +1,7 @@
 // Runs on `npm install` in a clone (and before `npm pack`): builds the addon when no
 // binary for this platform can be loaded, then compiles the TypeScript to dist/.
+// Everything it and its children print goes to stderr: `npm pack --json` (and `npm publish
+// --json`) run it and their stdout must stay pure JSON.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 
@@ -7,8 +9,8 @@ const root = new URL('..', import.meta.url).pathname;
 const require = createRequire(import.meta.url);
 
 function run(script, hint) {
-  console.log(`exaproxy: npm run ${script}`);
-  const r = spawnSync('npm', ['run', script], { cwd: root, stdio: 'inherit' });
+  console.error(`exaproxy: npm run ${script}`);
+  const r = spawnSync('npm', ['run', script], { cwd: root, stdio: ['inherit', process.stderr, 'inherit'] });
   if (r.status !== 0) {
     console.error(`exaproxy: \`npm run ${script}\` failed. ${hint}`);
     process.exit(r.status ?? 1);

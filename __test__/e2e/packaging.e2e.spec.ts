@@ -1,57 +1,102 @@
 /**
- * Packaging proof: the main package and the linux-x64-gnu platform package, packed with
- * `npm pack` and installed into an empty folder with no Rust toolchain on PATH, give a
- * working `exaproxy` command.
+ * What `npm pack` puts in the package a user downloads, and the version script that keeps
+ * the platform packages in step. Installing from a registry: registry.e2e.spec.ts.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 import { test } from 'node:test';
+import { parseTriple } from '@napi-rs/cli';
 import { ROOT } from '../helpers/exaproxy';
 
-const PLATFORM = 'linux-x64-gnu';
+interface PackageJson {
+  version: string;
+  license: string;
+  napi: { packageName: string; binaryName: string; targets: string[] };
+  optionalDependencies?: Record<string, string>;
+}
+const readJson = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T;
 
-test('npm pack + install without Rust gives a working exaproxy command', { skip: process.platform !== 'linux' || process.arch !== 'x64' ? 'the platform package tested here is linux-x64-gnu' : false }, () => {
-  const work = mkdtempSync(join(tmpdir(), 'exaproxy-pack-'));
-  const binary = `exaproxy.${PLATFORM}.node`;
-  assert.ok(existsSync(join(ROOT, binary)), `${binary} must be built (npm run build:native)`);
+/** Relative link targets of a markdown text (no URLs, no in-page anchors). */
+function relativeLinks(markdown: string): string[] {
+  return [...markdown.matchAll(/\]\(([^)\s]+)\)/g)]
+    .map((m) => m[1]!.split('#')[0]!)
+    .filter((target) => target !== '' && !/^[a-z][a-z0-9+.-]*:/i.test(target));
+}
 
-  // The platform package: the committed npm/<platform> folder plus the built binary.
-  const platformDir = join(work, 'platform');
-  cpSync(join(ROOT, 'npm', PLATFORM), platformDir, { recursive: true });
-  copyFileSync(join(ROOT, binary), join(platformDir, binary));
-  const pack = (dir: string): string => {
-    const out = execFileSync('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', work], { cwd: dir, encoding: 'utf8' });
-    return join(work, out.trim().split('\n').pop()!);
-  };
-  const platformTgz = pack(platformDir);
-  // The main package, as published: its `prepare` compiled dist/ (run here too, to be sure).
-  execFileSync('npm', ['run', '--silent', 'build:ts'], { cwd: ROOT });
-  const mainTgz = pack(ROOT);
+test('npm pack --json prints only JSON, and the tarball has the license, the docs README links to and no local binary', { timeout: 300_000 }, () => {
+  // Real pack: it runs `prepare`, whose output must not reach stdout.
+  const out = execFileSync('npm', ['pack', '--json', '--dry-run'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const [packed] = JSON.parse(out) as { files: { path: string }[] }[];
+  const files = new Set(packed!.files.map((f) => f.path));
+  for (const needed of ['LICENSE', 'README.md', 'package.json', 'bin/exaproxy.js', 'binding.js', 'dist/cli.js', 'dist/native/load-error.js']) {
+    assert.ok(files.has(needed), `${needed} is packed`);
+  }
+  assert.deepEqual([...files].filter((f) => f.endsWith('.node')), [], 'no binary in the main package: it comes from the platform package');
 
-  const app = join(work, 'app');
-  execFileSync('mkdir', ['-p', app]);
-  writeFileSync(join(app, 'package.json'), '{"name":"app","private":true}\n');
-  // No cargo, no rustc: only the directories of node, npm and the base system.
-  const PATH = [join(process.execPath, '..'), '/usr/bin', '/bin'].join(':');
-  assert.equal(spawnSync('cargo', ['--version'], { env: { PATH } }).error?.message.includes('ENOENT'), true, 'cargo must not be on PATH');
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', mainTgz, platformTgz], {
-    cwd: app,
-    env: { ...process.env, PATH },
-    stdio: 'pipe',
-  });
-  // The local build next to binding.js must not be what gets loaded.
-  assert.equal(existsSync(join(app, 'node_modules', 'exaproxy', binary)), false);
-  const version = execFileSync(join(app, 'node_modules', '.bin', 'exaproxy'), ['-v'], { env: { PATH }, encoding: 'utf8' });
-  const expected = (JSON.parse(execFileSync('node', ['-p', 'JSON.stringify(require("./package.json"))'], { cwd: ROOT, encoding: 'utf8' })) as { version: string }).version;
-  assert.equal(version.trim(), `exaproxy ${expected}`);
-  // And the addon really loads from the platform package.
-  const loaded = execFileSync(
-    process.execPath,
-    ['-e', "const b=require('exaproxy/binding.js'); const t=new Uint32Array(600); process.stdout.write(String(b.parseRequest(Buffer.from('GET / HTTP/1.1\\r\\nHost: a\\r\\n\\r\\n'),0,t)))"],
-    { cwd: app, env: { PATH }, encoding: 'utf8' },
-  );
-  assert.equal(loaded, '27'); // the whole 27-byte head was consumed
+  const license = readFileSync(join(ROOT, 'LICENSE'), 'utf8');
+  assert.match(license, /^BSD 3-Clause License\n\nCopyright \(c\) \d{4}, the exaproxy authors\n/);
+  assert.equal(readJson<PackageJson>(join(ROOT, 'package.json')).license, 'BSD-3-Clause');
+
+  // Every relative link of README.md, and of the packed pages it links to, resolves inside the tarball.
+  const pages = ['README.md'];
+  const broken: string[] = [];
+  for (let i = 0; i < pages.length; i++) {
+    const page = pages[i]!;
+    for (const target of relativeLinks(readFileSync(join(ROOT, page), 'utf8'))) {
+      const path = normalize(join(dirname(page), target));
+      if (!files.has(path)) broken.push(`${page} → ${target} (${path} is not packed)`);
+      else if (path.endsWith('.md') && !pages.includes(path) && page === 'README.md') pages.push(path);
+    }
+  }
+  assert.ok(pages.length > 1, 'README.md links to other pages');
+  assert.deepEqual(broken, []);
+});
+
+test('optionalDependencies name the package of every napi target at the same version', () => {
+  const pkg = readJson<PackageJson>(join(ROOT, 'package.json'));
+  const expected = Object.fromEntries(pkg.napi.targets.map((t) => [`${pkg.napi.packageName}-${parseTriple(t).platformArchABI}`, pkg.version]));
+  assert.deepEqual(pkg.optionalDependencies, expected);
+  for (const t of pkg.napi.targets) {
+    const abi = parseTriple(t).platformArchABI;
+    const platform = readJson<{ name: string; version: string; main: string }>(join(ROOT, 'npm', abi, 'package.json'));
+    assert.deepEqual([platform.name, platform.version, platform.main], [`${pkg.napi.packageName}-${abi}`, pkg.version, `${pkg.napi.binaryName}.${abi}.node`]);
+  }
+  const check = spawnSync(process.execPath, [join(ROOT, 'scripts', 'version.mjs'), '--check'], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(check.status, 0, check.stderr);
+});
+
+test('the version script (npm version) moves the platform packages, optionalDependencies and binding.js to the new version', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'exaproxy-version-'));
+  try {
+    for (const path of ['package.json', 'package-lock.json', 'binding.js', 'npm', 'scripts']) cpSync(join(ROOT, path), join(dir, path), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+    const old = readJson<PackageJson>(join(dir, 'package.json')).version;
+    // What `npm version 9.9.9` does before it runs the `version` script.
+    const pkg = readJson<PackageJson & Record<string, unknown>>(join(dir, 'package.json'));
+    writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ ...pkg, version: '9.9.9' }, null, 2)}\n`);
+    const script = join(dir, 'scripts', 'version.mjs');
+
+    const before = spawnSync(process.execPath, [script, '--check'], { cwd: dir, encoding: 'utf8' });
+    assert.equal(before.status, 1);
+    assert.match(before.stderr, /npm\/linux-x64-gnu\/package\.json: version .* expected 9\.9\.9/);
+
+    execFileSync(process.execPath, [script], { cwd: dir });
+    assert.equal(spawnSync(process.execPath, [script, '--check'], { cwd: dir }).status, 0);
+    const moved = readJson<PackageJson>(join(dir, 'package.json'));
+    assert.deepEqual(new Set(Object.values(moved.optionalDependencies ?? {})), new Set(['9.9.9']));
+    assert.equal(Object.keys(moved.optionalDependencies ?? {}).length, moved.napi.targets.length);
+    for (const t of moved.napi.targets) {
+      assert.equal(readJson<{ version: string }>(join(dir, 'npm', parseTriple(t).platformArchABI, 'package.json')).version, '9.9.9');
+    }
+    const lock = readJson<{ packages: Record<string, { optionalDependencies?: Record<string, string> }> }>(join(dir, 'package-lock.json'));
+    assert.deepEqual(lock.packages['']!.optionalDependencies, moved.optionalDependencies);
+    const binding = readFileSync(join(dir, 'binding.js'), 'utf8');
+    assert.ok(binding.includes("bindingPackageVersion !== '9.9.9'"));
+    assert.ok(!binding.includes(`'${old}'`), 'no trace of the old version in binding.js');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

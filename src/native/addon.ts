@@ -3,10 +3,10 @@
  *
  * The loader itself is the one `@napi-rs/cli` generates (`binding.js` at the package
  * root): it tries the local build `exaproxy.<platform>.node`, then the prebuilt package
- * `@exaproxy/exaproxy-<platform>`. This wrapper only turns its failure into an error
- * that says what was tried and how to fix it.
+ * `@exaproxy/exaproxy-<platform>`. This wrapper only turns its failure into a one-line
+ * error that says what was tried and how to fix it (load-error.ts).
  */
-import { arch, platform } from 'node:os';
+import { noAddonError } from './load-error';
 
 /** A compiled rewrite plan (Rust `Plan`), built once per configuration. */
 export interface RewritePlan {
@@ -56,15 +56,9 @@ function load(): Native {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require('../../binding.js') as Native;
-  } catch (cause) {
-    const where = `${platform()}-${arch()}`;
-    throw new Error(
-      `exaproxy: cannot load its native addon for ${where}. Tried the local build ` +
-        `exaproxy.${where}*.node in the package folder and the package @exaproxy/exaproxy-${where}*. ` +
-        'Fix: install the prebuilt package for your platform (npm install again with optional dependencies enabled), ' +
-        'or build it from source: install Rust (https://rustup.rs) and run `npm run build` in the exaproxy folder.',
-      { cause },
-    );
+  } catch {
+    // napi-rs's error chains every candidate's failure; ours says in one line what fits.
+    throw noAddonError();
   }
 }
 
