@@ -63,10 +63,10 @@ test('pool: a helper that does not answer within timeout is killed and replaced;
     pool.on('timeout', ({ pid }: { pid: number }) => killed.push(pid));
     const hung = await settlesWithin(pool.decide(request({ path: '/hang' })), 3000, 'decide() on a hung helper');
     assert.equal(hung.decision.kind, 'deny');
-    assert.match(hung.failure ?? '', /no answer within 0.5s|no verdict within 1s/);
-    assert.ok(pool.stats().timeouts >= 1);
-    await until(() => killed.length >= 2, 3000, 'the retry to time out too');
-    await until(() => killed.every((pid) => !alive(pid)), 3000, 'the hung helpers to be killed');
+    assert.match(hung.failure ?? '', /no answer within 0.5s|no verdict within 0.5s/);
+    await until(() => killed.length === 1, 3000, 'the hung helper to time out');
+    assert.equal(pool.stats().timeouts, 1, 'the timeout is the whole wait: no retry after it');
+    await until(() => killed.every((pid) => !alive(pid)), 3000, 'the hung helper to be killed');
     assert.equal(pool.stats().size, 2, 'replaced up to minimum');
     assert.deepEqual((await pool.decide(request({ path: '/fine' }))).decision, { kind: 'permit' });
   });
@@ -135,7 +135,7 @@ test('pool: a helper flooding stderr (MBs) never blocks; stderr is logged with a
 test('pool: output nobody asked for gets a one-at-a-time helper replaced', async () => {
   await withPool(options(fixture('scripted.py'), { minimum: 1, maximum: 1 }), async (pool, log) => {
     assert.deepEqual((await pool.decide(request({ path: '/extra' }))).decision, { kind: 'permit' });
-    await until(() => log.has('misbehaved'), 3000, 'the extra line to be noticed');
+    await until(() => log.has('while no request was pending', 'error'), 3000, 'the extra line to be noticed');
     assert.deepEqual((await pool.decide(request({ path: replyPath('file://next.html') }))).decision, { kind: 'file', name: 'next.html' });
   });
 });
@@ -233,7 +233,7 @@ test('pool: options are checked with one clear line per problem', () => {
   assert.throws(bad({ queue: -1 }), /redirector\.queue/);
 });
 
-test('pool: no decide() is ever pending past timeout + one retry, whatever the helpers do', async () => {
+test('pool: no decide() is ever pending past timeout, whatever the helpers do', async () => {
   const dir = tempDir();
   try {
     const timeout = 0.5;
@@ -243,15 +243,16 @@ test('pool: no decide() is ever pending past timeout + one retry, whatever the h
       const all: Array<Promise<DecideResult>> = [];
       for (let round = 0; round < 3; round++) {
         for (const path of paths) {
-          // 2 × timeout, plus slack for a loaded machine: what matters is that nothing hangs.
-          all.push(settlesWithin(pool.decide(request({ path: `${path}?${round}` })), 2 * timeout * 1000 + 2000, `decide(${path})`));
+          // The timeout, plus slack for a loaded machine: what matters is that nothing hangs.
+          all.push(settlesWithin(pool.decide(request({ path: `${path}?${round}` })), timeout * 1000 + 2000, `decide(${path})`));
         }
       }
       const results = await Promise.all(all);
       assert.equal(results.length, 24);
       for (const result of results) assert.ok(['permit', 'error'].includes(result.decision.kind), JSON.stringify(result));
       assert.equal(pool.stats().queue, 0);
-      assert.ok(pool.stats().timeouts >= 3, 'every /hang round timed out');
+      // A /hang that waited in the queue is answered by policy before its helper's own timeout.
+      await until(() => pool.stats().timeouts >= 3, 3000, 'every /hang round to time out');
     });
   } finally {
     dir.remove();

@@ -43,3 +43,12 @@ export interface Dialect {
   newReader(maxReplyBytes: number): ReplyReader;
   interpret(reply: RawReply, req: RedirectorRequest): Outcome;
 }
+
+/** `dialect.interpret`, with a reply it cannot read (it throws) answered by the error page. */
+export function interpretReply(dialect: Dialect, reply: RawReply, req: RedirectorRequest): Outcome {
+  try {
+    return dialect.interpret(reply, req);
+  } catch (error) {
+    return { kind: 'decision', cacheable: false, decision: { kind: 'error', reason: `the helper reply could not be read: ${(error as Error).message}` } };
+  }
+}

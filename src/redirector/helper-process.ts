@@ -2,6 +2,10 @@
  * One helper program: spawns it in its own process group (so a terminal ^C does not reach
  * it and the whole group can be signalled), writes requests to its stdin, cuts its stdout
  * into replies and always drains its stderr. What a reply means is the pool's business.
+ *
+ * Nothing is written during the helper's first `quietMs`: a line it prints at start (a
+ * banner, or an empty line that the `url` protocol reads as "permit") then arrives while no
+ * request has reached it, and the pool can tell it from an answer (see `writtenSeq`).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -26,6 +30,8 @@ export interface HelperSettings {
   log: RedirectorLog;
   maxReplyBytes: number;
   stderrLinesPerSecond: number;
+  /** How long after the spawn the first request is held back (ms). */
+  quietMs: number;
 }
 
 /** If stdout is still open this long after the process exited (a grandchild holds it), give up on it. */
@@ -44,6 +50,11 @@ export class Helper<A> {
   /** Moving average of the time from writing a request to its answer, in ms. */
   serviceMs = 0;
   lastActive: number;
+  /**
+   * Highest sequence number whose request bytes were handed to the helper's stdin: a reply
+   * can only answer one of those. Anything read earlier was written before it was asked.
+   */
+  writtenSeq = 0;
   /** Resolves once the process has exited (or could not be started). */
   readonly exited: Promise<void>;
   private hasExited = false;
@@ -52,11 +63,19 @@ export class Helper<A> {
   private readonly child: ChildProcess;
   private readonly reader: ReplyReader;
   private readonly stderr: StderrLog;
+  /** Monotonic ms before which nothing is written (the start-up quiet period). */
+  private readonly quietUntil: number;
+  /** Requests queued for one write, and the sequence number of the last of them. */
+  private batch: string | null = null;
+  private batchSeq = 0;
+  /** The batch waits for the end of the quiet period rather than the end of this loop turn. */
+  private held = false;
 
   constructor(settings: HelperSettings, private readonly hooks: HelperHooks<A>, now: number) {
     const [command, ...args] = settings.program;
     this.startedAt = now;
     this.lastActive = now;
+    this.quietUntil = now + settings.quietMs;
     this.reader = settings.dialect.newReader(settings.maxReplyBytes);
     this.child = spawn(command!, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, windowsHide: true });
     this.pid = this.child.pid;
@@ -111,28 +130,39 @@ export class Helper<A> {
   }
 
   /**
-   * Queues a request for the helper. Requests written during one turn of the event loop
-   * leave in one write: one system call, and one wake-up of the helper, for a burst.
+   * Queues request `seq` for the helper. Requests written during one turn of the event loop
+   * leave in one write: one system call, and one wake-up of the helper, for a burst. During
+   * the quiet period they wait for its end instead.
    */
-  write(text: string): void {
-    if (this.batch === null) {
-      this.batch = text;
-      setImmediate(this.flush);
-    } else {
+  write(seq: number, text: string, now: number): void {
+    this.batchSeq = seq;
+    if (this.batch !== null) {
       this.batch += text;
+      return;
     }
+    this.batch = text;
+    if (now >= this.quietUntil) {
+      setImmediate(this.flush);
+      return;
+    }
+    this.held = true;
+    // setImmediate after the timer: the poll phase between them reads a line the helper has
+    // already printed, so it is seen before the request leaves, not taken as its answer.
+    setTimeout(() => setImmediate(this.flush), this.quietUntil - now);
   }
-
-  private batch: string | null = null;
 
   /** Requests are waiting to be written at the end of this turn of the event loop. */
   get writePending(): boolean {
-    return this.batch !== null;
+    return this.batch !== null && !this.held;
   }
+
   private readonly flush = (): void => {
     const text = this.batch;
     this.batch = null;
-    if (text !== null && this.state !== 'dead') this.child.stdin?.write(text, 'latin1');
+    this.held = false;
+    if (text === null || this.state === 'dead' || this.state === 'stopping') return;
+    this.writtenSeq = this.batchSeq;
+    this.child.stdin?.write(text, 'latin1');
   };
 
   /** Ends the helper at once (misbehaving or timed out): SIGKILL to its whole process group. */

@@ -120,4 +120,9 @@ export interface PoolInternals {
   maxReplyBytes?: number;
   /** stderr lines logged per helper per second; the rest are counted and summarised. */
   stderrLinesPerSecond?: number;
+  /**
+   * How long a new helper is left alone before its first request is written (ms): a line it
+   * prints at start then arrives while nothing is pending, and gets it replaced.
+   */
+  startQuietMs?: number;
 }
