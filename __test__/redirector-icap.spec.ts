@@ -1,9 +1,9 @@
 // ExaProxy's ICAP-like helper protocol through the pool, with real helper processes.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { example, fixture, options, request, tempDir, withPool } from './fixtures/redirectors/harness';
+import { example, fixture, options, request, tempDir, until, withPool } from './fixtures/redirectors/harness';
 
 const icap = { protocol: { icap: 'icap://filter/reqmod' } };
 
@@ -88,6 +88,24 @@ test('icap: stderr output while answering, or a malformed response, fails the he
     // Replacements answer normally.
     assert.deepEqual((await pool.decide(request({ path: '/allow' }))).decision, { kind: 'permit' });
   });
+});
+
+test('icap: stderr output at start, before any request reached the helper, is logged and not a failure', async () => {
+  const dir = tempDir();
+  try {
+    const helper = join(dir.path, 'banner.sh');
+    writeFileSync(helper, "#!/bin/sh\necho 'filter loaded' >&2\nwhile read -r line; do case \"$line\" in REQMOD*) printf 'ICAP/1.0 204 No Content\\r\\n\\r\\n';; esac; done\n");
+    chmodSync(helper, 0o755);
+    // Asked at once: the request waits out the quiet period while the banner arrives.
+    await withPool(options([helper], { ...icap, minimum: 1, maximum: 1 }), async (pool, log) => {
+      const result = await pool.decide(request());
+      assert.deepEqual(result.decision, { kind: 'permit' });
+      assert.equal(result.failure, undefined);
+      await until(() => log.entries.some((e) => (e.fields as { stderr?: string }).stderr === 'filter loaded'), 3000, 'the banner to be logged');
+    });
+  } finally {
+    dir.remove();
+  }
 });
 
 test('icap: failure policy allow forwards the request unchanged when the helper misbehaves', async () => {

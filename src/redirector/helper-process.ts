@@ -64,7 +64,7 @@ export class Helper<A> {
   private readonly reader: ReplyReader;
   private readonly stderr: StderrLog;
   /** Monotonic ms before which nothing is written (the start-up quiet period). */
-  private readonly quietUntil: number;
+  readonly quietUntil: number;
   /** Requests queued for one write, and the sequence number of the last of them. */
   private batch: string | null = null;
   private batchSeq = 0;
@@ -117,11 +117,18 @@ export class Helper<A> {
     stdout.on('error', () => this.hooks.onFailure(this, 'stdout failed', 'crash'));
     stderr.on('data', (chunk: Buffer) => {
       this.stderr.push(chunk, Date.now());
-      if (stderrIsFailure && this.slots.size > 0 && this.state !== 'dead') {
+      // A request held back by the quiet period is not being answered yet: start-up chatter is fine.
+      if (stderrIsFailure && this.answering() && this.state !== 'dead') {
         this.hooks.onFailure(this, 'wrote to stderr while answering (ExaProxy ICAP rule)', 'broken');
       }
     });
     stderr.on('error', () => undefined);
+  }
+
+  /** Whether a request written to the helper awaits its answer (slots are in sequence order). */
+  answering(): boolean {
+    const first = this.slots.keys().next();
+    return first.done !== true && first.value <= this.writtenSeq;
   }
 
   /** Sequence number for the next request: Squid-style channel-IDs start at 1 per helper. */

@@ -75,8 +75,7 @@ export class RedirectorPool extends EventEmitter {
   private readonly tickMs: number;
   private readonly cache: VerdictCache | null;
   private readonly roster: HelperRoster<Attempt>;
-  /** The roster's list of helpers taking requests, oldest first. */
-  private readonly helpers: ReadonlyArray<Helper<Attempt>>;
+  private readonly helpers: ReadonlyArray<Helper<Attempt>>; // the roster's, oldest first
   private readonly queue: Pending[] = [];
   private readonly unsettled = new Set<Pending>();
   private readonly inFlight = new Set<Attempt>();
@@ -271,8 +270,9 @@ export class RedirectorPool extends EventEmitter {
       this.inFlight.delete(attempt);
       helper.answered++;
       const now = clock();
-      // How long this helper takes per answer (queueing behind pipelined requests included).
-      helper.serviceMs += (now - (attempt.deadline - this.timeoutMs) - helper.serviceMs) / 8;
+      // Time per answer: queueing behind pipelined requests included, the quiet period not.
+      const sent = Math.max(attempt.deadline - this.timeoutMs, helper.quietUntil);
+      helper.serviceMs += (now - sent - helper.serviceMs) / 8;
       helper.lastActive = now;
       this.roster.respawn.answered();
       this.apply(attempt.pending, reply, helper);
