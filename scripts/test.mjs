@@ -1,13 +1,22 @@
 // Runs the test suites: `cargo test`, then every __test__/**/*.spec.ts with node:test.
-// Usage: node scripts/test.mjs [--no-cargo] [filter…]   (a filter keeps spec files whose path contains it)
+// Usage: node scripts/test.mjs [--no-cargo] [--no-build] [--skip=TEXT…] [filter…]
+//   filter       keep only the spec files whose path contains it (and skip cargo test)
+//   --skip=TEXT  leave out the spec files whose path contains TEXT
+//   --no-cargo   do not run cargo test
+//   --no-build   test the addon at hand (e.g. a release artifact) instead of rebuilding it
+// The programs the chosen specs drive (curl, haproxy, chromium…) are installed first when
+// missing (scripts/peers.mjs); the run stops at once with one line when they cannot be.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { ensurePeers, found, peersFor } from './peers.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
-const cargo = !args.includes('--no-cargo');
+const build = !args.includes('--no-build');
+const skips = args.filter((a) => a.startsWith('--skip=')).map((a) => a.slice('--skip='.length));
 const filters = args.filter((a) => !a.startsWith('--'));
+const cargo = !args.includes('--no-cargo') && filters.length === 0;
 
 function specs(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -23,19 +32,27 @@ function run(cmd, argv) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-// The addon is rebuilt first so the TypeScript tests never run against a stale binary.
-run('npm', ['run', '--silent', 'build:native']);
-if (cargo && filters.length === 0) {
-  run('cargo', ['test', '--locked', '--workspace', '--release']);
-  // The corpus tests again with their output: the counts of agreed / rejected / skipped cases.
-  run('cargo', ['test', '--locked', '--release', '-q', '-p', 'exaproxy-http', '--test', 'conformance', '--test', 'smuggling', '--', '--nocapture']);
-}
 const files = specs(join(root, '__test__'))
   .map((p) => relative(root, p))
   .filter((p) => filters.length === 0 || filters.some((f) => p.includes(f)))
+  .filter((p) => !skips.some((s) => p.includes(s)))
   .sort();
 if (files.length === 0) {
   console.error('no spec files matched');
   process.exit(1);
+}
+// Everything that can be missing is checked before anything long runs.
+if ((build || cargo) && !found('cargo')) {
+  console.error('exaproxy test: cargo is missing: install Rust (https://rustup.rs), or pass --no-build --no-cargo to test an addon built elsewhere');
+  process.exit(1);
+}
+ensurePeers(peersFor(files), `${files.length} spec file(s)`);
+
+// The addon is rebuilt first so the TypeScript tests never run against a stale binary.
+if (build) run('npm', ['run', '--silent', 'build:native']);
+if (cargo) {
+  run('cargo', ['test', '--locked', '--workspace', '--release']);
+  // The corpus tests again with their output: the counts of agreed / rejected / skipped cases.
+  run('cargo', ['test', '--locked', '--release', '-q', '-p', 'exaproxy-http', '--test', 'conformance', '--test', 'smuggling', '--', '--nocapture']);
 }
 run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files]);

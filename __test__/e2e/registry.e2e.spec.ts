@@ -1,6 +1,7 @@
 /**
  * exaproxy as a user gets it: the main package and the platform package built here are
- * published to a local npm registry (verdaccio), then `npx exaproxy@<version>` and
+ * published to a local npm registry (verdaccio) by the release workflow's own step
+ * (scripts/publish.mjs), then `npx exaproxy@<version>` and
  * `npm install -g exaproxy` are run against it from an empty folder, with no Rust on PATH
  * and a fresh npm cache. The six other platform packages do not exist in that registry:
  * npm must skip them as the optional dependencies they are.
@@ -11,6 +12,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { parseTriple } from '@napi-rs/cli';
 import { ROOT } from '../helpers/exaproxy';
 import { curl, freePort, startOrigin, type Origin } from '../helpers/net';
 import { startRegistry, type Registry } from '../helpers/registry';
@@ -24,12 +26,6 @@ let work: string;
 let registry: Registry;
 let origin: Origin;
 
-/** `npm pack --json` of `dir` into the work folder → the tarball's path. */
-function pack(dir: string): string {
-  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return join(work, (JSON.parse(out) as { filename: string }[])[0]!.filename);
-}
-
 before(async () => {
   if (skip) return;
   work = mkdtempSync(join(tmpdir(), 'exaproxy-registry-'));
@@ -39,15 +35,17 @@ before(async () => {
     res.end('hello from the origin\n');
     return true;
   });
-  // The platform package: its committed npm/<platform> folder plus the binary built here,
-  // as `napi artifacts` lays it out in the release workflow.
-  const platformDir = join(work, 'platform');
-  cpSync(join(ROOT, 'npm', PLATFORM), platformDir, { recursive: true });
-  copyFileSync(join(ROOT, BINARY), join(platformDir, BINARY));
-  // The main package exactly as `npm publish` packs it (its prepare script builds dist/).
-  for (const tarball of [pack(platformDir), pack(ROOT)]) {
-    execFileSync('npm', ['publish', tarball, '--registry', registry.url], { cwd: work, env: registry.env(), stdio: 'pipe' });
-  }
+  // The platform package as `napi artifacts` lays it out in the release workflow: its
+  // committed npm/<platform> folder plus the binary, here the one built on this machine.
+  const npmDir = join(work, 'npm');
+  cpSync(join(ROOT, 'npm', PLATFORM), join(npmDir, PLATFORM), { recursive: true });
+  copyFileSync(join(ROOT, BINARY), join(npmDir, PLATFORM, BINARY));
+  // The release workflow's own publishing step, with the one binary there is.
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'publish.mjs'), `--registry=${registry.url}`, `--npm-dir=${npmDir}`, `--only=${PLATFORM}`], {
+    cwd: ROOT,
+    env: registry.env(),
+    stdio: 'pipe',
+  });
 });
 
 after(async () => {
@@ -87,6 +85,20 @@ function noCargo(env: NodeJS.ProcessEnv): void {
     assert.equal(spawnSync(tool, ['--version'], { env }).error?.message.includes('ENOENT'), true, `${tool} must not be on PATH`);
   }
 }
+
+test('the published exaproxy names the package of every napi target, at its version, as optional', { skip }, () => {
+  const out = execFileSync('npm', ['view', '--json', '--registry', registry.url, `exaproxy@${VERSION}`, 'optionalDependencies'], { cwd: work, env: registry.env(), encoding: 'utf8' });
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { napi: { packageName: string; targets: string[] } };
+  const expected = Object.fromEntries(pkg.napi.targets.map((t) => [`${pkg.napi.packageName}-${parseTriple(t).platformArchABI}`, VERSION]));
+  assert.deepEqual(JSON.parse(out), expected);
+  assert.equal(Object.keys(expected).length, 7);
+});
+
+test('a plain npm publish of the folder is refused: it would lack the optionalDependencies', { skip }, () => {
+  const r = spawnSync('npm', ['publish', '--dry-run', '--registry', registry.url], { cwd: ROOT, env: registry.env(), encoding: 'utf8' });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /exaproxy publish: publish with `node scripts\/publish\.mjs`/);
+});
 
 test('npx exaproxy@<version> from a registry, without Rust and with a fresh cache, proxies a request', { skip, timeout: 300_000 }, async () => {
   const app = join(work, 'npx-app');
