@@ -4,6 +4,7 @@
 //! attack could use is an error with its own code.
 
 use crate::abi::{error, flag};
+use crate::byte_class::is_tchar;
 
 /// The largest Content-Length accepted: 2^53 - 1, so JS can hold it in a number.
 pub const MAX_CONTENT_LENGTH: u64 = (1 << 53) - 1;
@@ -68,7 +69,7 @@ impl TransferCodings {
                 continue;
             }
             let token_start = i;
-            while i < end && crate::head::is_tchar(buf[i]) {
+            while i < end && is_tchar(buf[i]) {
                 i += 1;
             }
             if i == token_start {
@@ -113,7 +114,7 @@ impl TransferCodings {
 fn skip_parameter(buf: &[u8], mut i: usize, end: usize) -> Option<usize> {
     let tchars = |mut i: usize| {
         let from = i;
-        while i < end && crate::head::is_tchar(buf[i]) {
+        while i < end && is_tchar(buf[i]) {
             i += 1;
         }
         (i > from).then_some(i)

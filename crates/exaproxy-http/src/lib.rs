@@ -9,6 +9,7 @@
 //! | module | job |
 //! |---|---|
 //! | [`abi`] | slots, flags, ids and error codes shared with TypeScript |
+//! | [`byte_class`] | byte classes of heads and the scanners over them |
 //! | [`request`] | request head: request line, headers, strict validation |
 //! | [`response`] | response head and the message-length rules of RFC 9112 §6.3 |
 //! | [`chunked`] | chunked-body boundary scanner over caller-kept state |
@@ -19,6 +20,7 @@
 
 pub mod abi;
 pub mod authority;
+pub mod byte_class;
 pub mod chunked;
 pub mod framing;
 pub mod head;

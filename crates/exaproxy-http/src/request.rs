@@ -6,7 +6,7 @@
 //!   (RFC 9112 §2.2); they count towards the head limit and `consumed`.
 //! - Any `tchar` method is accepted; the ones in [`abi::METHODS`] get their id,
 //!   others `METHOD_OTHER` (policy decides).
-//! - The request-target may hold visible ASCII only (see [`crate::head::TARGET`]).
+//! - The request-target may hold visible ASCII only (see [`crate::byte_class::TARGET`]).
 //!   absolute-form needs `scheme://authority`; userinfo is rejected; the PATH span
 //!   is what follows the authority: empty means `/`, and it may start with `?`
 //!   (`http://h?q` forwards as `/?q`).
