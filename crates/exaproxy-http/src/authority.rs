@@ -6,6 +6,8 @@
 //! port given"), and an IPv6 zone id (`[fe80::1%25eth0]`) is rejected (it has no
 //! meaning beyond the sender's machine).
 
+use std::net::Ipv6Addr;
+
 /// `unreserved / sub-delims` bytes of a reg-name (`%` is handled separately).
 static REG_NAME: [bool; 256] = {
     let mut t = [false; 256];
@@ -103,96 +105,22 @@ fn is_hex(buf: &[u8], i: usize, end: usize) -> bool {
     i < end && buf[i].is_ascii_hexdigit()
 }
 
-/// Validates an IPv6 address from `start` up to its `]`; returns the offset of `]`.
-/// Accepts the RFC 4291 text forms: eight groups, one `::`, and an IPv4 tail.
+/// Validates an IPv6 literal from `start` up to its `]`; returns the offset of `]`.
+///
+/// std's parser accepts exactly the RFC 4291 text forms (eight groups, one `::`,
+/// an IPv4 tail without leading zeros) and no zone id, which is what a Host may
+/// carry. It gives no position, so a literal it refuses is reported at its first
+/// byte (the position only goes to the debug log).
 fn ipv6_literal(buf: &[u8], start: usize, end: usize) -> Result<usize, usize> {
-    let mut i = start;
-    let mut groups = 0u32; // 16-bit groups seen (an IPv4 tail counts for two)
-    let mut compressed = false;
-    if buf.get(i) == Some(&b':') {
-        // Must be "::".
-        if i + 1 >= end || buf[i + 1] != b':' {
-            return Err(i);
-        }
-        compressed = true;
-        i += 2;
-    }
-    loop {
-        if i >= end {
-            return Err(end.min(buf.len()).saturating_sub(1).max(start));
-        }
-        if buf[i] == b']' {
-            break;
-        }
-        // One group: up to 4 hex digits, or an IPv4 dotted quad as the last part.
-        let group_start = i;
-        while i < end && buf[i].is_ascii_hexdigit() && i - group_start < 5 {
-            i += 1;
-        }
-        if i < end && buf[i] == b'.' {
-            i = ipv4_tail(buf, group_start, end)?;
-            groups += 2;
-            if i >= end || buf[i] != b']' {
-                return Err(i.min(end.saturating_sub(1)));
-            }
-            break;
-        }
-        let len = i - group_start;
-        if len == 0 || len > 4 {
-            return Err(i.min(end.saturating_sub(1)));
-        }
-        groups += 1;
-        if i >= end {
-            return Err(end.saturating_sub(1));
-        }
-        match buf[i] {
-            b']' => break,
-            b':' => {
-                i += 1;
-                if i < end && buf[i] == b':' {
-                    if compressed {
-                        return Err(i);
-                    }
-                    compressed = true;
-                    i += 1;
-                } else if i < end && buf[i] == b']' {
-                    return Err(i); // trailing single colon
-                }
-            }
-            _ => return Err(i),
-        }
-        if groups > 8 {
-            return Err(i);
-        }
-    }
-    let ok = if compressed { groups <= 7 } else { groups == 8 };
-    if !ok {
-        return Err(i);
-    }
-    Ok(i)
-}
-
-/// Parses a dotted-quad IPv4 address from `start`; returns the offset after it.
-fn ipv4_tail(buf: &[u8], start: usize, end: usize) -> Result<usize, usize> {
-    let mut i = start;
-    for part in 0..4 {
-        if part > 0 {
-            if i >= end || buf[i] != b'.' {
-                return Err(i.min(end.saturating_sub(1)));
-            }
-            i += 1;
-        }
-        let s = i;
-        let mut v = 0u32;
-        while i < end && buf[i].is_ascii_digit() && i - s < 3 {
-            v = v * 10 + u32::from(buf[i] - b'0');
-            i += 1;
-        }
-        if i == s || v > 255 || (i - s > 1 && buf[s] == b'0') {
-            return Err(s.min(end.saturating_sub(1)));
-        }
-    }
-    Ok(i)
+    let literal = buf.get(start..end).unwrap_or_default();
+    let Some(close) = literal.iter().position(|&b| b == b']') else {
+        return Err(end.min(buf.len()).saturating_sub(1).max(start.min(end)));
+    };
+    std::str::from_utf8(&literal[..close])
+        .ok()
+        .and_then(|text| text.parse::<Ipv6Addr>().ok())
+        .map(|_| start + close)
+        .ok_or(start)
 }
 
 #[cfg(test)]
