@@ -9,6 +9,11 @@ import { loadConfig, notImplementedWarnings } from './config/load';
 import { envText, helpText, iniText } from './config/print';
 import { createLogger } from './log/logger';
 import { RecentLines } from './monitor/recent';
+import { preflight } from './supervisor/preflight';
+import { StartError } from './supervisor/start-errors';
+import { PidfileError } from './supervisor/pidfile';
+import { PrivilegeError } from './supervisor/privileges';
+import { workerFailed } from './supervisor/fail';
 import { VERSION } from './version';
 
 /** Flags that print something and exit; honoured even when the rest of the command line is wrong. */
@@ -22,6 +27,12 @@ function earlyAction(argv: readonly string[]): 'help' | 'version' | undefined {
 }
 
 function fail(line: string): void {
+  // A worker (node:cluster) hands its line to the primary, which prints it and stops; staying
+  // alive on the IPC channel would leave the primary waiting.
+  if (cluster.isWorker) {
+    void workerFailed(new StartError(line));
+    return;
+  }
   process.stderr.write(`${line}\n`);
   process.exitCode = 1;
 }
@@ -66,6 +77,15 @@ export async function main(argv: string[]): Promise<void> {
   }
 
   if (primary) for (const line of notImplementedWarnings(config, defaults)) process.stderr.write(`${line}\n`);
+  if (primary) {
+    // Before the main log is opened (it may create the file) and before anything listens.
+    try {
+      preflight(config, source);
+    } catch (error) {
+      if (error instanceof StartError) return fail(error.message);
+      throw error;
+    }
+  }
   // The last log lines, for the monitor's dashboard.
   const recent = new RecentLines();
   let log: ReturnType<typeof createLogger>;
@@ -82,9 +102,11 @@ export async function main(argv: string[]): Promise<void> {
   try {
     process.exitCode = await run(config, log, recent, source, argv);
   } catch (error) {
-    // A worker that could not start said why on stderr, in one line; so did the supervisor
-    // for its own failures (pidfile, limits): nothing more to add but the status.
-    log.fatal({ err: error }, 'cannot start');
+    // What a user can fix (a worker's start failure, the pidfile, the monitor port, the
+    // switch to daemon.user) is one line; anything else is a bug and keeps its stack.
+    const line = error instanceof StartError || error instanceof PidfileError || error instanceof PrivilegeError ? (error as Error).message : undefined;
+    if (line !== undefined) process.stderr.write(`${line.startsWith('exaproxy: ') ? line : `exaproxy: ${line}`}\n`);
+    else log.fatal({ err: error }, 'cannot start');
     process.exitCode = 1;
   }
 }

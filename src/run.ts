@@ -11,6 +11,8 @@ import { PINO_LEVEL } from './log/logger';
 import type { RecentLines } from './monitor/recent';
 import { startProxy } from './proxy/server';
 import { runSupervisor, type WorkerHandle } from './supervisor';
+import { runAsUser } from './supervisor/preflight';
+import { StartError, startFailureLine, type ListenSetting } from './supervisor/start-errors';
 import { VERSION } from './version';
 
 function hostPort(host: string, port: number): string {
@@ -40,6 +42,14 @@ function mainLogReopener(log: Logger, config: Config): () => void {
   return () => (log as unknown as Record<symbol, { reopen?(): void } | undefined>)[pino.symbols.streamSym]?.reopen?.();
 }
 
+/** The proxy's listening addresses, to name the option in a listen error. */
+function listenSettings(config: Config): ListenSetting[] {
+  const out: ListenSetting[] = [];
+  if (config.tcp4.listen) out.push({ family: 'tcp4', host: config.tcp4.host, port: config.tcp4.port });
+  if (config.tcp6.listen) out.push({ family: 'tcp6', host: config.tcp6.host, port: config.tcp6.port });
+  return out;
+}
+
 /** Switches a logger between DEBUG and its configured level. */
 function debugSwitch(log: Logger, config: Config): (on: boolean) => void {
   const configured = config.log.enable ? PINO_LEVEL[config.log.level] : 'silent';
@@ -63,7 +73,7 @@ export async function run(config: Config, log: Logger, recent: RecentLines, sour
     log,
     pidfile: config.daemon.pidfile || undefined,
     // Started as root: drop to daemon.user once bound, unless told to stay root explicitly.
-    user: process.getuid?.() === 0 && config.daemon.user !== 'root' && config.daemon.user !== '' ? config.daemon.user : undefined,
+    user: runAsUser(config),
     connections: config.http.connections,
     monitor: monitorSettings(config),
     debug,
@@ -79,20 +89,12 @@ export async function run(config: Config, log: Logger, recent: RecentLines, sour
       try {
         proxy = await startProxy(config, log);
       } catch (error) {
-        // One line for the operator (the primary adds nothing; the other workers failed the
-        // same way and only log it), then this worker is done.
-        const line = `exaproxy: cannot start: ${(error as Error).message}`;
-        if (cluster.worker === undefined || cluster.worker.id === 1) process.stderr.write(`${line}\n`);
-        else log.error(line);
-        process.exit(1);
-      }
-      if (cluster.worker?.id === 1) {
-        const addresses = proxy.addresses.map((a) => hostPort(a.host, a.port));
-        process.stdout.write(`exaproxy ${VERSION} listening on ${addresses.join(', ')} (configuration: ${source})\n`);
-        log.info({ addresses, configuration: source }, 'listening');
+        // The worker hands this line to the primary, which prints it once and stops.
+        throw new StartError(startFailureLine(error, listenSettings(config)));
       }
       const pool = proxy.pool;
       return {
+        addresses: proxy.addresses.map((a) => hostPort(a.host, a.port)),
         stats: proxy.stats,
         pool: pool ?? undefined,
         recent,
@@ -107,5 +109,9 @@ export async function run(config: Config, log: Logger, recent: RecentLines, sour
     },
   });
   if (role.role === 'worker') return new Promise<number>(() => undefined);
+  // Printed once every worker listens (and the monitor too), never before.
+  const addresses = role.supervisor.addresses();
+  process.stdout.write(`exaproxy ${VERSION} listening on ${addresses.join(', ')} (configuration: ${source})\n`);
+  log.info({ addresses, configuration: source }, 'listening');
   return role.supervisor.done;
 }

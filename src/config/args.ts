@@ -76,8 +76,8 @@ function optionKey(name: string, flag: string): string {
   const canonical = ALIASES[key] ?? key;
   if (OPTION_BY_KEY.has(canonical)) return canonical;
   const suggestion = closest(key, [...OPTION_BY_KEY.keys(), ...Object.keys(ALIASES)]);
-  const hint = suggestion ? `did you mean --${suggestion}? ` : '';
-  throw new ConfigError(flag, `unknown option ${key}; ${hint}(exaproxy -h lists every option)`);
+  const hint = suggestion ? `; did you mean --${suggestion}?` : '';
+  throw new ConfigError(flag, `unknown option ${key}${hint} (exaproxy -h lists every option)`);
 }
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {

@@ -98,8 +98,8 @@ function readConfigFile(configFile: string | undefined, root: string, cwd: strin
 const SECTIONS = Object.keys(SCHEMA);
 
 function unknownOption(where: string, key: string, raw: string, suggestion: string | undefined): ConfigError {
-  const hint = suggestion ? `did you mean ${suggestion}? ` : '';
-  return new ConfigError(where, `unknown option ${key} = ${JSON.stringify(raw)}; ${hint}(exaproxy -h lists every option)`);
+  const hint = suggestion ? `; did you mean ${suggestion}?` : '';
+  return new ConfigError(where, `unknown option ${key} = ${JSON.stringify(raw)}${hint} (exaproxy -h lists every option)`);
 }
 
 /** Values from the file. `[section]` wins over `[exaproxy.section]`, as in ExaProxy; within one, the last line wins. */
@@ -112,8 +112,8 @@ function fileValues(text: string, where: string): Map<string, Given> {
     const at = `${where}:${entry.line}`;
     if (!SECTIONS.includes(section)) {
       const suggestion = closest(section, SECTIONS);
-      const hint = suggestion ? `did you mean [${suggestion}]? ` : '';
-      throw new ConfigError(at, `unknown section [${entry.section}] (for ${entry.option} = ${JSON.stringify(entry.value)}); ${hint}(exaproxy -h lists every option)`);
+      const hint = suggestion ? `; did you mean [${suggestion}]?` : '';
+      throw new ConfigError(at, `unknown section [${entry.section}] (for ${entry.option} = ${JSON.stringify(entry.value)})${hint} (exaproxy -h lists every option)`);
     }
     const written = `${section}.${entry.option}`;
     const key = ALIASES[written] ?? written;
@@ -198,15 +198,30 @@ function crossCheck(config: Config, values: ReadonlyMap<string, Given>, context:
     const raw = values.get('redirector.program')?.raw ?? SCHEMA.redirector.program.default;
     const looked = programCandidates(redirector.program.program, context).join(', ');
     const program = redirector.program.program;
+    const problem = isFile(program)
+      ? `${program} is not executable (chmod +x it)`
+      : `no executable file ${program.startsWith('/') ? `at ${program}` : `found (looked at ${looked})`}`;
+    throw new ConfigError(at(key), `redirector.program = ${JSON.stringify(raw)}: ${problem}; redirector.enable is true, so give the path of an executable helper`);
+  }
+  for (const [family, listener] of [['tcp4', tcp4], ['tcp6', tcp6]] as const) {
+    if (!config.web.enable || !listener.listen || listener.port === 0 || listener.port !== config.web.port) continue;
+    if (!sameAddress(listener.host, config.web.host)) continue;
+    const key = values.has('web.port') ? 'web.port' : `${family}.port`;
     throw new ConfigError(
       at(key),
-      `redirector.program = ${JSON.stringify(raw)}: no executable file ${program.startsWith('/') ? `at ${program}` : `found (looked at ${looked})`}; redirector.enable is true, so give the path of an executable helper`,
+      `web.port = ${config.web.port} is also ${family}.port: the monitor (web.host ${config.web.host}) and the proxy (${family}.host ${listener.host}) cannot listen on the same port; choose another web.port, or web.enable=false`,
     );
   }
   if (!tcp4.listen && !tcp6.listen) {
     const key = values.has('tcp4.listen') ? 'tcp4.listen' : 'tcp6.listen';
     throw new ConfigError(at(key), 'tcp4.listen and tcp6.listen are both false: the proxy would listen nowhere; set one of them to true');
   }
+}
+
+/** Whether two listening addresses collide on one port (the same, or either is a wildcard). */
+function sameAddress(a: string, b: string): boolean {
+  const wildcard = (h: string): boolean => h === '0.0.0.0' || h === '::';
+  return a === b || wildcard(a) || wildcard(b);
 }
 
 export function resolveContext(options: Pick<LoadOptions, 'cwd' | 'root' | 'home' | 'env'>): ResolveContext {

@@ -11,7 +11,8 @@
 // datagram is a lost log line, as with ExaProxy's SysLogHandler.
 import { createSocket } from 'node:dgram';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { hostname as osHostname } from 'node:os';
 import { isIP } from 'node:net';
 import pino from 'pino';
@@ -232,8 +233,19 @@ export function openLineDestination(value: string, options: SyslogOptions = {}):
     const stream = value === 'stdout' ? process.stdout : process.stderr;
     return { write: (line) => stream.write(line), reopen() {}, end: () => Promise.resolve() };
   }
+  // Opened once synchronously first, so that a file this process may not write is an error
+  // of the caller's (the worker's start), not an unhandled 'error' event later.
+  try {
+    mkdirSync(dirname(value), { recursive: true });
+    closeSync(openSync(value, 'a'));
+  } catch (error) {
+    throw new Error(`cannot open ${value} for writing (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
   // sonic-boom is pino's own file writer: buffered, async, with reopen().
   const file = pino.destination({ dest: value, sync: false, mkdir: true, append: true });
+  // A reopen (after a rotation) that fails must not kill the process: say it once per failure.
+  const report = options.onError ?? ((m: string) => void process.stderr.write(`exaproxy: ${m}\n`));
+  file.on('error', (err: Error) => report(`${value}: ${err.message}`));
   return {
     write: (line) => file.write(line),
     reopen: () => file.reopen(),

@@ -21,8 +21,10 @@ export type PrimaryMessage =
 
 /** Worker → primary. */
 export type WorkerMessage =
-  /** the worker listens and serves */
-  | { exaproxy: 'ready'; pid: number }
+  /** the worker listens and serves (on these proxy addresses, "host:port") */
+  | { exaproxy: 'ready'; pid: number; addresses?: string[] }
+  /** the worker could not start: the one line saying why (it exits right after) */
+  | { exaproxy: 'failed'; reason: string }
   /** about once a second: figures for the monitor, and log lines written since the last report */
   | { exaproxy: 'report'; stats: Snapshot; pool: PoolStats | null; logs: string[] }
   /** the worker is stopping (after a stop message or SIGTERM) */

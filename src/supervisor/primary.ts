@@ -2,96 +2,22 @@
 // replaces every worker on SIGHUP without dropping connections, aggregates the workers'
 // figures and serves the monitor. It shares nothing with the workers but the listening sockets
 // (node:cluster binds them here and hands connections out).
-import cluster, { type Worker } from 'node:cluster';
-import { availableParallelism } from 'node:os';
+import cluster from 'node:cluster';
+import { chownSync } from 'node:fs';
 import { Stats, retired, emptySnapshot, type Snapshot } from '../monitor/stats';
 import { mergePoolStats, type PoolStats } from '../monitor/pool';
 import { RecentLines } from '../monitor/recent';
-import { startMonitor, type Log, type Monitor } from '../monitor/server';
+import { startMonitor, type Monitor } from '../monitor/server';
+import { waitReady, type Member } from './member';
+import type { MonitorSettings, PrimaryOptions, Supervisor } from './types';
 import { isWorkerMessage, type PrimaryMessage, type WorkerMessage } from './messages';
 import { writePidfile, removePidfile } from './pidfile';
-import { dropPrivileges } from './privileges';
+import { dropPrivileges, lookupUser } from './privileges';
 import { checkFileLimit } from './limits';
+import { nextPoolLimits, sameMonitor, workerCount } from './settings';
+import { StartError } from './start-errors';
 
-export interface MonitorSettings {
-  host: string;
-  port: number;
-  token?: string;
-  connections?: number;
-  identifier?: string;
-  configJson: () => object;
-  /** whether a log file can be reopened (otherwise POST /control/reopen answers 409) */
-  logFiles?: boolean;
-  /** web.open-control */
-  openControl?: boolean;
-  /** redirector.maximum: the ceiling of POST /control/pool */
-  poolMaximum?: number;
-}
-
-export interface PrimaryOptions {
-  /** daemon.workers: 0 means one per CPU core */
-  workers: number;
-  log: Log;
-  /** daemon.pidfile ('' or undefined: none) */
-  pidfile?: string;
-  /** daemon.user: dropped to once the first workers listen (when started as root) */
-  user?: string;
-  /** http.connections, checked against RLIMIT_NOFILE */
-  connections?: number;
-  /** how long old workers may finish their connections after a reload (ms); default 30 s */
-  drainTimeoutMs?: number;
-  /** how long workers may finish their connections on SIGQUIT (ms); default 0, no limit (as ExaProxy) */
-  softStopTimeoutMs?: number;
-  /** how long workers get to close on SIGTERM/SIGINT before being killed; default 5 s */
-  stopTimeoutMs?: number;
-  /** how long a new worker may take to become ready; default 30 s */
-  startTimeoutMs?: number;
-  /**
-   * SIGHUP: re-read and check the configuration before new workers are started (they read it
-   * themselves). Throw to refuse the reload (the running workers stay). May return a new
-   * worker count and new monitor settings.
-   */
-  reload?: () => Promise<ReloadResult | void> | ReloadResult | void;
-  /** web.enable: the monitor's settings, or undefined for no monitor */
-  monitor?: MonitorSettings;
-  /** debug logging of the primary's own logger */
-  debug?: (on: boolean) => void;
-  /** reopen the primary's own log files */
-  reopen?: () => void;
-  /** the primary's own recent log lines (worker lines are added to it) */
-  recent?: RecentLines;
-  /** environment given to every worker */
-  env?: NodeJS.ProcessEnv;
-}
-
-export interface ReloadResult {
-  workers?: number;
-  monitor?: MonitorSettings;
-}
-
-export interface Supervisor {
-  /** resolves with the exit code once everything has stopped */
-  done: Promise<number>;
-  /** the pids of the live workers */
-  workers(): number[];
-  /** aggregated figures of every process */
-  stats(): Snapshot;
-  pool(): PoolStats | undefined;
-  reload(): Promise<boolean>;
-  stop(graceful: boolean): Promise<number>;
-}
-
-interface Member {
-  worker: Worker;
-  generation: number;
-  ready: boolean;
-  /** set once we asked it to stop: its exit is expected */
-  leaving: boolean;
-  last?: Snapshot;
-  pool?: PoolStats;
-  startedAt: number;
-  killTimer?: NodeJS.Timeout;
-}
+export type { MonitorSettings, PrimaryOptions, ReloadResult, Supervisor } from './types';
 
 const HANDLED = ['SIGHUP', 'SIGQUIT', 'SIGTERM', 'SIGINT', 'SIGTTOU', 'SIGTTIN', 'SIGUSR1', 'SIGUSR2', 'SIGTRAP'] as const;
 
@@ -111,6 +37,11 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
   let stopping: 'soft' | 'hard' | undefined;
   let reloading: Promise<boolean> | undefined;
   let crashes = 0;
+  let exitCode = 0;
+  // Replacements waiting for their back-off delay (cancelled by a stop).
+  const replacing = new Set<NodeJS.Timeout>();
+  // The first workers are starting: their failures are reported by the start itself.
+  let starting = true;
   // The state new workers must be told about, so a restarted worker behaves like the others.
   const state = { listening: true, debug: false, pool: undefined as { minimum: number; maximum: number } | undefined };
   let resolveDone: (code: number) => void = () => {};
@@ -124,6 +55,9 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
   if (options.pidfile) {
     writePidfile(options.pidfile);
     pidSaved = true;
+    // The primary removes it at exit as daemon.user: in a sticky folder (/tmp) only its owner may.
+    const account = options.user === undefined ? undefined : lookupUser(options.user);
+    if (account !== undefined) chownSync(options.pidfile, account.uid, account.gid);
   }
 
   const live = (): Member[] => [...members.values()];
@@ -147,6 +81,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
     switch (m.exaproxy) {
       case 'ready':
         member.ready = true;
+        member.addresses = m.addresses;
         log.info(`worker ${m.pid} ready (generation ${member.generation})`);
         // Bring it in line with what the signals and control actions changed since start.
         if (!state.listening) member.worker.send({ exaproxy: 'listen', on: false } satisfies PrimaryMessage);
@@ -162,6 +97,9 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
       case 'stopping':
         member.leaving = true;
         break;
+      case 'failed':
+        member.failure = m.reason;
+        break;
     }
   }
 
@@ -172,34 +110,31 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
     const pid = member.worker.process.pid;
     if (member.leaving || stopping !== undefined) {
       log.info(`worker ${pid} exited (${signal ?? `code ${code}`})`);
+    } else if (!member.ready) {
+      // Died while starting: the next one would too, so never start it again in a loop. The
+      // first start and a reload report it themselves (waitReady); a replacement stops us.
+      member.failure ??= `exaproxy: a worker exited (${signal ?? `code ${code}`}) before it listened; see its errors above`;
+      if (!starting && member.generation === generation && reloading === undefined) {
+        // The command's own line (not a log line): the process stops because of it.
+        process.stderr.write(`${member.failure}\n`);
+        exitCode = 1;
+        void stop(false);
+      }
     } else {
       crashes++;
       const quick = Date.now() - member.startedAt < 5000;
       const delay = quick ? Math.min(30_000, 100 * 2 ** Math.min(crashes, 9)) : 100;
       log.error(`worker ${pid} died (${signal ?? `code ${code}`}); starting a replacement in ${delay} ms`);
       if (!quick) crashes = 0;
-      setTimeout(() => {
+      // Not unref'd: with no monitor, this timer is all that keeps the primary alive until the
+      // replacement is forked (it exited with 0 when its only worker died).
+      const timer = setTimeout(() => {
+        replacing.delete(timer);
         if (stopping === undefined && live().filter((x) => !x.leaving && x.generation === generation).length < wanted) fork(generation);
-      }, delay).unref();
+      }, delay);
+      replacing.add(timer);
     }
     if (stopping !== undefined && members.size === 0) void finish();
-  }
-
-  function waitReady(member: Member, timeoutMs: number): Promise<boolean> {
-    if (member.ready) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => settle(false), timeoutMs);
-      const onReady = (): void => settle(true);
-      const onExitEarly = (): void => settle(false);
-      function settle(ok: boolean): void {
-        clearTimeout(timer);
-        member.worker.off('exaproxy:ready', onReady);
-        member.worker.off('exit', onExitEarly);
-        resolve(ok);
-      }
-      member.worker.on('exaproxy:ready', onReady);
-      member.worker.on('exit', onExitEarly);
-    });
   }
 
   function retire(member: Member, graceful: boolean, timeoutMs: number): void {
@@ -236,7 +171,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
       const fresh = Array.from({ length: wanted }, () => fork(gen));
       const ok = await Promise.all(fresh.map((m) => waitReady(m, options.startTimeoutMs ?? 30_000)));
       if (ok.includes(false)) {
-        log.error('reload failed: a new worker did not start; the running workers are kept');
+        const why = fresh.find((m) => m.failure !== undefined)?.failure ?? 'a new worker did not start';
+        log.error(`reload failed: ${why}; the running workers are kept`);
         generation--;
         for (const m of fresh) {
           m.leaving = true;
@@ -259,6 +195,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
   async function stop(graceful: boolean): Promise<number> {
     if (stopping === 'hard' || (stopping === 'soft' && graceful)) return done;
     stopping = graceful ? 'soft' : 'hard';
+    for (const timer of replacing) clearTimeout(timer);
+    replacing.clear();
     log.info(graceful ? 'soft stop: no new connections, exiting once the current ones are done' : 'stopping');
     for (const m of live()) {
       clearTimeout(m.killTimer);
@@ -275,10 +213,11 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
     for (const signal of HANDLED) process.off(signal, handlers[signal]);
     await monitor?.close();
     if (options.pidfile && pidSaved && !removePidfile(options.pidfile)) {
-      log.warn(`daemon.pidfile: could not remove ${options.pidfile}; remove it by hand`);
+      // An error, so that it shows at the default log level.
+      log.error(`daemon.pidfile: could not remove ${options.pidfile}; remove it by hand`);
     }
     log.info('stopped');
-    resolveDone(0);
+    resolveDone(exitCode);
   }
 
   function aggregate(): Snapshot {
@@ -315,21 +254,14 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
     },
   };
 
-  // ExaProxy: SIGUSR1 decreases the maximum (and the minimum if needed), SIGUSR2 increases the minimum.
+  // SIGUSR1 / SIGUSR2 (see nextPoolLimits).
   function changePool(increase: boolean): void {
     const current = state.pool ?? pool();
     if (current === undefined) {
       log.warn(`${increase ? 'SIGUSR2' : 'SIGUSR1'}: there is no helper pool (redirector.enable is false)`);
       return;
     }
-    let { minimum, maximum } = current;
-    if (increase) {
-      minimum += 1;
-      maximum = Math.max(minimum, maximum);
-    } else {
-      maximum = Math.max(1, maximum - 1);
-      minimum = Math.min(maximum, minimum);
-    }
+    const { minimum, maximum } = nextPoolLimits(current, increase);
     log.info(`helper pool limits: minimum=${minimum} maximum=${maximum}`);
     control.resize(minimum, maximum);
   }
@@ -380,35 +312,30 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
   generation = 1;
   const first = Array.from({ length: wanted }, () => fork(generation));
   const started = await Promise.all(first.map((m) => waitReady(m, options.startTimeoutMs ?? 30_000)));
+  starting = false;
   if (started.includes(false)) {
-    log.error('a worker did not start; stopping (see the worker errors above)');
+    // Every worker fails the same way: the first one's own line says it all.
+    const why = first.find((m) => m.failure !== undefined)?.failure ?? `exaproxy: a worker did not start within ${options.startTimeoutMs ?? 30_000} ms`;
     await stop(false);
-    throw new Error('exaproxy: the workers did not start; see the errors logged above');
+    throw new StartError(why);
   }
   try {
     await restartMonitor();
+    dropPrivileges(options.user);
   } catch (err) {
     await stop(false);
-    throw err;
+    const message = (err as Error).message;
+    throw new StartError(message.startsWith('exaproxy: ') ? message : `exaproxy: ${message}`);
   }
-  dropPrivileges(options.user);
   log.info(`running with ${wanted} worker(s)`);
 
   return {
     done,
+    addresses: () => first.find((m) => m.addresses !== undefined)?.addresses ?? [],
     workers: () => live().map((m) => m.worker.process.pid ?? 0),
     stats: aggregate,
     pool,
     reload,
     stop,
   };
-}
-
-function sameMonitor(a: MonitorSettings, b: MonitorSettings | undefined): boolean {
-  return b !== undefined && a.host === b.host && a.port === b.port && a.token === b.token && a.connections === b.connections;
-}
-
-/** daemon.workers: 0 means one per CPU core. */
-function workerCount(configured: number): number {
-  return configured > 0 ? configured : Math.max(1, availableParallelism());
 }

@@ -7,6 +7,7 @@ import type { RecentLines } from '../monitor/recent';
 import type { Log } from '../monitor/server';
 import { isPrimaryMessage, type PrimaryMessage, type WorkerMessage } from './messages';
 import { dropPrivileges } from './privileges';
+import { workerFailed } from './fail';
 
 /** What startWorker() gives back: the running data path of one worker. */
 export interface WorkerHandle {
@@ -27,6 +28,8 @@ export interface WorkerHandle {
   stop(graceful: boolean): Promise<void>;
   /** this worker's recent log lines, forwarded to the dashboard */
   recent?: RecentLines;
+  /** where the proxy listens ("host:port"), for the primary's start-up line */
+  addresses?: string[];
 }
 
 export interface WorkerOptions {
@@ -51,8 +54,13 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerHandle> {
   // Before the data path starts: its helper processes must not run as root. A worker needs no
   // privilege to listen, the primary binds the sockets (node:cluster); the configuration and
   // the log files were opened by the caller already.
-  dropPrivileges(options.user);
-  const handle = await options.startWorker();
+  let handle: WorkerHandle;
+  try {
+    dropPrivileges(options.user);
+    handle = await options.startWorker();
+  } catch (error) {
+    return workerFailed(error);
+  }
   const fallback = new EmptyStats();
   let seq = 0;
   const report = (): void => {
@@ -116,7 +124,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerHandle> {
   // The primary is gone (killed): do not linger as an orphan holding the port.
   process.on('disconnect', () => void stop(false, 0));
 
-  send({ exaproxy: 'ready', pid: process.pid });
+  send({ exaproxy: 'ready', pid: process.pid, addresses: handle.addresses });
   report();
   return handle;
 }
