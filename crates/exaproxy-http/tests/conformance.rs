@@ -1,4 +1,5 @@
-//! Conformance against the llhttp test corpus (`../shared/corpora/llhttp`).
+//! Conformance against the llhttp test corpus (`../shared/corpora/llhttp` or `$LLHTTP_CORPUS`;
+//! skipped in one line without it, a failure under `CI=true`: see `corpus/mod.rs`).
 //!
 //! Every case of `request/*.md` and `response/*.md` is classified:
 //! - **agreed**: strict case, and we agree with llhttp on accept/reject; when both
@@ -357,6 +358,9 @@ fn run(case: &Case) -> Outcome {
 
 #[test]
 fn llhttp_corpus() {
+    if corpus::corpus_dir().is_none() {
+        return;
+    }
     let mut cases = read_cases("request");
     cases.extend(read_cases("response"));
     assert!(cases.len() > 200, "only {} corpus cases found", cases.len());

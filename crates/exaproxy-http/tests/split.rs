@@ -141,5 +141,8 @@ fn every_split_gives_the_same_result() {
         "split: {} inputs, {accepted} complete and {rejected} rejected-or-incomplete parses, each at every offset",
         inputs.len()
     );
-    assert!(accepted > 100 && rejected > 100);
+    // The corpus brings most inputs; without it (skipped, see corpus/mod.rs) only our own run.
+    if corpus::corpus_dir().is_some() {
+        assert!(accepted > 100 && rejected > 100);
+    }
 }
