@@ -11,16 +11,17 @@ import { delimiter, join } from 'node:path';
 
 /**
  * command: what the tests run; package: the Debian package that has it; scope: 'all' when a
- * unit spec needs it, 'e2e' when only __test__/e2e specs (and the bench smoke) do.
+ * unit spec needs it, 'e2e' when only __test__/e2e specs (and the bench smoke) do;
+ * linuxOnly: asked for on Linux only (util-linux has no macOS build).
  */
 export const PEERS = [
   { command: 'curl', package: 'curl', scope: 'all' },
   { command: 'openssl', package: 'openssl', scope: 'all' },
   { command: 'python3', package: 'python3', scope: 'all' },
   { command: 'logger', package: 'bsdutils', scope: 'all' },
-  { command: 'prlimit', package: 'util-linux', scope: 'all' },
-  { command: 'setpriv', package: 'util-linux', scope: 'all' },
-  { command: 'runuser', package: 'util-linux', scope: 'all' },
+  { command: 'prlimit', package: 'util-linux', scope: 'all', linuxOnly: true },
+  { command: 'setpriv', package: 'util-linux', scope: 'all', linuxOnly: true },
+  { command: 'runuser', package: 'util-linux', scope: 'all', linuxOnly: true },
   { command: 'nginx', package: 'nginx', scope: 'e2e' },
   { command: 'haproxy', package: 'haproxy', scope: 'e2e' },
   { command: 'squid', package: 'squid', scope: 'e2e' },
@@ -50,7 +51,7 @@ export function found(command) {
 /** The peers needed by these spec files (paths relative to the repository). */
 export function peersFor(specFiles) {
   const e2e = specFiles.some((f) => f.includes('/e2e/'));
-  return PEERS.filter((p) => p.scope === 'all' || e2e);
+  return PEERS.filter((p) => (p.scope === 'all' || e2e) && (!p.linuxOnly || process.platform === 'linux'));
 }
 
 const say = (line) => process.stderr.write(`${line}\n`);

@@ -2,8 +2,8 @@
 // package (npm/<platform> holding its binary, as `napi artifacts` lays them out), then the
 // main package with optionalDependencies on all of them at its version, so that npm installs
 // the one that fits the machine and skips the others.
-// The working tree is left as it is: the main package is packed (its prepare builds dist/),
-// unpacked in a temp folder, given its optionalDependencies and published from there.
+// The working tree is left as it is (but for dist/): the main package is packed, unpacked in
+// a temp folder, given its optionalDependencies and published from there.
 //
 // Usage: node scripts/publish.mjs [--provenance] [--dry-run] [--registry=URL] [--tag=TAG]
 //                                 [--npm-dir=DIR] [--only=linux-x64-gnu,…]
@@ -67,7 +67,12 @@ for (const { abi, name } of chosen) publish(join(npmDir, abi), name);
 
 const work = mkdtempSync(join(tmpdir(), 'exaproxy-publish-'));
 try {
-  const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+  // dist/ is compiled here rather than by `prepare`, which would also build the host's addon
+  // when none loads (the release job has the binaries in npm/, not next to binding.js).
+  execFileSync('npm', ['run', '--silent', 'build:ts'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  const packed = JSON.parse(
+    execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }),
+  );
   execFileSync('tar', ['-xzf', join(work, packed[0].filename), '-C', work]);
   const manifestPath = join(work, 'package', 'package.json');
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
