@@ -1,63 +1,109 @@
-// Auto-generated from crates/exaproxy-http/src/abi.rs by `cargo test` (UPDATE_ABI=1). DO NOT EDIT.
+// Generated from crates/exaproxy-http/src/abi.rs by scripts/gen-abi.mjs (npm run build). DO NOT EDIT:
+// change abi.rs and run `node scripts/gen-abi.mjs`; `npm run check` fails while this file differs.
 
+/** Slot indices of the head table. */
 export const Slot = {
+  /** in: max head bytes (over it: 431). */
   LIMIT_HEAD: 0,
+  /** in: max request-target bytes (over it: 414). */
   LIMIT_TARGET: 1,
+  /** in: max header lines (over it: 431; also capped by the table length). */
   LIMIT_HEADERS: 2,
+  /** out: `Flag` bits. */
   FLAGS: 3,
+  /** out: `Method` id (request); `Method.OTHER` for an extension method. */
   METHOD: 4,
+  /** out: minor version, 0 or 1. */
   VERSION: 5,
+  /** out: status code (response). */
   STATUS: 6,
+  /** out, request: first byte of the method (after ignored leading CRLFs). */
   METHOD_START: 7,
+  /** out, request: one past the method token. */
   METHOD_END: 8,
+  /** out: request-target span. */
   TARGET_START: 9,
   TARGET_END: 10,
+  /** out: `Form` of the request-target. */
   FORM: 11,
+  /** out: `Scheme` of an absolute-form target. */
   SCHEME: 12,
+  /** out: host span: the target's authority host, else the Host header's; IPv6 literals without their brackets. */
   HOST_START: 13,
   HOST_END: 14,
+  /** out: explicit port, or 0 when none was given. */
   PORT: 15,
+  /** out: path-and-query span (origin-form part); empty means "/" (for CONNECT and `*` it is empty). */
   PATH_START: 16,
   PATH_END: 17,
+  /** out, response: reason-phrase span. */
   REASON_START: 18,
   REASON_END: 19,
+  /** out: Content-Length, low 32 bits (valid with `Flag.CONTENT_LENGTH`). */
   LENGTH_LO: 20,
+  /** out: Content-Length, high bits (a length is at most 2^53 - 1). */
   LENGTH_HI: 21,
+  /** out: number of header records that follow. */
   HEADER_COUNT: 22,
+  /** out: one past the blank line that ends the head (= start + consumed). */
   HEAD_END: 23,
+  /** out, on error: offset of the offending byte. */
   ERROR_POS: 24,
+  /** out, on error: the HTTP status to answer with. */
   ERROR_STATUS: 25,
+  /** First header record. */
   HEADERS: 32,
 } as const;
 
+/** Fields of one header record, relative to `slot::HEADERS + record::SIZE * i`. */
 export const Record = {
   NAME_START: 0,
   NAME_END: 1,
   VALUE_START: 2,
   VALUE_END: 3,
+  /** `Header` id of the name (0: any other name). */
   NAME_ID: 4,
+  /** Slots per header record. */
   SIZE: 5,
 } as const;
 
+/** Flag bits in `slot::FLAGS`. */
 export const Flag = {
+  /** HTTP/1.1 (else HTTP/1.0). */
   VERSION_11: 1,
+  /** A valid Content-Length was given (`LENGTH_LO`/`LENGTH_HI`). */
   CONTENT_LENGTH: 2,
+  /** The body is chunked (Transfer-Encoding ends in `chunked`). */
   CHUNKED: 4,
+  /** `Connection: close` (or `Proxy-Connection: close`). */
   CONNECTION_CLOSE: 8,
+  /** `Connection: keep-alive` (or `Proxy-Connection: keep-alive`). */
   CONNECTION_KEEP_ALIVE: 16,
+  /** `Connection` lists `upgrade`. */
   CONNECTION_UPGRADE: 32,
+  /** An `Upgrade` header is present. */
   UPGRADE: 64,
+  /** `Expect: 100-continue`. */
   EXPECT_CONTINUE: 128,
+  /** An `Expect` header other than `100-continue`. */
   EXPECT_OTHER: 256,
+  /** A `Host` header is present. */
   HOST_HEADER: 512,
+  /** The message has no body at all (a request without CL/TE; a response to HEAD, 1xx, 204, 304). */
   BODY_NONE: 1024,
+  /** Response: the body runs until the server closes the connection (RFC 9112 §6.3 rule 8). */
   BODY_UNTIL_CLOSE: 2048,
+  /** Response: after this head the connection becomes a tunnel (2xx to CONNECT, 101). */
   TUNNEL: 4096,
+  /** Request: the head is a complete WebSocket/other upgrade request (Connection: upgrade + Upgrade). */
   IS_UPGRADE: 8192,
+  /** Output of `rewrite_response`: the client connection stays open after this response. */
   KEEP_ALIVE: 16384,
+  /** Response: an interim 1xx response (other than 101); the final response follows. */
   INTERIM: 32768,
 } as const;
 
+/** Request-target forms (RFC 9112 §3.2). */
 export const Form = {
   ORIGIN: 0,
   ABSOLUTE: 1,
@@ -65,13 +111,16 @@ export const Form = {
   ASTERISK: 3,
 } as const;
 
+/** Schemes of an absolute-form target. */
 export const Scheme = {
   NONE: 0,
   HTTP: 1,
   HTTPS: 2,
+  /** Any other syntactically valid scheme (`ftp:`, …): policy decides. */
   OTHER: 3,
 } as const;
 
+/** Method ids; `METHODS` gives each one's exact token. */
 export const Method = {
   OTHER: 0,
   GET: 1,
@@ -105,6 +154,7 @@ export const Method = {
 
 export const METHOD_NAMES: readonly string[] = ['OTHER', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'BCOPY', 'BDELETE', 'BMOVE', 'BPROPFIND', 'BPROPPATCH', 'COPY', 'LOCK', 'MKCOL', 'MOVE', 'NOTIFY', 'POLL', 'PROPFIND', 'PROPPATCH', 'SEARCH', 'SUBSCRIBE', 'UNLOCK', 'UNSUBSCRIBE', 'X-MS-ENUMATTS'];
 
+/** Well-known header name ids, as written in `record::NAME_ID`. */
 export const Header = {
   OTHER: 0,
   HOST: 1,
@@ -140,38 +190,71 @@ export const HEADER_NAMES: readonly string[] = ['other', 'host', 'content-length
 
 export const NEED_MORE = 0;
 
+/** Error code constants (a failed call returns `-code`). */
 export const ErrorCode = {
+  /** malformed request line */
   REQUEST_LINE: 1,
+  /** invalid method token */
   METHOD: 2,
+  /** invalid request-target */
   TARGET: 3,
+  /** HTTP version not supported */
   VERSION_UNSUPPORTED: 4,
+  /** malformed HTTP version */
   VERSION: 5,
+  /** request head larger than the limit */
   HEAD_TOO_LARGE: 6,
+  /** request-target longer than the limit */
   TARGET_TOO_LONG: 7,
+  /** more header fields than the limit */
   TOO_MANY_HEADERS: 8,
+  /** invalid byte in a header field name */
   HEADER_NAME: 9,
+  /** invalid byte in a header field value */
   HEADER_VALUE: 10,
+  /** obsolete line folding */
   OBS_FOLD: 11,
+  /** whitespace between a field name and its colon */
   SPACE_BEFORE_COLON: 12,
+  /** CR not followed by LF */
   BARE_CR: 13,
+  /** LF not preceded by CR */
   BARE_LF: 14,
+  /** both Content-Length and Transfer-Encoding */
   CONTENT_LENGTH_AND_TRANSFER_ENCODING: 15,
+  /** several Content-Length values */
   CONTENT_LENGTH_MULTIPLE: 16,
+  /** Content-Length is not a decimal number in range */
   CONTENT_LENGTH_INVALID: 17,
+  /** the last transfer coding is not chunked */
   TRANSFER_ENCODING_NOT_CHUNKED: 18,
+  /** chunked applied more than once */
   TRANSFER_ENCODING_CHUNKED_TWICE: 19,
+  /** HTTP/1.1 request without Host */
   HOST_MISSING: 20,
+  /** more than one Host */
   HOST_MULTIPLE: 21,
+  /** invalid Host */
   HOST_INVALID: 22,
+  /** malformed response status line */
   STATUS_LINE: 23,
+  /** invalid chunk size */
   CHUNK_SIZE: 24,
+  /** chunk size too large */
   CHUNK_SIZE_OVERFLOW: 25,
+  /** invalid or oversized chunk extension */
   CHUNK_EXTENSION: 26,
+  /** chunk data not followed by CRLF */
   CHUNK_DATA_END: 27,
+  /** invalid or oversized trailer section */
   TRAILERS: 28,
+  /** invalid PROXY protocol header */
   PROXY_PROTOCOL: 29,
+  /** not a TLS ClientHello */
   NOT_TLS: 30,
+  /** malformed TLS ClientHello */
   TLS_RECORD: 31,
+  /** the output buffer is too small */
   OUTPUT_TOO_SMALL: 32,
 } as const;
 
@@ -212,38 +295,60 @@ export const ERROR_INFO: readonly (readonly [string, number, string])[] = [
   ['OUTPUT_TOO_SMALL', 500, 'the output buffer is too small'],
 ];
 
+/** The chunked scanner's state: a `Uint32Array` of `chunk::SIZE` slots kept by the caller per message, zeroed at the start of each chunked body. */
 export const Chunk = {
+  /** Scanner phase (`PHASE_*`). */
   PHASE: 0,
+  /** Bytes left in the current chunk's data, low 32 bits. */
   REMAINING_LO: 1,
+  /** … high bits. */
   REMAINING_HI: 2,
+  /** Bytes seen in the current size line / extension / trailer section (to bound them). */
   COUNT: 3,
+  /** Slots in the state array. */
   SIZE: 8,
+  /** The body ended (last chunk and trailer section complete). */
   PHASE_DONE: 255,
 } as const;
 
+/** The PROXY protocol result table: a `Uint32Array` of `proxy::SIZE` slots. Addresses are written as big-endian 32-bit words (IPv4 uses word 0 only). */
 export const Proxy = {
+  /** 1 or 2. */
   VERSION: 0,
+  /** 1 = PROXY (use the addresses), 0 = LOCAL / UNKNOWN (use the socket's). */
   COMMAND: 1,
+  /** 4, 6, or 0 when the addresses are not given. */
   FAMILY: 2,
   SRC_PORT: 3,
   DST_PORT: 4,
+  /** Source address, 4 words. */
   SRC_ADDR: 5,
+  /** Destination address, 4 words. */
   DST_ADDR: 9,
+  /** v2 AUTHORITY TLV span (0, 0 when absent). */
   AUTHORITY_START: 13,
   AUTHORITY_END: 14,
   SIZE: 16,
 } as const;
 
+/** The TLS ClientHello peek result table: a `Uint32Array` of `sni::SIZE` slots. */
 export const Sni = {
+  /** Span of the server name (0, 0 when the hello carries none). */
   NAME_START: 0,
   NAME_END: 1,
+  /** Length of the whole first record (header included). */
   RECORD_LEN: 2,
   SIZE: 4,
 } as const;
 
+/** Per-request bits given to `rewrite_request` / `rewrite_response` by the caller. */
 export const Rewrite = {
+  /** The request may keep its Upgrade (policy allows this upgrade). */
   ALLOW_UPGRADE: 1,
+  /** Ask the upstream to keep the connection open (adds `Connection: keep-alive` to HTTP/1.0). */
   UPSTREAM_KEEP_ALIVE: 2,
+  /** Response: the client asked to keep its connection (decided from the request's flags). */
   CLIENT_KEEP_ALIVE: 4,
+  /** Response: the client spoke HTTP/1.0. */
   CLIENT_HTTP_10: 8,
 } as const;
