@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writePidfile, removePidfile, PidfileError } from '../src/supervisor/pidfile';
-import { checkFileLimit, readFileLimit, descriptorsNeeded } from '../src/supervisor/limits';
+import { checkFileLimit, connectionBudget, readFileLimit } from '../src/supervisor/limits';
 import { lookupUser } from '../src/supervisor/privileges';
 
 const root = resolve(__dirname, '..');
@@ -55,27 +55,33 @@ test('an impossible pidfile path names the option and what to do', () => {
   assert.throws(() => writePidfile('/nonexistent-dir-exaproxy/x.pid'), /daemon\.pidfile: cannot create \/nonexistent-dir-exaproxy\/x\.pid \(ENOENT\); check that its folder exists/);
 });
 
-test('the open-file limit is read from /proc and compared with http.connections', () => {
+test('the open-file limit is read from /proc and compared with each worker\'s share of http.connections', () => {
   const limit = readFileLimit();
   assert.ok(limit && limit.soft > 0 && limit.hard >= limit.soft);
-  assert.equal(descriptorsNeeded(100), 264);
-  assert.equal(checkFileLimit(10).ok, true);
-  const huge = checkFileLimit(1e9);
-  assert.equal(huge.ok, false);
-  assert.match(huge.message ?? '', /^http\.connections=1000000000 needs 2000000064 open files but the limit \(RLIMIT_NOFILE\) is \d+ .*only about \d+ connections fit; raise it \(ulimit -n 2000000064/);
+  // Two descriptors per served client, one per waiting one (the backlog), 64 for the process.
+  assert.deepEqual(connectionBudget(100, 1, 200, Infinity), { perWorker: 100, queue: 200, needed: 464, fileLimited: false });
+  assert.deepEqual(connectionBudget(500, 2, 200, Infinity), { perWorker: 250, queue: 200, needed: 764, fileLimited: false });
+  assert.deepEqual(connectionBudget(32768, 1, 200, 1024), { perWorker: 384, queue: 192, needed: 65800, fileLimited: true });
+  assert.equal(checkFileLimit(10, 1, 200).budget.fileLimited, false);
+  const huge = checkFileLimit(1e9, 1, 200);
+  assert.equal(huge.budget.fileLimited, true);
+  assert.match(huge.message ?? '', /^exaproxy: http\.connections=1000000000 needs 2000000264 open files per worker but the limit \(RLIMIT_NOFILE\) is \d+, so it serves at most \d+ connections at once; raise it \(ulimit -n 2000000264/);
 });
 
-test('a process whose limit is too low for http.connections is told how many fit and what to do', () => {
-  const script = `const { checkFileLimit } = require(${JSON.stringify(join(root, 'src/supervisor/limits.ts'))}); console.log(JSON.stringify(checkFileLimit(3000)));`;
+test('a process whose limit is too low for http.connections is told how many it serves and what to do', () => {
+  const script = `const { checkFileLimit } = require(${JSON.stringify(join(root, 'src/supervisor/limits.ts'))}); console.log(JSON.stringify(checkFileLimit(3000, Number(process.argv[1] ?? 1), 200)));`;
   const r = spawnSync('prlimit', ['--nofile=256:4096', process.execPath, '--import', 'tsx', '-e', script], { cwd: root, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const check = JSON.parse(r.stdout);
-  assert.equal(check.ok, false);
-  assert.equal(check.needed, 6064);
+  assert.equal(check.budget.fileLimited, true);
+  assert.equal(check.budget.perWorker, 1916);
   // Node raises the soft limit to the hard one at startup, so 4096 is what counts.
-  assert.match(check.message, /^http\.connections=3000 needs 6064 open files but the limit \(RLIMIT_NOFILE\) is 4096 \(hard 4096\), so only about 2016 connections fit; raise it \(ulimit -n 6064, or LimitNOFILE=6064 in the systemd unit\) or lower http\.connections$/);
-  const fits = spawnSync('prlimit', ['--nofile=256:4096', process.execPath, '--import', 'tsx', '-e', script.replace('3000', '2000')], { cwd: root, encoding: 'utf8' });
-  assert.equal(JSON.parse(fits.stdout).ok, true);
+  assert.match(check.message, /^exaproxy: http\.connections=3000 needs 6264 open files per worker but the limit \(RLIMIT_NOFILE\) is 4096, so it serves at most 1916 connections at once; raise it \(ulimit -n 6264, or LimitNOFILE=6264 in the systemd unit\) or lower http\.connections$/);
+  // Two workers have half the share each, and each its own limit.
+  const two = spawnSync('prlimit', ['--nofile=256:4096', process.execPath, '--import', 'tsx', '-e', script, '2'], { cwd: root, encoding: 'utf8' });
+  assert.deepEqual(JSON.parse(two.stdout).budget, { perWorker: 1500, queue: 200, needed: 3264, fileLimited: false });
+  const fits = spawnSync('prlimit', ['--nofile=256:4096', process.execPath, '--import', 'tsx', '-e', script.replace('3000', '1900')], { cwd: root, encoding: 'utf8' });
+  assert.equal(JSON.parse(fits.stdout).budget.fileLimited, false);
 });
 
 test('users are looked up in passwd', () => {

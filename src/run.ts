@@ -75,6 +75,7 @@ export async function run(config: Config, log: Logger, recent: RecentLines, sour
     // Started as root: drop to daemon.user once bound, unless told to stay root explicitly.
     user: runAsUser(config),
     connections: config.http.connections,
+    backlog: Math.max(config.tcp4.backlog, config.tcp6.backlog),
     monitor: monitorSettings(config),
     debug,
     reopen: reopenMain,

@@ -87,8 +87,8 @@ export const SCHEMA = {
   },
   http: {
     enable: bool({ default: 'true', help: 'ExaProxy serving state for SIGTTIN/SIGTTOU (use tcp4/tcp6.listen to stop listening)', implemented: false }),
-    'idle-connect': seconds({ default: '300', min: 0, max: DAY, zero: 'no limit', help: 'close connections that have not sent a complete first request after this long' }),
-    connections: int({ default: '32768', min: 1, max: MANY, help: 'maximum number of proxy client connections (IPv4 and IPv6 together)' }),
+    'idle-connect': seconds({ default: '300', min: 0, max: DAY, zero: 'no limit', help: 'close connections that have not sent a complete first request after this long (503 to clients still waiting at http.connections)' }),
+    connections: int({ default: '32768', min: 1, max: MANY, help: 'maximum number of proxy client connections (IPv4 and IPv6 together), shared by the workers; lowered to what RLIMIT_NOFILE allows' }),
     transparent: bool({ default: 'false', help: 'do not reveal the proxy: no Via or X-Forwarded-For, hop-by-hop headers left alone' }),
     forward: header({ default: '', help: 'read the client address from this header (e.g. x-forwarded-for) when sent by http.forward-trust' }),
     'forward-trust': cidrs({ default: LOOPBACK, help: 'peers whose http.forward header or PROXY protocol header is believed' }),

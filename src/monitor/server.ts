@@ -11,6 +11,7 @@ import { exaproxyRunning, sortedJson } from './running';
 import { dashboardPage } from './dashboard';
 import { parseSwitch, refuseControl } from './control';
 import { openedBy } from './peer';
+import { guarded } from './periodic';
 
 /** The part of a pino logger the monitor and the supervisor use. */
 export interface Log {
@@ -84,13 +85,7 @@ const MAX_BODY = 8192;
 export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
   const history = new History();
   const poolStats = (): PoolStats | undefined => options.pool?.stats();
-  const sample = (): void => {
-    try {
-      history.sample(options.stats(), poolStats());
-    } catch (err) {
-      options.log.warn(`monitor: could not sample statistics: ${(err as Error).message}`);
-    }
-  };
+  const sample = guarded('monitor: sampling statistics', options.log, () => history.sample(options.stats(), poolStats()));
   sample();
   const timer = setInterval(sample, options.sampleMs ?? 1000);
   timer.unref();

@@ -193,7 +193,7 @@ export class Stats {
       gauges: {
         clientsOpen: this.clientsOpen,
         upstreamOpen: this.upstreamOpen,
-        rss: process.memoryUsage.rss(),
+        rss: residentMemory(),
         processes: 1,
       },
       methods: Array.from(this.methods),
@@ -221,6 +221,18 @@ export class Stats {
     }
     return total;
   }
+}
+
+let lastRss = 0;
+
+/** RSS reads /proc/self/stat, which fails at the open-file limit (EMFILE): the last value is kept. */
+function residentMemory(): number {
+  try {
+    lastRss = process.memoryUsage.rss();
+  } catch {
+    // kept: a snapshot must never throw (it runs in timers)
+  }
+  return lastRss;
 }
 
 /**

@@ -1,13 +1,18 @@
 /**
  * The proxy's listening sockets and its connection limit.
  *
- * At the limit (`http.connections`) new clients are accepted but not served: they
- * wait, paused, in arrival order until a connection closes — the user-space equivalent
- * of leaving them in the kernel backlog, which Node cannot do. A warning is logged at
- * most every 20 s while it lasts. One sweeper per worker fires every connection's
- * timeout, so no per-request timer exists.
+ * `http.connections` is the proxy's limit: each worker serves its share of it (see
+ * src/supervisor/limits.ts), less when its open-file limit cannot hold that many. At the
+ * limit new clients are accepted but not served: they wait, paused, in arrival order until a
+ * connection closes — the user-space equivalent of leaving them in the kernel backlog, which
+ * Node cannot do. At most `backlog` wait, each for at most `http.idle-connect`; the others
+ * get a 503 and are closed, so waiting clients cannot use up the descriptors the served ones
+ * need. A warning is logged at most every 20 s while it lasts. One sweeper per worker fires
+ * every connection's timeout, so no per-request timer exists.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { every } from '../monitor/periodic';
+import { workerBudget } from '../supervisor/limits';
 import { ClientConnection } from './client';
 import type { ProxyContext } from './context';
 
@@ -19,18 +24,32 @@ const SWEEP_MS = 250;
  */
 export const SOCKET_BUFFER = 256 * 1024;
 const SATURATION_WARNING_MS = 20_000;
+/** How long a refused client may take to read its 503 before its socket is closed anyway. */
+const REFUSAL_LINGER_MS = 2_000;
+
+interface Waiting {
+  socket: Socket;
+  since: number;
+}
 
 export class Listener {
   private readonly servers: Server[] = [];
   private readonly clients = new Set<ClientConnection>();
-  private readonly waiting: Socket[] = [];
+  private readonly waiting: Waiting[] = [];
   private readonly sweeper: NodeJS.Timeout;
   private lastWarning = 0;
+  private lastAcceptError = 0;
   private accepting = true;
+  /** clients this worker serves at once */
+  readonly limit: number;
+  /** clients this worker keeps waiting beyond that */
+  readonly queueLimit: number;
 
   constructor(private readonly ctx: ProxyContext) {
-    this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
-    this.sweeper.unref();
+    const budget = workerBudget(ctx.settings.connections, ctx.settings.backlog);
+    this.limit = budget.perWorker;
+    this.queueLimit = budget.queue;
+    this.sweeper = every(SWEEP_MS, 'proxy: timeout sweep', { warn: (m) => ctx.log.warn(m) }, () => this.sweep());
   }
 
   get connections(): number {
@@ -49,7 +68,7 @@ export class Listener {
           resolve();
         });
       });
-      server.on('error', (err) => this.ctx.log.error({ err }, 'listener error'));
+      server.on('error', (err) => this.onAcceptError(err));
       const address = server.address();
       if (address && typeof address === 'object') bound.push({ host: address.address, port: address.port });
       this.servers.push(server);
@@ -77,22 +96,52 @@ export class Listener {
       socket.destroy();
       return;
     }
-    if (this.clients.size >= this.ctx.settings.connections) {
-      socket.pause();
+    if (this.clients.size >= this.limit) {
       socket.on('error', () => socket.destroy());
-      this.waiting.push(socket);
       const now = Date.now();
       if (now - this.lastWarning > SATURATION_WARNING_MS) {
         this.lastWarning = now;
         this.ctx.log.warn(
-          { limit: this.ctx.settings.connections, waiting: this.waiting.length },
+          { limit: this.limit, configured: this.ctx.settings.connections, waiting: this.waiting.length, queue: this.queueLimit },
           'connection limit reached (http.connections): new clients wait until others close',
         );
       }
+      if (this.waiting.length >= this.queueLimit) {
+        this.refuse(socket, 'the proxy is serving as many clients as it may; try again in a moment');
+        return;
+      }
+      socket.pause();
+      this.waiting.push({ socket, since: now });
       return;
     }
     this.serve(socket);
   };
+
+  /**
+   * At the open-file limit accept() fails (EMFILE; libuv then closes the connection it could
+   * not take, so the client is refused, not left hanging). Existing connections are not
+   * affected; the error is logged at most every 20 s, not once per refused client.
+   */
+  private onAcceptError(err: Error): void {
+    const now = Date.now();
+    if (now - this.lastAcceptError < SATURATION_WARNING_MS) return;
+    this.lastAcceptError = now;
+    const code = (err as NodeJS.ErrnoException).code;
+    const hint = code === 'EMFILE' || code === 'ENFILE' ? ' (open-file limit reached: new clients are refused until descriptors are free; raise ulimit -n)' : '';
+    this.ctx.log.error({ err }, `listener error${hint}`);
+  }
+
+  /** A 503 for a client that cannot be served (queue full, or waited http.idle-connect), then close. */
+  private refuse(socket: Socket, message: string): void {
+    const page = this.ctx.pages.response(503, this.ctx.pages.error(503, message), { minor: 1, close: true });
+    // What the client sent is read and dropped: closing with unread data would reset the
+    // connection, and the client could lose the 503 before reading it.
+    socket.on('data', () => {});
+    socket.once('end', () => socket.destroy());
+    socket.setTimeout(REFUSAL_LINGER_MS, () => socket.destroy());
+    socket.resume();
+    socket.end(page);
+  }
 
   private serve(socket: Socket): void {
     const client = new ClientConnection(socket, this.ctx);
@@ -102,8 +151,8 @@ export class Listener {
 
   private readonly onClientClosed = (client: ClientConnection): void => {
     this.clients.delete(client);
-    while (this.waiting.length && this.clients.size < this.ctx.settings.connections) {
-      const next = this.waiting.shift()!;
+    while (this.waiting.length && this.clients.size < this.limit) {
+      const next = this.waiting.shift()!.socket;
       if (next.destroyed) continue;
       this.serve(next);
       next.resume();
@@ -114,6 +163,13 @@ export class Listener {
     const now = Date.now();
     for (const client of this.clients) client.expire(now);
     this.ctx.upstreams.sweep(now);
+    // Arrival order: the oldest waiting clients are first. http.idle-connect applies to them
+    // as to a served client that has not sent a request yet.
+    const deadline = now - this.ctx.settings.timeouts.idleConnect;
+    while (this.waiting.length > 0 && (this.waiting[0].socket.destroyed || this.waiting[0].since <= deadline)) {
+      const { socket } = this.waiting.shift()!;
+      if (!socket.destroyed) this.refuse(socket, 'the proxy was serving as many clients as it may for too long (http.idle-connect); try again later');
+    }
   }
 
   /** Stops listening, then closes every connection. */
@@ -121,7 +177,7 @@ export class Listener {
     clearInterval(this.sweeper);
     // Connections first: server.close() waits for them, and a half-open one may never end.
     const closing = this.servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
-    for (const socket of this.waiting) socket.destroy();
+    for (const { socket } of this.waiting.splice(0)) socket.destroy();
     for (const client of this.clients) client.socket.destroy();
     this.ctx.upstreams.closeAll();
     await Promise.all(closing);

@@ -9,7 +9,7 @@ export type { WorkerHandle } from './worker';
 export type { Supervisor, PrimaryOptions, ReloadResult, MonitorSettings } from './primary';
 export { writePidfile, removePidfile, PidfileError } from './pidfile';
 export { dropPrivileges, lookupUser, PrivilegeError } from './privileges';
-export { checkFileLimit, readFileLimit, descriptorsNeeded } from './limits';
+export { checkFileLimit, readFileLimit, connectionBudget } from './limits';
 
 export interface SupervisorOptions extends PrimaryOptions {
   /** runs in each worker: start the data path (listen), resolve once it serves */

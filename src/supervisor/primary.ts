@@ -13,7 +13,7 @@ import type { MonitorSettings, PrimaryOptions, Supervisor } from './types';
 import { isWorkerMessage, type PrimaryMessage, type WorkerMessage } from './messages';
 import { writePidfile, removePidfile } from './pidfile';
 import { dropPrivileges, lookupUser } from './privileges';
-import { checkFileLimit } from './limits';
+import { checkFileLimit, WORKERS_ENV } from './limits';
 import { nextPoolLimits, sameMonitor, workerCount } from './settings';
 import { StartError } from './start-errors';
 
@@ -48,9 +48,20 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
 
   if (options.connections !== undefined) {
-    const check = checkFileLimit(options.connections);
+    // Each worker serves its share of http.connections: a worker without one could serve nobody.
+    if (wanted > options.connections) {
+      const line = `exaproxy: daemon.workers=${wanted} is more than http.connections=${options.connections}: starting ${options.connections} worker(s)`;
+      process.stderr.write(`${line}\n`);
+      log.warn(line);
+      wanted = options.connections;
+    }
+    const check = checkFileLimit(options.connections, wanted, options.backlog ?? 0);
     if (check.raisedFrom !== undefined) log.info(`open-file limit raised from ${check.raisedFrom} to ${check.limit?.soft}`);
-    if (!check.ok) log.warn(check.message ?? 'open-file limit too low');
+    if (check.message !== undefined) {
+      // Shown at the default log level: the limit the workers apply instead of http.connections.
+      process.stderr.write(`${check.message}\n`);
+      log.warn(check.message);
+    }
   }
   if (options.pidfile) {
     writePidfile(options.pidfile);
@@ -66,7 +77,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
   };
 
   function fork(gen: number): Member {
-    const worker = cluster.fork({ ...options.env, EXAPROXY_WORKER_GENERATION: String(gen) });
+    const worker = cluster.fork({ ...options.env, EXAPROXY_WORKER_GENERATION: String(gen), [WORKERS_ENV]: String(wanted) });
     const member: Member = { worker, generation: gen, ready: false, leaving: false, startedAt: Date.now() };
     members.set(worker.id, member);
     worker.on('message', (m: unknown) => {
@@ -159,7 +170,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
     reloading = (async () => {
       try {
         const result = (await options.reload?.()) ?? undefined;
-        if (result?.workers !== undefined) wanted = workerCount(result.workers);
+        if (result?.workers !== undefined) wanted = Math.min(workerCount(result.workers), options.connections ?? Infinity);
         if (result?.monitor !== undefined) monitorSettings = result.monitor;
       } catch (err) {
         log.error(`reload refused, the running workers are kept: ${(err as Error).message}`);

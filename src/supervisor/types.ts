@@ -27,8 +27,10 @@ export interface PrimaryOptions {
   pidfile?: string;
   /** daemon.user: dropped to once the first workers listen (when started as root) */
   user?: string;
-  /** http.connections, checked against RLIMIT_NOFILE */
+  /** http.connections: shared by the workers, each share checked against RLIMIT_NOFILE */
   connections?: number;
+  /** tcp4/tcp6.backlog: how many more clients each worker keeps waiting at its limit */
+  backlog?: number;
   /** how long old workers may finish their connections after a reload (ms); default 30 s */
   drainTimeoutMs?: number;
   /** how long workers may finish their connections on SIGQUIT (ms); default 0, no limit (as ExaProxy) */

@@ -7,6 +7,7 @@ import type { RecentLines } from '../monitor/recent';
 import type { Log } from '../monitor/server';
 import { isPrimaryMessage, type PrimaryMessage, type WorkerMessage } from './messages';
 import { dropPrivileges } from './privileges';
+import { guarded } from '../monitor/periodic';
 import { workerFailed } from './fail';
 
 /** What startWorker() gives back: the running data path of one worker. */
@@ -63,11 +64,12 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerHandle> {
   }
   const fallback = new EmptyStats();
   let seq = 0;
-  const report = (): void => {
+  // Runs in a timer: an exception there would end the worker and every connection it holds.
+  const report = guarded(`worker ${process.pid}: statistics report`, log, (): void => {
     const logs = handle.recent?.since(seq) ?? { lines: [], next: 0 };
     seq = logs.next;
     send({ exaproxy: 'report', stats: (handle.stats ?? fallback).snapshot(), pool: handle.pool?.stats() ?? null, logs: logs.lines });
-  };
+  });
   const reporter = setInterval(report, options.reportMs ?? 1000);
   reporter.unref();
 
