@@ -35,6 +35,11 @@ test('npm pack --json prints only JSON, and the tarball has the license, the doc
     assert.ok(files.has(needed), `${needed} is packed`);
   }
   assert.deepEqual([...files].filter((f) => f.endsWith('.node')), [], 'no binary in the main package: it comes from the platform package');
+  // Every file package.json points to is there (a `main` naming a file never built was).
+  const manifest = readJson<{ main?: string; types?: string; bin: Record<string, string> }>(join(ROOT, 'package.json'));
+  for (const path of [manifest.main, manifest.types, ...Object.values(manifest.bin)]) {
+    if (path !== undefined) assert.ok(files.has(normalize(path)), `package.json names ${path}, which is not packed`);
+  }
 
   const license = readFileSync(join(ROOT, 'LICENSE'), 'utf8');
   assert.match(license, /^BSD 3-Clause License\n\nCopyright \(c\) \d{4}, the exaproxy authors\n/);
