@@ -46,6 +46,8 @@ export interface MonitorOptions {
   openControl?: () => boolean;
   /** redirector.maximum: /control/pool never sets more helpers (per worker) than configured */
   poolMaximum?: () => number;
+  /** whether there is a log file to reopen now (read on each request: a reload may change it); otherwise 409 */
+  logFiles?: () => boolean;
   /** the proxy's worker processes: a control request whose connection one of them opened came through the proxy */
   proxyPids?: () => number[];
   stats: () => Snapshot;
@@ -228,7 +230,7 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
         return json(res, 200, { ok: true, on });
       }
       default: {
-        if (options.control.reopen === undefined) {
+        if (options.control.reopen === undefined || options.logFiles?.() === false) {
           return send(res, 409, 'text/plain; charset=utf-8', 'no log file to reopen: log.destination and usage.destination are not files\n');
         }
         await options.control.reopen();
