@@ -24,7 +24,7 @@ import { checkOptions, checkPoolSize } from './options';
 import { batchTarget, leastLoaded, stillFree, takesAhead } from './pick-helper';
 import type { FailureKind } from './respawn-policy';
 import { HelperRoster } from './roster';
-import { Throttle } from './throttle';
+import { Throttle, guarded } from './throttle';
 import type {
   DecideResult, Decision, PoolInternals, PoolStats, RedirectorLog, RedirectorOptions, RedirectorRequest,
 } from './types';
@@ -150,7 +150,7 @@ export class RedirectorPool extends EventEmitter {
         lastHelper: null, lastVerdict: '-', settled: false,
       };
       this.unsettled.add(pending);
-      this.ticker ??= setInterval(() => this.tick(), this.tickMs);
+      this.ticker ??= setInterval(guarded('redirector: timeout tick', this.log, () => this.tick()), this.tickMs);
       try {
         this.place(pending, false);
       } catch (error) {

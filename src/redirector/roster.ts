@@ -9,6 +9,7 @@ import { Helper } from './helper-process';
 import type { HelperHooks, HelperSettings } from './helper-process';
 import { RespawnPolicy } from './respawn-policy';
 import type { RedirectorLog } from './types';
+import { guarded } from '../monitor/periodic';
 
 export interface RosterEvents {
   spawned(pid: number): void;
@@ -56,7 +57,8 @@ export class HelperRoster<A> {
   start(): void {
     this.active = true;
     this.replenish();
-    this.shrinker = setInterval(() => this.shrink(), this.times.shrinkIntervalMs);
+    // Timers never throw: an exception there would end the worker with all its connections.
+    this.shrinker = setInterval(guarded('redirector: idle helper shrink', this.log, () => this.shrink()), this.times.shrinkIntervalMs);
     this.shrinker.unref();
   }
 
@@ -154,11 +156,11 @@ export class HelperRoster<A> {
 
   private scheduleRespawn(now: number): void {
     if (this.respawnTimer !== null) return;
-    this.respawnTimer = setTimeout(() => {
+    this.respawnTimer = setTimeout(guarded('redirector: helper respawn', this.log, () => {
       this.respawnTimer = null;
       this.replenish();
       this.events.spawnAllowed();
-    }, Math.max(1, this.respawn.blockedUntil - now));
+    }), Math.max(1, this.respawn.blockedUntil - now));
   }
 
   /** Retires helpers above `minimum` that stayed idle for a whole shrink interval. */

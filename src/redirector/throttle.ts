@@ -20,3 +20,6 @@ export class Throttle {
     return count;
   }
 }
+
+/** A timer's task that never throws (that would end the worker): a failure is logged once. */
+export { guarded } from '../monitor/periodic';
