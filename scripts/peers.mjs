@@ -3,8 +3,9 @@
 // On Debian as root a missing one is installed with apt-get, a line per package; anywhere
 // else the run stops at once with one line naming what is missing.
 //
-// Usage: node scripts/peers.mjs          ensure every peer (what .ci/run does)
-//        node scripts/peers.mjs --list   print "command package scope" lines
+// Usage: node scripts/peers.mjs               ensure every peer (what .ci/run does)
+//        node scripts/peers.mjs --no-install  only check them
+//        node scripts/peers.mjs --list        print "command package scope" lines
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -69,16 +70,17 @@ function apt(args) {
 
 /**
  * Installs what is missing of `peers`, or exits with one line naming it. `why` says who
- * needs them, for that line.
+ * needs them, for that line; `install: false` only checks.
  */
-export function ensurePeers(peers, why) {
+export function ensurePeers(peers, why, { install = true } = {}) {
   const missing = peers.filter((p) => !found(p.command));
   if (missing.length === 0) return;
   const packages = [...new Set(missing.map((p) => p.package))];
   const names = missing.map((p) => (p.command === p.package ? p.command : `${p.command} (${p.package})`)).join(', ');
-  if (!canApt) {
+  if (!install || !canApt) {
     const how = process.platform === 'linux' ? `as root: apt-get install ${packages.join(' ')}` : 'with your system\'s package manager';
-    say(`exaproxy test: missing ${names}, needed by ${why}; this runner installs them only as root on Debian. Install them ${how}`);
+    const runner = install ? 'this runner installs them only as root on Debian' : 'not installed (--no-install)';
+    say(`exaproxy test: missing ${names}, needed by ${why}; ${runner}. Install them ${how}`);
     process.exit(1);
   }
   say(`exaproxy test: ${why} need ${names}: installing ${packages.length} Debian package(s)`);
@@ -114,6 +116,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (process.argv.includes('--list')) {
     for (const p of PEERS) console.log(`${p.command} ${p.package} ${p.scope}`);
   } else {
-    ensurePeers(PEERS, 'the tests and the bench smoke');
+    ensurePeers(PEERS, 'the tests and the bench smoke', { install: !process.argv.includes('--no-install') });
   }
 }

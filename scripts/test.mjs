@@ -4,6 +4,7 @@
 //   --skip=TEXT  leave out the spec files whose path contains TEXT
 //   --no-cargo   do not run cargo test
 //   --no-build   test the addon at hand (e.g. a release artifact) instead of rebuilding it
+//   --no-install never install missing peers, only name them
 // The programs the chosen specs drive (curl, haproxy, chromium…) are installed first when
 // missing (scripts/peers.mjs); the run stops at once with one line when they cannot be.
 import { spawnSync } from 'node:child_process';
@@ -46,7 +47,7 @@ if ((build || cargo) && !found('cargo')) {
   console.error('exaproxy test: cargo is missing: install Rust (https://rustup.rs), or pass --no-build --no-cargo to test an addon built elsewhere');
   process.exit(1);
 }
-ensurePeers(peersFor(files), `${files.length} spec file(s)`);
+ensurePeers(peersFor(files), `${files.length} spec file(s)`, { install: !args.includes('--no-install') });
 
 // The addon is rebuilt first so the TypeScript tests never run against a stale binary.
 if (build) run('npm', ['run', '--silent', 'build:native']);
