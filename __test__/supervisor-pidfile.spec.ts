@@ -58,14 +58,15 @@ test('an impossible pidfile path names the option and what to do', () => {
 test('the open-file limit is read from /proc and compared with each worker\'s share of http.connections', () => {
   const limit = readFileLimit();
   assert.ok(limit && limit.soft > 0 && limit.hard >= limit.soft);
-  // Two descriptors per served client, one per waiting one (the backlog), 64 for the process.
-  assert.deepEqual(connectionBudget(100, 1, 200, Infinity), { perWorker: 100, queue: 200, needed: 464, fileLimited: false });
-  assert.deepEqual(connectionBudget(500, 2, 200, Infinity), { perWorker: 250, queue: 200, needed: 764, fileLimited: false });
-  assert.deepEqual(connectionBudget(32768, 1, 200, 1024), { perWorker: 384, queue: 192, needed: 65800, fileLimited: true });
+  // Two descriptors per served client, one per waiting one (the backlog) and per refused one
+  // reading its 503 (as many), 64 for the process.
+  assert.deepEqual(connectionBudget(100, 1, 200, Infinity), { perWorker: 100, queue: 200, needed: 664, fileLimited: false });
+  assert.deepEqual(connectionBudget(500, 2, 200, Infinity), { perWorker: 250, queue: 200, needed: 964, fileLimited: false });
+  assert.deepEqual(connectionBudget(32768, 1, 200, 1024), { perWorker: 288, queue: 192, needed: 66000, fileLimited: true });
   assert.equal(checkFileLimit(10, 1, 200).budget.fileLimited, false);
   const huge = checkFileLimit(1e9, 1, 200);
   assert.equal(huge.budget.fileLimited, true);
-  assert.match(huge.message ?? '', /^exaproxy: http\.connections=1000000000 needs 2000000264 open files per worker but the limit \(RLIMIT_NOFILE\) is \d+, so it serves at most \d+ connections at once; raise it \(ulimit -n 2000000264/);
+  assert.match(huge.message ?? '', /^exaproxy: http\.connections=1000000000 needs 2000000464 open files per worker but the limit \(RLIMIT_NOFILE\) is \d+, so it serves at most \d+ connections at once; raise it \(ulimit -n 2000000464/);
 });
 
 test('a process whose limit is too low for http.connections is told how many it serves and what to do', () => {
@@ -74,13 +75,13 @@ test('a process whose limit is too low for http.connections is told how many it 
   assert.equal(r.status, 0, r.stderr);
   const check = JSON.parse(r.stdout);
   assert.equal(check.budget.fileLimited, true);
-  assert.equal(check.budget.perWorker, 1916);
+  assert.equal(check.budget.perWorker, 1816);
   // Node raises the soft limit to the hard one at startup, so 4096 is what counts.
-  assert.match(check.message, /^exaproxy: http\.connections=3000 needs 6264 open files per worker but the limit \(RLIMIT_NOFILE\) is 4096, so it serves at most 1916 connections at once; raise it \(ulimit -n 6264, or LimitNOFILE=6264 in the systemd unit\) or lower http\.connections$/);
+  assert.match(check.message, /^exaproxy: http\.connections=3000 needs 6464 open files per worker but the limit \(RLIMIT_NOFILE\) is 4096, so it serves at most 1816 connections at once; raise it \(ulimit -n 6464, or LimitNOFILE=6464 in the systemd unit\) or lower http\.connections$/);
   // Two workers have half the share each, and each its own limit.
   const two = spawnSync('prlimit', ['--nofile=256:4096', process.execPath, '--import', 'tsx', '-e', script, '2'], { cwd: root, encoding: 'utf8' });
-  assert.deepEqual(JSON.parse(two.stdout).budget, { perWorker: 1500, queue: 200, needed: 3264, fileLimited: false });
-  const fits = spawnSync('prlimit', ['--nofile=256:4096', process.execPath, '--import', 'tsx', '-e', script.replace('3000', '1900')], { cwd: root, encoding: 'utf8' });
+  assert.deepEqual(JSON.parse(two.stdout).budget, { perWorker: 1500, queue: 200, needed: 3464, fileLimited: false });
+  const fits = spawnSync('prlimit', ['--nofile=256:4096', process.execPath, '--import', 'tsx', '-e', script.replace('3000', '1800')], { cwd: root, encoding: 'utf8' });
   assert.equal(JSON.parse(fits.stdout).budget.fileLimited, false);
 });
 

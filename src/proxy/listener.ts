@@ -36,6 +36,8 @@ export class Listener {
   private readonly servers: Server[] = [];
   private readonly clients = new Set<ClientConnection>();
   private readonly waiting: Waiting[] = [];
+  /** refused clients reading their 503, oldest first ('since' is when they must be gone) */
+  private readonly lingering: Waiting[] = [];
   private readonly sweeper: NodeJS.Timeout;
   private lastWarning = 0;
   private lastAcceptError = 0;
@@ -136,11 +138,14 @@ export class Listener {
     const page = this.ctx.pages.response(503, this.ctx.pages.error(503, message), { minor: 1, close: true });
     // What the client sent is read and dropped: closing with unread data would reset the
     // connection, and the client could lose the 503 before reading it.
+    // A hard deadline (swept), not an idle timeout a trickling client could keep pushing back.
     socket.on('data', () => {});
     socket.once('end', () => socket.destroy());
-    socket.setTimeout(REFUSAL_LINGER_MS, () => socket.destroy());
     socket.resume();
     socket.end(page);
+    // As many may linger as wait (the descriptors budgeted for them); beyond, the oldest is closed.
+    if (this.lingering.length >= this.queueLimit) this.lingering.shift()?.socket.destroy();
+    this.lingering.push({ socket, since: Date.now() + REFUSAL_LINGER_MS });
   }
 
   private serve(socket: Socket): void {
@@ -170,6 +175,7 @@ export class Listener {
       const { socket } = this.waiting.shift()!;
       if (!socket.destroyed) this.refuse(socket, 'the proxy was serving as many clients as it may for too long (http.idle-connect); try again later');
     }
+    while (this.lingering.length > 0 && (this.lingering[0].socket.destroyed || this.lingering[0].since <= now)) this.lingering.shift()!.socket.destroy();
   }
 
   /** Stops listening, then closes every connection. */
@@ -177,7 +183,7 @@ export class Listener {
     clearInterval(this.sweeper);
     // Connections first: server.close() waits for them, and a half-open one may never end.
     const closing = this.servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
-    for (const { socket } of this.waiting.splice(0)) socket.destroy();
+    for (const { socket } of [...this.waiting.splice(0), ...this.lingering.splice(0)]) socket.destroy();
     for (const client of this.clients) client.socket.destroy();
     this.ctx.upstreams.closeAll();
     await Promise.all(closing);

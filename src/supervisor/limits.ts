@@ -1,7 +1,8 @@
 // How many clients each worker serves: http.connections is the proxy's limit, so it is split
 // between the workers, and each share must fit in the worker's open-file limit
 // (RLIMIT_NOFILE, per process): a served client can hold two descriptors (client and upstream
-// socket), a waiting one holds one, plus a margin for listeners, helpers, logs and DNS.
+// socket), a waiting one holds one, and so does a refused one while it reads its 503 (as many
+// of those as may wait), plus a margin for listeners, helpers, logs and DNS.
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
@@ -33,7 +34,7 @@ export function readFileLimit(pid: number | 'self' = 'self'): FileLimit | undefi
 export interface ConnectionBudget {
   /** clients one worker serves at once */
   perWorker: number;
-  /** clients one worker keeps waiting (accepted, not served yet); more are refused with a 503 */
+  /** clients one worker keeps waiting (accepted, not served yet); more are refused with a 503 (as many reading it at once) */
   queue: number;
   /** open files one worker needs to serve its whole share of http.connections */
   needed: number;
@@ -43,17 +44,18 @@ export interface ConnectionBudget {
 
 /**
  * Each of `workers` workers serves http.connections / workers (rounded down, at least 1) and
- * keeps at most `backlog` (tcp4/tcp6.backlog) more waiting. When `files` descriptors are not
- * enough for that, the share shrinks to what fits: a fifth of the spare descriptors (at most
- * `backlog`) for waiting clients, the rest for served ones at two each.
+ * keeps at most `backlog` (tcp4/tcp6.backlog) more waiting, and as many refused ones reading
+ * their 503. When `files` descriptors are not enough for that, the share shrinks to what fits:
+ * a fifth of the spare descriptors (at most `backlog`) for waiting clients, as many for refused
+ * ones, the rest for served ones at two each.
  */
 export function connectionBudget(connections: number, workers: number, backlog: number, files: number): ConnectionBudget {
   const share = Math.max(1, Math.floor(connections / Math.max(1, workers)));
-  const needed = 2 * share + backlog + DESCRIPTOR_MARGIN;
+  const needed = 2 * share + 2 * backlog + DESCRIPTOR_MARGIN;
   if (files >= needed) return { perWorker: share, queue: backlog, needed, fileLimited: false };
   const spare = Math.max(0, files - DESCRIPTOR_MARGIN);
   const queue = Math.min(backlog, Math.floor(spare / 5));
-  const perWorker = Math.max(1, Math.floor((spare - queue) / 2));
+  const perWorker = Math.max(1, Math.floor((spare - 2 * queue) / 2));
   return { perWorker: Math.min(perWorker, share), queue, needed, fileLimited: true };
 }
 
