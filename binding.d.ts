@@ -14,36 +14,60 @@ export declare class RewritePlan {
   constructor(options: RewriteOptions)
 }
 
-/** `parseProxyHeader(buf, start, table) → consumed | 0 | -code` */
-export declare function parseProxyHeader(buf: unknown, start: unknown, result: unknown): number
+/**
+ * Parses a PROXY protocol v1/v2 header at `buf[start..]` into `table` (see `Proxy`).
+ * → bytes consumed (> 0), `NEED_MORE` (0) or `-ErrorCode`.
+ */
+export declare function parseProxyHeader(buf: Buffer, start: number, table: Uint32Array): number
 
-/** `parseRequest(buf, start, table) → consumed | 0 (need more) | -code` */
-export declare function parseRequest(buf: unknown, start: unknown, head: unknown): number
+/**
+ * Parses the request head at `buf[start..]` into `table` (see `Slot` in abi.generated.ts; offsets
+ * are absolute positions in `buf`). → bytes consumed (> 0), `NEED_MORE` (0) or `-ErrorCode`.
+ */
+export declare function parseRequest(buf: Buffer, start: number, table: Uint32Array): number
 
-/** `parseResponse(buf, start, table, requestMethod) → consumed | 0 | -code` */
-export declare function parseResponse(buf: unknown, start: unknown, head: unknown, requestMethod: number): number
+/**
+ * Parses the response head at `buf[start..]` into `table`; `requestMethod` is the `Method` id of
+ * the request it answers. → bytes consumed (> 0), `NEED_MORE` (0) or `-ErrorCode`.
+ */
+export declare function parseResponse(buf: Buffer, start: number, table: Uint32Array, requestMethod: number): number
 
-/** `peekSni(buf, start, table) → 1 | 0 | -code` */
-export declare function peekSni(buf: unknown, start: unknown, result: unknown): number
+/**
+ * Reads the server name of a TLS ClientHello at `buf[start..]` into `table` (see `Sni`).
+ * → 1 when the table is filled, `NEED_MORE` (0) or `-ErrorCode`.
+ */
+export declare function peekSni(buf: Buffer, start: number, table: Uint32Array): number
 
 /** The rewriting rules as the configuration gives them (see `PlanOptions` in Rust). */
 export interface RewriteOptions {
+  /** Via pseudonym: adds `Via: 1.x <via>`; omitted: no Via. */
   via?: string
   viaResponse?: boolean
   /** `append` (default), `replace` or `leave`. */
-  forwardedFor?: string
+  forwardedFor?: 'append' | 'replace' | 'leave'
   passProxyAuthorization?: boolean
   removeRequest?: Array<string>
-  addRequest?: Array<Array<string>>
+  /** `[name, value]` lines added to requests. */
+  addRequest?: Array<[string, string]>
   removeResponse?: Array<string>
-  addResponse?: Array<Array<string>>
+  /** `[name, value]` lines added to responses. */
+  addResponse?: Array<[string, string]>
 }
 
-/** `rewriteRequest(plan, buf, table, out, outStart, clientIp, bits) → written | -code` */
-export declare function rewriteRequest(plan: RewritePlan, buf: unknown, head: unknown, out: unknown, outStart: unknown, clientIp: string, bits: number): number
+/**
+ * Writes the request head to send upstream (a head `parseRequest` filled `table` with) at
+ * `out[outStart..]`; `bits` are `Rewrite` bits. → bytes written, or `-ErrorCode`.
+ */
+export declare function rewriteRequest(plan: RewritePlan, buf: Buffer, table: Uint32Array, out: Buffer, outStart: number, clientIp: string, bits: number): number
 
-/** `rewriteResponse(plan, buf, table, out, outStart, bits) → written | -code` */
-export declare function rewriteResponse(plan: RewritePlan, buf: unknown, head: unknown, out: unknown, outStart: unknown, bits: number): number
+/**
+ * Writes the response head to send to the client at `out[outStart..]`, and sets or clears
+ * `Flag.KEEP_ALIVE` in `table`; `bits` are `Rewrite` bits. → bytes written, or `-ErrorCode`.
+ */
+export declare function rewriteResponse(plan: RewritePlan, buf: Buffer, table: Uint32Array, out: Buffer, outStart: number, bits: number): number
 
-/** `scanChunked(buf, start, end, state) → bytes of buf[start..end] in the message | -code` */
-export declare function scanChunked(buf: unknown, start: unknown, end: unknown, state: unknown): number
+/**
+ * Scans chunked body bytes `buf[start..end]` with the caller-kept `state` (see `Chunk`).
+ * → bytes of `buf[start..end]` that belong to the body (all unless it ended), or `-ErrorCode`.
+ */
+export declare function scanChunked(buf: Buffer, start: number, end: number, state: Uint32Array): number

@@ -86,3 +86,45 @@ test('wrong argument types throw a TypeError with code EXA_ERR_INVALID_ARG', () 
     assert.throws(call, (e: unknown) => e instanceof TypeError && (e as { code?: string }).code === 'EXA_ERR_INVALID_ARG', name);
   }
 });
+
+test('every argument of the wrong type is a TypeError naming it, numbers included', () => {
+  const t = table();
+  const plan = new native.RewritePlan({});
+  const named: [string, () => unknown][] = [
+    ['requestMethod', () => native.parseResponse(REQUEST, 0, t, 'GET' as unknown as number)],
+    ['bits', () => native.rewriteRequest(plan, REQUEST, t, Buffer.alloc(64), 0, '192.0.2.1', 'x' as unknown as number)],
+    ['outStart', () => native.rewriteResponse(plan, REQUEST, t, Buffer.alloc(64), {} as number, 0)],
+    ['out', () => native.rewriteResponse(plan, REQUEST, t, new Uint16Array(8) as unknown as Buffer, 0, 0)],
+  ];
+  for (const [name, call] of named) {
+    assert.throws(
+      call,
+      (e: unknown) => e instanceof TypeError && (e as { code?: string }).code === 'EXA_ERR_INVALID_ARG' && e.message.startsWith(`${name} `),
+      name,
+    );
+  }
+});
+
+test('a writable argument that shares memory with another argument is refused, not written', () => {
+  const t = table();
+  assert.equal(native.parseRequest(REQUEST, 0, t), REQUEST.length);
+  const plan = new native.RewritePlan({ via: 'exaproxy' });
+  const copy = Buffer.from(REQUEST);
+  const refused = (call: () => unknown, name: string): void => {
+    assert.throws(call, (e: unknown) => e instanceof TypeError && (e as { code?: string }).code === 'EXA_ERR_INVALID_ARG' && /share memory/.test(e.message), name);
+  };
+  // The head rewritten over itself: out is buf.
+  refused(() => native.rewriteRequest(plan, copy, t, copy, 0, '192.0.2.1', 0), 'out = buf');
+  refused(() => native.rewriteResponse(plan, copy, t, copy.subarray(8), 0, 0), 'out inside buf');
+  assert.deepEqual(copy, REQUEST, 'nothing was written');
+  // A table viewing the bytes it is asked to describe.
+  const memory = new ArrayBuffer(4096);
+  const bytes = Buffer.from(memory, 0, 2048);
+  REQUEST.copy(bytes);
+  refused(() => native.parseRequest(bytes, 0, new Uint32Array(memory, 1024, 512)), 'table over buf');
+  // Disjoint views of one ArrayBuffer are fine.
+  const head = new Uint32Array(memory, 2048, 512);
+  assert.equal(native.parseRequest(bytes.subarray(0, REQUEST.length), 0, head), REQUEST.length);
+  const out = Buffer.from(memory, 0, 2048).subarray(REQUEST.length + 8);
+  assert.ok(native.rewriteRequest(plan, bytes.subarray(0, REQUEST.length), head, out, 0, '192.0.2.1', 0) > 0);
+});
