@@ -48,6 +48,14 @@ if ((build || cargo) && !found('cargo')) {
   process.exit(1);
 }
 ensurePeers(peersFor(files), `${files.length} spec file(s)`, { install: !args.includes('--no-install') });
+// As root, some specs run exaproxy (through tsx, from this checkout) as nobody, the default
+// daemon.user: a checkout under a private folder (mktemp -d is 0700) fails them obscurely.
+if (process.getuid?.() === 0 && found('runuser')) {
+  const probe = spawnSync('runuser', ['-u', 'nobody', '--', 'test', '-r', join(root, 'package.json')]);
+  if (probe.status === 1) {
+    console.error(`exaproxy test: warning: user nobody cannot read ${root}: the specs that run exaproxy as nobody will fail; let it in (chmod o+x on each folder above it) or clone elsewhere`);
+  }
+}
 
 // The addon is rebuilt first so the TypeScript tests never run against a stale binary.
 if (build) run('npm', ['run', '--silent', 'build:native']);
