@@ -11,7 +11,7 @@ import { PINO_LEVEL } from './log/logger';
 import type { RecentLines } from './monitor/recent';
 import { startProxy } from './proxy/server';
 import { runSupervisor, type WorkerHandle } from './supervisor';
-import { runAsUser } from './supervisor/preflight';
+import { preflight, runAsUser } from './supervisor/preflight';
 import { StartError, startFailureLine, type ListenSetting } from './supervisor/start-errors';
 import { VERSION } from './version';
 
@@ -81,8 +81,11 @@ export async function run(config: Config, log: Logger, recent: RecentLines, sour
     reopen: reopenMain,
     recent,
     reload: () => {
-      // Checked here; the new workers read it again themselves when they start.
-      const fresh = loadConfig({ argv, env: process.env, cwd: process.cwd() }).config;
+      // Checked here; the new workers read it again themselves when they start. Its files are
+      // checked as at start, by this process, which runs as daemon.user by now.
+      const loaded = loadConfig({ argv, env: process.env, cwd: process.cwd() });
+      preflight(loaded.config, loaded.source);
+      const fresh = loaded.config;
       return { workers: fresh.daemon.workers, monitor: monitorSettings(fresh) };
     },
     startWorker: async (): Promise<WorkerHandle> => {

@@ -169,3 +169,24 @@ test('a replacement worker that cannot start stops the proxy with its own line, 
     child.kill('SIGKILL');
   }
 });
+
+test('a reload whose configuration names a file daemon.user cannot write is refused, and the proxy keeps serving', { skip: !root }, async () => {
+  const conf = path('reloaded.conf');
+  writeFileSync(conf, '[web]\nenable = false\n', { mode: 0o644 });
+  const p = await startExaproxy(['-c', conf, ...BASE.slice(2), '--log.level=WARNING', `--security.local=127.0.0.1:${origin.port}`]);
+  try {
+    const log = path('reload-root-only.log');
+    writeFileSync(log, '', { mode: 0o600 });
+    writeFileSync(conf, `[web]\nenable = false\n[usage]\nenable = true\ndestination = ${log}\n`);
+    p.child.kill('SIGHUP');
+    await until(() => p.stdout().includes('reload refused'), 'the reload to be refused', () => p.stdout() + p.stderr());
+    assert.ok(
+      p.stdout().includes(`exaproxy: usage.destination ${log}: not writable by user nobody (daemon.user); create it owned by nobody or choose another path`),
+      p.stdout(),
+    );
+    const r = await curl(['-x', p.url, `http://127.0.0.1:${origin.port}/still`]);
+    assert.equal(r.code, 0, r.stderr);
+  } finally {
+    assert.equal(await p.stop(), 0);
+  }
+});

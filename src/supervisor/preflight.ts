@@ -6,6 +6,7 @@
 // Log files (and pidfiles) are checked, not opened early: the worker opens them itself, as the
 // user that will also reopen them after a rotation.
 import { chownSync, existsSync, mkdirSync, openSync, closeSync, readdirSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config';
 import { sourceOf } from '../config/load';
@@ -111,8 +112,9 @@ export function preflight(config: Config, source: string): void {
     }
     who = withGroups(account);
   }
-  const name = who?.name ?? process.env['USER'] ?? `uid ${process.getuid?.() ?? '?'}`;
-  const role = who !== undefined ? 'daemon.user' : 'the user running exaproxy';
+  const name = who?.name ?? currentUser();
+  // After the switch (a reload) this process is daemon.user itself.
+  const role = who !== undefined || name === config.daemon.user ? 'daemon.user' : 'the user running exaproxy';
   for (const check of checks(config, source, who !== undefined)) {
     const why = denial(check.path, check.need, who);
     if (why === undefined) continue;
@@ -123,6 +125,14 @@ export function preflight(config: Config, source: string): void {
   if (who !== undefined) {
     if (config.log.enable && config.log.destination.kind === 'file') createOwned(config.log.destination.path, who);
     if (config.usage.enable && config.usage.destination.kind === 'file') createOwned(config.usage.destination.path, who);
+  }
+}
+
+function currentUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.() ?? '?'}`;
   }
 }
 
