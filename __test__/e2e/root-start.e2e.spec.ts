@@ -190,3 +190,17 @@ test('a reload whose configuration names a file daemon.user cannot write is refu
     assert.equal(await p.stop(), 0);
   }
 });
+
+test('a pidfile that cannot be removed at exit is said at the default log level', { skip: !root }, async () => {
+  const folder = path('run-closing');
+  mkdirSync(folder);
+  chmodSync(folder, 0o1777);
+  const pidfile = join(folder, 'exaproxy.pid');
+  // The default log.level (ERROR): what the operator sees without asking for more.
+  const p = await startExaproxy(['-c', '/dev/null', '--tcp4.port=0', '--web.enable=false', '--daemon.workers=1', '--http.connections=1000', `--daemon.pidfile=${pidfile}`]);
+  // The folder closes while it runs: nobody can no longer remove the file.
+  chmodSync(folder, 0o755);
+  assert.equal(await p.stop(), 0);
+  assert.equal(existsSync(pidfile), true);
+  assert.match(p.stdout(), new RegExp(`"level":"error".*daemon\\.pidfile: could not remove ${pidfile.replaceAll('.', '\\.')}; remove it by hand`));
+});
