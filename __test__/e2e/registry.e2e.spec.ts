@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -173,4 +173,23 @@ test('on a platform with no prebuilt binary, exaproxy names it and the platforms
   assert.ok(line.startsWith('exaproxy: no native addon for linux-riscv64-gnu (prebuilt for '), line);
   assert.ok(line.includes(PLATFORM) && line.includes('darwin-arm64') && line.includes('@exaproxy/exaproxy-linux-riscv64-gnu'), line);
   assert.ok(!line.includes('optional dependencies'), `no package to install exists for it: ${line}`);
+});
+
+test('node_modules installed on a musl system and used on glibc: exaproxy names the mismatch in one line', { skip, timeout: 300_000 }, () => {
+  const app = join(work, 'libc-mismatch');
+  mkdirSync(app);
+  writeFileSync(join(app, 'package.json'), '{"name":"app","private":true}\n');
+  const env = registry.env();
+  execFileSync('npm', ['install', '--registry', registry.url, `exaproxy@${VERSION}`], { cwd: app, env, stdio: 'pipe' });
+  // What npm leaves on Alpine (linux-x64-musl), laid out by hand: only the gnu binary is real here.
+  const scope = join(app, 'node_modules', '@exaproxy');
+  const musl = join(scope, 'exaproxy-linux-x64-musl');
+  renameSync(join(scope, `exaproxy-${PLATFORM}`), musl);
+  renameSync(join(musl, BINARY), join(musl, 'exaproxy.linux-x64-musl.node'));
+  const manifest = JSON.parse(readFileSync(join(musl, 'package.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(musl, 'package.json'), JSON.stringify({ ...manifest, name: '@exaproxy/exaproxy-linux-x64-musl', main: 'exaproxy.linux-x64-musl.node', libc: ['musl'] }));
+  const line = oneLineFailure([join(app, 'node_modules', 'exaproxy', 'bin', 'exaproxy.js'), '--tcp4.port=0'], env);
+  assert.ok(line.startsWith(`exaproxy: no native addon for ${PLATFORM}: `), line);
+  assert.ok(line.includes('@exaproxy/exaproxy-linux-x64-musl is installed, but it is for musl and this system uses glibc'), line);
+  assert.ok(line.includes('install exaproxy again on this machine'), line);
 });
