@@ -35,9 +35,8 @@ pub fn parse_request(
     env: Env,
     buf: Buffer<'_>,
     start: Number,
-    table: Uint32Array<'_>,
+    mut table: Uint32Array<'_>,
 ) -> Result<i32> {
-    let mut table = table;
     let bytes = buf.get(&env, "buf")?;
     let start = start.offset(&env, "start", bytes.len())?;
     let head = table.get_mut(&env, "table", abi::slot::HEADERS, &[buf.region()])?;
@@ -51,10 +50,9 @@ pub fn parse_response(
     env: Env,
     buf: Buffer<'_>,
     start: Number,
-    table: Uint32Array<'_>,
+    mut table: Uint32Array<'_>,
     request_method: Number,
 ) -> Result<i32> {
-    let mut table = table;
     let bytes = buf.get(&env, "buf")?;
     let start = start.offset(&env, "start", bytes.len())?;
     let head = table.get_mut(&env, "table", abi::slot::HEADERS, &[buf.region()])?;
@@ -70,9 +68,8 @@ pub fn scan_chunked(
     buf: Buffer<'_>,
     start: Number,
     end: Number,
-    state: Uint32Array<'_>,
+    mut state: Uint32Array<'_>,
 ) -> Result<i32> {
-    let mut state = state;
     let bytes = buf.get(&env, "buf")?;
     let end = end.offset(&env, "end", bytes.len())?;
     let start = start.offset(&env, "start", end)?;
@@ -87,9 +84,8 @@ pub fn parse_proxy_header(
     env: Env,
     buf: Buffer<'_>,
     start: Number,
-    table: Uint32Array<'_>,
+    mut table: Uint32Array<'_>,
 ) -> Result<i32> {
-    let mut table = table;
     let bytes = buf.get(&env, "buf")?;
     let start = start.offset(&env, "start", bytes.len())?;
     let result = table.get_mut(&env, "table", abi::proxy::SIZE, &[buf.region()])?;
@@ -99,8 +95,12 @@ pub fn parse_proxy_header(
 /// Reads the server name of a TLS ClientHello at `buf[start..]` into `table` (see `Sni`).
 /// → 1 when the table is filled, `NEED_MORE` (0) or `-ErrorCode`.
 #[napi(js_name = "peekSni")]
-pub fn peek_sni(env: Env, buf: Buffer<'_>, start: Number, table: Uint32Array<'_>) -> Result<i32> {
-    let mut table = table;
+pub fn peek_sni(
+    env: Env,
+    buf: Buffer<'_>,
+    start: Number,
+    mut table: Uint32Array<'_>,
+) -> Result<i32> {
     let bytes = buf.get(&env, "buf")?;
     let start = start.offset(&env, "start", bytes.len())?;
     let result = table.get_mut(&env, "table", abi::sni::SIZE, &[buf.region()])?;

@@ -92,13 +92,12 @@ pub fn rewrite_request(
     env: Env,
     plan: &RewritePlan,
     buf: Buffer<'_>,
-    table: Uint32Array<'_>,
-    out: BufferSlice<'_>,
+    mut table: Uint32Array<'_>,
+    mut out: BufferSlice<'_>,
     out_start: Number,
     client_ip: String,
     bits: Number,
 ) -> Result<i32> {
-    let (mut table, mut out) = (table, out);
     let (buf_at, table_at) = (buf.region(), table.region());
     let bytes = buf.get(&env, "buf")?;
     let head = table.get_mut(&env, "table", abi::slot::HEADERS, &[buf_at])?;
@@ -122,12 +121,11 @@ pub fn rewrite_response(
     env: Env,
     plan: &RewritePlan,
     buf: Buffer<'_>,
-    table: Uint32Array<'_>,
-    out: BufferSlice<'_>,
+    mut table: Uint32Array<'_>,
+    mut out: BufferSlice<'_>,
     out_start: Number,
     bits: Number,
 ) -> Result<i32> {
-    let (mut table, mut out) = (table, out);
     let (buf_at, table_at) = (buf.region(), table.region());
     let bytes = buf.get(&env, "buf")?;
     let head = table.get_mut(&env, "table", abi::slot::HEADERS, &[buf_at])?;
