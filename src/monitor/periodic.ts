@@ -3,9 +3,9 @@
 // At the open-file limit, for instance, process.memoryUsage.rss() throws EMFILE each second.
 // A failure is logged once, when it starts; the task keeps running and says when it recovers.
 
-export interface PeriodicLog {
-  warn(msg: string): void;
-}
+import type { Log } from '../log/log';
+
+export type PeriodicLog = Pick<Log, 'warn'>;
 
 /** Wraps `task` so that calling it never throws; `what` names it in the log line. */
 export function guarded(what: string, log: PeriodicLog, task: () => void): () => void {

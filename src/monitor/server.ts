@@ -13,13 +13,9 @@ import { parseSwitch, refuseControl } from './control';
 import { openedBy } from './peer';
 import { guarded } from './periodic';
 
-/** The part of a pino logger the monitor and the supervisor use. */
-export interface Log {
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-  debug(msg: string): void;
-}
+import type { Log } from '../log/log';
+
+export type { Log };
 
 export interface MonitorPool {
   /** undefined when there is no pool (yet) */

@@ -5,6 +5,7 @@
  */
 import { Slot } from '../native/abi.generated';
 import type { AccessEntry } from '../log/access';
+import type { Log } from '../log/log';
 import type { RewritePlan } from '../native/addon';
 import type { RedirectorPool } from '../redirector';
 import type { Pages } from './pages';
@@ -113,6 +114,6 @@ export interface ProxyContext {
   decider: Decider | null;
   stats: DataPathStats | null;
   access: ((r: AccessRecord) => void) | null;
-  log: { info(o: object | string, m?: string): void; warn(o: object | string, m?: string): void; error(o: object | string, m?: string): void; debug(o: object | string, m?: string): void };
+  log: Log;
 }
 

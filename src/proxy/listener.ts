@@ -13,16 +13,11 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { every } from '../monitor/periodic';
 import { workerBudget } from '../supervisor/limits';
-import { ClientConnection } from './client';
+import { ClientConnection } from './connection';
+import { SOCKET_BUFFER } from './buffers';
 import type { ProxyContext } from './context';
 
 const SWEEP_MS = 250;
-/**
- * Bytes a socket may hold before its writer is paused. Node's 16 KiB default is smaller
- * than one 64 KiB read, so every relayed chunk would pause and resume the other side (two
- * epoll changes per chunk); 256 KiB lets a chunk pass straight through.
- */
-export const SOCKET_BUFFER = 256 * 1024;
 const SATURATION_WARNING_MS = 20_000;
 /** How long a refused client may take to read its 503 before its socket is closed anyway. */
 const REFUSAL_LINGER_MS = 2_000;

@@ -3,10 +3,10 @@
  */
 import type { Config } from '../config';
 import { RedirectorPool } from '../redirector';
-import type { Logger } from './server';
+import type { Log } from '../log/log';
 
 /** The configuration's helper settings in the pool's terms (0 means "no limit" in the file). */
-export function startRedirector(config: Config, log: Logger): RedirectorPool {
+export function startRedirector(config: Config, log: Log): RedirectorPool {
   const r = config.redirector;
   const pool = new RedirectorPool(
     {

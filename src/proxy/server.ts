@@ -2,6 +2,7 @@
  * Starts one worker's proxy: builds the shared context from the settings, then listens.
  */
 import type { Config } from '../config';
+import type { Log } from '../log/log';
 import { createAccessLog } from '../log/access';
 import { openLineDestination } from '../log/syslog';
 import { Stats } from '../monitor/stats';
@@ -16,13 +17,6 @@ import { Pages, SHIPPED_HTML } from './pages';
 import { settingsFromConfig, type ProxySettings } from './settings';
 import { UpstreamPool } from './upstream';
 
-export interface Logger {
-  info(o: object | string, m?: string): void;
-  warn(o: object | string, m?: string): void;
-  error(o: object | string, m?: string): void;
-  debug(o: object | string, m?: string): void;
-}
-
 export interface RunningProxy {
   /** The first bound address (for the start-up line and tests). */
   address: string;
@@ -34,7 +28,7 @@ export interface RunningProxy {
 }
 
 export interface ProxyDeps {
-  log: Logger;
+  log: Log;
   decider?: Decider | null;
   stats?: DataPathStats | null;
   access?: ((r: AccessRecord) => void) | null;
@@ -84,7 +78,7 @@ export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): 
  */
 export async function startProxy(
   config: Config,
-  log: Logger,
+  log: Log,
 ): Promise<RunningProxy & { stats: Stats; pool: RedirectorPool | null; reopen: () => void }> {
   const settings = settingsFromConfig(config, VERSION);
   const stats = new Stats();

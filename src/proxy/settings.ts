@@ -19,7 +19,6 @@ export interface ProxySettings {
   connections: number;
   /** PROXY protocol v1/v2 header required at the start of each connection. */
   proxied: boolean;
-  transparent: boolean;
   connect: boolean;
   /** Ports CONNECT may reach. */
   connectPorts: ReadonlySet<number>;
@@ -60,53 +59,6 @@ export interface ProxySettings {
   html: string;
   /** `Server` header of local responses. */
   server: string;
-  /** Sent to helpers and logs as our own id. */
-  identifier: string;
-}
-
-/** Defaults for everything, as a proxy on 127.0.0.1:3128 (used by tests and by `fromConfig`). */
-export function defaultSettings(): ProxySettings {
-  return {
-    listen: [{ host: '127.0.0.1', port: 3128 }],
-    backlog: 511,
-    connections: 32768,
-    proxied: false,
-    transparent: false,
-    connect: true,
-    connectPorts: new Set([443, 981, 7000]),
-    rejectExpect: false,
-    extensions: new Set(),
-    forwardHeader: '',
-    forwardTrust: new RangeList(['127.0.0.0/8', '::1/128']),
-    clients: new RangeList([
-      '127.0.0.0/8',
-      '::1/128',
-      '10.0.0.0/8',
-      '172.16.0.0/12',
-      '192.168.0.0/16',
-      'fc00::/7',
-      'fe80::/10',
-    ]),
-    deny: new RangeList([]),
-    localAllowed: [],
-    limits: { head: 65536, target: 8192, headers: 100 },
-    timeouts: {
-      idleConnect: 300_000,
-      header: 10_000,
-      keepAlive: 60_000,
-      upstreamConnect: 10_000,
-      upstreamResponse: 60_000,
-      tunnelIdle: 3_600_000,
-      upstreamIdle: 15_000,
-    },
-    upstreamMaxIdlePerHost: 256,
-    bind: { v4: '', v6: '' },
-    rewrite: { via: 'exaproxy', forwardedFor: 'append', passProxyAuthorization: false, removeRequest: [] },
-    dns: { ttl: 900_000, negativeTtl: 5_000, fqdn: true, ipv4: true, ipv6: true },
-    html: '',
-    server: 'exaproxy',
-    identifier: 'exaproxy',
-  };
 }
 
 /** Seconds from the configuration (0 = no limit) as milliseconds for the sweeper. */
@@ -127,7 +79,6 @@ export function settingsFromConfig(config: Config, version: string): ProxySettin
     backlog: Math.max(tcp4.backlog, tcp6.backlog),
     connections: http.connections,
     proxied: http.proxied,
-    transparent: http.transparent,
     connect: http.connect,
     connectPorts: new Set(security.connect),
     rejectExpect: http.expect && !http.transparent,
@@ -165,6 +116,5 @@ export function settingsFromConfig(config: Config, version: string): ProxySettin
     },
     html: config.web.html,
     server: `exaproxy/${version}`,
-    identifier: daemon.identifier,
   };
 }

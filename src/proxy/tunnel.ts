@@ -49,3 +49,22 @@ export function tunnel(
   client.resume();
   upstream.resume();
 }
+
+/**
+ * Hands a client connection and its upstream over to `tunnel`, with the bytes each side
+ * had already sent along with the heads (none may be lost).
+ */
+export function handOver(
+  client: Socket,
+  upstream: Socket,
+  pending: { toUpstream: Buffer | null; toClient: Buffer | null; clientEnded: boolean },
+  idleMs: number,
+  onClose: (bytesUp: number, bytesDown: number) => void,
+): void {
+  // The upstream's pooled-connection listeners go; the tunnel brings its own.
+  for (const event of ['data', 'drain', 'end', 'close', 'error']) upstream.removeAllListeners(event);
+  if (pending.toClient !== null && pending.toClient.length > 0) client.write(pending.toClient);
+  if (pending.toUpstream !== null && pending.toUpstream.length > 0) upstream.write(pending.toUpstream);
+  if (pending.clientEnded) upstream.end();
+  tunnel(client, upstream, idleMs, onClose);
+}

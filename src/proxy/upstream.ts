@@ -8,7 +8,7 @@
 import type { LookupAddress } from 'node:dns';
 import { Socket, connect as netConnect, isIP, type LookupFunction } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { SOCKET_BUFFER } from './listener';
+import { SOCKET_BUFFER } from './buffers';
 
 /** What an upstream socket reports to the exchange that owns it. */
 export interface UpstreamOwner {

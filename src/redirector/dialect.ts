@@ -2,8 +2,7 @@
  * What the pool needs from a helper protocol: how to write a request, how to cut the
  * helper's stdout into replies, and what a reply means. The pool itself is protocol-blind.
  */
-import type { IcapResponse } from './icap-reply';
-import type { Decision, RedirectorRequest } from './types';
+import type { Decision, IcapResponse, RedirectorRequest } from './types';
 
 /** The helper's output can no longer be trusted (framing lost): the helper must be replaced. */
 export class ProtocolError extends Error {

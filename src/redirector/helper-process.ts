@@ -12,7 +12,7 @@ import type { ChildProcess } from 'node:child_process';
 import { ProtocolError } from './dialect';
 import type { Dialect, RawReply, ReplyReader } from './dialect';
 import { StderrLog } from './stderr-log';
-import type { RedirectorLog } from './types';
+import type { Log } from '../log/log';
 
 export interface HelperHooks<A> {
   onReplies(helper: Helper<A>, replies: RawReply[]): void;
@@ -27,7 +27,7 @@ export interface HelperHooks<A> {
 export interface HelperSettings {
   program: string[];
   dialect: Dialect;
-  log: RedirectorLog;
+  log: Log;
   maxReplyBytes: number;
   stderrLinesPerSecond: number;
   /** How long after the spawn the first request is held back (ms). */

@@ -7,17 +7,9 @@
  */
 import { ProtocolError } from './dialect';
 import type { RawReply, ReplyReader } from './dialect';
+import type { IcapResponse } from './types';
 
-export interface IcapResponse {
-  statusLine: string;
-  code: number;
-  /** Lower-case names; the last occurrence wins. */
-  headers: Map<string, string>;
-  /** Encapsulated header sections by name (`req-hdr`, `res-hdr`, …). */
-  sections: Map<string, Buffer>;
-  /** The de-chunked `res-body`/`req-body`, or null when none was announced. */
-  body: Buffer | null;
-}
+export type { IcapResponse };
 
 const LF = 0x0a;
 const EMPTY = Buffer.alloc(0);

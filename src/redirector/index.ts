@@ -4,5 +4,5 @@
  */
 export { RedirectorPool } from './pool';
 export type {
-  DecideResult, Decision, PoolInternals, PoolStats, RedirectorLog, RedirectorOptions, RedirectorRequest,
+  DecideResult, Decision, PoolInternals, PoolStats, RedirectorOptions, RedirectorRequest,
 } from './types';

@@ -17,8 +17,7 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { createDialect } from './create-dialect';
-import { interpretReply } from './dialect';
-import type { Dialect, RawReply } from './dialect';
+import { interpretReply, type Dialect, type RawReply } from './dialect';
 import type { Helper } from './helper-process';
 import { checkOptions, checkPoolSize } from './options';
 import { batchTarget, leastLoaded, stillFree, takesAhead } from './pick-helper';
@@ -26,9 +25,10 @@ import type { FailureKind } from './respawn-policy';
 import { HelperRoster } from './roster';
 import { Throttle, guarded } from './throttle';
 import type {
-  DecideResult, Decision, PoolInternals, PoolStats, RedirectorLog, RedirectorOptions, RedirectorRequest,
+  DecideResult, Decision, PoolInternals, PoolStats, RedirectorOptions, RedirectorRequest,
 } from './types';
 import { VerdictCache } from './verdict-cache';
+import type { Log } from '../log/log';
 
 interface Pending {
   req: RedirectorRequest;
@@ -88,7 +88,7 @@ export class RedirectorPool extends EventEmitter {
   private readonly policyLog = new Throttle(1_000);
   private readonly noteLog = new Throttle(10_000);
 
-  constructor(options: RedirectorOptions, private readonly log: RedirectorLog, internals: PoolInternals = {}) {
+  constructor(options: RedirectorOptions, private readonly log: Log, internals: PoolInternals = {}) {
     super();
     this.options = checkOptions(options);
     const tuning = { ...DEFAULTS, ...internals };

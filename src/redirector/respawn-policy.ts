@@ -8,7 +8,7 @@
  * broken program neither burns the CPU in a spawn loop nor fails without an ERROR line.
  */
 import { Throttle } from './throttle';
-import type { RedirectorLog } from './types';
+import type { Log } from '../log/log';
 
 /** A helper that dies this soon without answering anything is "crashing at start". */
 const QUICK_DEATH_MS = 1_000;
@@ -33,7 +33,7 @@ export class RespawnPolicy {
   /** Such a line is a bug of the helper, not of a request: once a minute is enough to find it. */
   private readonly unsolicitedLog = new Throttle(60_000);
 
-  constructor(program: readonly string[], private readonly log: RedirectorLog) {
+  constructor(program: readonly string[], private readonly log: Log) {
     this.program = program.join(' ');
   }
 

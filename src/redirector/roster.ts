@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { Helper } from './helper-process';
 import type { HelperHooks, HelperSettings } from './helper-process';
 import { RespawnPolicy } from './respawn-policy';
-import type { RedirectorLog } from './types';
+import type { Log } from '../log/log';
 import { guarded } from '../monitor/periodic';
 
 export interface RosterEvents {
@@ -46,7 +46,7 @@ export class HelperRoster<A> {
     private readonly hooks: HelperHooks<A>,
     private readonly events: RosterEvents,
     private readonly times: RosterTimes,
-    private readonly log: RedirectorLog,
+    private readonly log: Log,
     bounds: { minimum: number; maximum: number },
   ) {
     this.minimum = bounds.minimum;

@@ -3,7 +3,7 @@
  * the rest is only counted. The pipe is always read, so a chatty helper never blocks on a
  * full stderr pipe, and a flood costs one newline count per chunk, not one log call per line.
  */
-import type { RedirectorLog } from './types';
+import type { Log } from '../log/log';
 
 const MAX_LINE = 1024;
 
@@ -14,7 +14,7 @@ export class StderrLog {
   private dropped = 0;
 
   constructor(
-    private readonly log: RedirectorLog,
+    private readonly log: Log,
     private readonly pid: number | undefined,
     private readonly perSecond: number,
   ) {}

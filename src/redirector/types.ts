@@ -78,13 +78,6 @@ export interface DecideResult {
   failure?: string;
 }
 
-/** A pino-compatible logger (method syntax keeps pino's overloads assignable). */
-export interface RedirectorLog {
-  info(objOrMsg: object | string, msg?: string): void;
-  warn(objOrMsg: object | string, msg?: string): void;
-  error(objOrMsg: object | string, msg?: string): void;
-  debug(objOrMsg: object | string, msg?: string): void;
-}
 
 export interface PoolStats {
   /** Helpers running (not counting those being retired). */
@@ -125,4 +118,16 @@ export interface PoolInternals {
    * prints at start then arrives while nothing is pending, and gets it replaced.
    */
   startQuietMs?: number;
+}
+
+/** A helper's parsed ICAP response (ExaProxy's icap:// protocol). */
+export interface IcapResponse {
+  statusLine: string;
+  code: number;
+  /** Lower-case names; the last occurrence wins. */
+  headers: Map<string, string>;
+  /** Encapsulated header sections by name (`req-hdr`, `res-hdr`, …). */
+  sections: Map<string, Buffer>;
+  /** The de-chunked `res-body`/`req-body`, or null when none was announced. */
+  body: Buffer | null;
 }

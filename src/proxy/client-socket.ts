@@ -1,0 +1,184 @@
+/**
+ * The client side of a connection: the socket's events, the input waiting to be read,
+ * flow control, the PROXY header, the deadline the listener's sweeper checks, and the
+ * connection gauge. ClientConnection (connection.ts) adds the requests on top.
+ */
+import type { Socket } from 'node:net';
+import { Proxy as ProxySlot } from '../native/abi.generated';
+import type { ProxyContext } from './context';
+import { MAX_BUFFERED } from './buffers';
+import { InputBuffer } from './input-buffer';
+import { plainAddress } from './acl';
+import { readProxyHeader } from './phases/proxy-header';
+
+const CONNECTION = Symbol('exaproxy.connection');
+type OwnedSocket = Socket & { [CONNECTION]: ClientSocket };
+
+// Shared listeners that find the connection on the socket: no closures per connection
+// (an idle keep-alive connection should cost as little memory as possible).
+const EVENTS: [string, (this: OwnedSocket, chunk: Buffer) => void][] = [
+  ['data', function (this: OwnedSocket, chunk: Buffer) { this[CONNECTION].onData(chunk); }],
+  ['drain', function (this: OwnedSocket) { this[CONNECTION].onDrain(); }],
+  ['end', function (this: OwnedSocket) { this[CONNECTION].onEnd(); }],
+  ['close', function (this: OwnedSocket) { this[CONNECTION].onClose(); }],
+];
+const ignoreError = (): void => undefined; // 'close' follows
+
+export const enum State {
+  ProxyHeader,
+  Head,
+  Deciding,
+  Connecting,
+  Forwarding,
+  Tunnel,
+  Closed,
+}
+
+/** What the connection's deadline does when the sweeper finds it passed. */
+export const enum Expiry {
+  None,
+  /** Close without a word (idle before a request, or between requests). */
+  Silent,
+  /** 408: the head did not complete in time. */
+  HeadTimeout,
+  /** 504: the upstream did not connect or answer in time. */
+  UpstreamTimeout,
+}
+
+export abstract class ClientSocket {
+  state = State.Head;
+  /** When the current timeout fires, and what it does. */
+  deadline = 0;
+  expiry = Expiry.Silent;
+  /** The client's address (from the socket, the PROXY header, or a trusted forward header). */
+  clientIp: string;
+  clientPort: number;
+  readonly localIp: string;
+  readonly localPort: number;
+  protected readonly socketIp: string;
+  /** security.clients lets this client in. */
+  protected allowed: boolean;
+  protected clientEnded = false;
+  protected paused = false;
+  protected readonly input = new InputBuffer();
+  private proxyTable: Uint32Array | null = null;
+  /** The connection gauge: exactly one clientClosed for the clientOpened of the constructor. */
+  private counted = true;
+  /** Set by the listener to forget this connection. */
+  onClosed: ((c: this) => void) | null = null;
+
+  constructor(
+    readonly socket: Socket,
+    readonly ctx: ProxyContext,
+  ) {
+    this.socketIp = plainAddress(socket.remoteAddress);
+    this.clientIp = this.socketIp;
+    this.clientPort = socket.remotePort ?? 0;
+    this.localIp = plainAddress(socket.localAddress);
+    this.localPort = socket.localPort ?? 0;
+    const s = ctx.settings;
+    this.allowed = s.proxied || s.clients.has(this.clientIp);
+    this.state = s.proxied ? State.ProxyHeader : State.Head;
+    this.deadline = Date.now() + (s.proxied ? Math.min(s.timeouts.header, 3000) : this.firstByteTimeout());
+    socket.setNoDelay(true);
+    (socket as OwnedSocket)[CONNECTION] = this;
+    for (const [event, listener] of EVENTS) socket.on(event, listener);
+    socket.on('error', ignoreError);
+    ctx.stats?.clientOpened(this.clientIp);
+    if (s.proxied && !s.forwardTrust.has(this.socketIp)) {
+      // Anyone could claim any address in a PROXY header: only trusted front ends may.
+      ctx.log.debug({ client: this.socketIp }, 'PROXY protocol from a peer outside http.forward-trust: closed');
+      socket.destroy();
+    }
+  }
+
+  abstract onData(chunk: Buffer): void;
+  abstract onDrain(): void;
+  abstract onEnd(): void;
+  abstract onClose(): void;
+
+  /**
+   * How long a new connection may stay silent: `http.idle-connect`, but never longer
+   * than the header timeout, so connections that send nothing cannot hold slots cheaply.
+   */
+  protected firstByteTimeout(): number {
+    const t = this.ctx.settings.timeouts;
+    return Math.min(t.idleConnect, t.header);
+  }
+
+  /** Reads the PROXY header from the input; true once it is done and requests may follow. */
+  protected readProxyHeader(): boolean {
+    const table = (this.proxyTable ??= new Uint32Array(ProxySlot.SIZE));
+    const header = readProxyHeader(this.input.buf!, this.input.pos, table);
+    if (header.kind === 'more') return false;
+    if (header.kind === 'invalid') {
+      this.ctx.log.warn({ client: this.socketIp }, 'invalid PROXY protocol header: connection closed');
+      this.socket.destroy();
+      return false;
+    }
+    this.input.consume(header.consumed);
+    this.proxyTable = null;
+    if (header.client !== null) {
+      this.ctx.stats?.clientClosed(this.clientIp);
+      this.clientIp = header.client.ip;
+      this.clientPort = header.client.port;
+      this.ctx.stats?.clientOpened(this.clientIp);
+    }
+    this.allowed = this.ctx.settings.clients.has(this.clientIp);
+    this.state = State.Head;
+    this.deadline = Date.now() + this.firstByteTimeout();
+    return true;
+  }
+
+  protected countClosed(): void {
+    if (this.counted) {
+      this.counted = false;
+      this.ctx.stats?.clientClosed(this.clientIp);
+    }
+  }
+
+  /** Writes `data` (and `more` in the same system call); false when the writer should pause. */
+  protected write(data: Buffer, more?: Buffer): boolean {
+    const socket = this.socket;
+    this.ctx.stats?.bytesToClient(data.length + (more?.length ?? 0));
+    if (more === undefined) return socket.write(data);
+    socket.cork();
+    socket.write(data);
+    const room = socket.write(more);
+    socket.uncork();
+    return room;
+  }
+
+  protected pauseClient(): void {
+    if (!this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  protected resumeClient(): void {
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  /** Pauses reading while too much unprocessed input waits. */
+  protected limitBuffered(): void {
+    if (this.input.pending > MAX_BUFFERED) this.pauseClient();
+  }
+
+  /** The socket leaves the connection (for a tunnel): its listeners go, its error handler stays. */
+  protected detachSocket(): void {
+    for (const [event, listener] of EVENTS) this.socket.removeListener(event, listener);
+    this.paused = false;
+  }
+
+  /** Ends the connection after what was written has been sent. */
+  protected endSocket(): void {
+    this.state = State.Closed;
+    this.socket.end();
+    // A client that never reads its last response must not hold the socket forever.
+    this.socket.setTimeout(10_000, () => this.socket.destroy());
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * One request and its response: everything the phases know about it, and the record
+ * that becomes its access-log line. A connection makes a new Exchange for every request,
+ * so nothing of one request can leak into the next.
+ */
+import type { AccessRecord } from './context';
+import { EXAPROXY_WORDS, Outcome } from '../log/outcome';
+import { BodyFramer } from './body-framer';
+import type { Upstream } from './upstream';
+
+export class Exchange {
+  readonly started: number;
+  /** Native method id, and the token as sent when it is not a known one. */
+  methodId = 0;
+  method = '';
+  minor = 1;
+  /** The client wants the connection kept after this exchange. */
+  keepAlive = false;
+  /** The request asked to switch protocols (Connection: upgrade + Upgrade). */
+  upgrade = false;
+  /** The connection must close after this exchange (a body left unread, a refusal). */
+  closeAfter = false;
+  /** The host the client asked for (pages speak of it). */
+  host = '';
+  /** The absolute URL, spelled out only when something will print it. */
+  url = '';
+  outcome: Outcome = Outcome.Permit;
+  /** A helper's decision was counted already (with its latency). */
+  counted = false;
+  /** ExaProxy's text after the slash: the helper's verdict or the reason. */
+  detail = '';
+  readonly body = new BodyFramer();
+  /** The request came with a body (a retry could not send it again). */
+  hadBody = false;
+
+  // The upstream side.
+  up: Upstream | null = null;
+  /** host:port the request goes to. */
+  target = '';
+  port = 0;
+  tls: { servername: string } | null = null;
+  /** The rewritten request head, kept for one retry on a fresh connection. */
+  upHead: Buffer | null = null;
+  retried = false;
+  /** The upstream sent something: a retry would no longer be safe. */
+  received = false;
+
+  // The response.
+  status = 0;
+  /** Part of the response has been written to the client. */
+  responded = false;
+  responseKeepAlive = false;
+  /** The upstream connection may serve another request afterwards. */
+  reusable = false;
+  /** Bytes written to the client. */
+  bytes = 0;
+  readonly responseBody = new BodyFramer();
+  /** An incomplete response head, waiting for more bytes. */
+  partialHead: Buffer | null = null;
+  /** The rewritten response head, waiting to leave with the first body bytes. */
+  heldHead: Buffer | null = null;
+
+  constructor(now: number) {
+    this.started = now;
+  }
+
+  /** The host part of the target. */
+  get targetHost(): string {
+    return this.target.slice(0, this.target.lastIndexOf(':'));
+  }
+
+  record(client: { ip: string; port: number; localPort: number }, methodName: string, now: number): AccessRecord {
+    return {
+      time: this.started,
+      clientIp: client.ip,
+      clientPort: client.port,
+      acceptPort: client.localPort,
+      method: this.method || methodName,
+      url: this.url || this.target,
+      status: this.status,
+      bytes: this.bytes,
+      durationMs: now - this.started,
+      decision: EXAPROXY_WORDS[this.outcome],
+      // ExaProxy's detail: the helper's verdict or the reason, else the host.
+      detail: this.detail || this.targetHost,
+      upstream: this.target || '-',
+    };
+  }
+}

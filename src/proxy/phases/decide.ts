@@ -1,0 +1,133 @@
+/**
+ * Decide: ask the helpers (when `redirector.enable`) and turn their verdict into a
+ * route — forward, tunnel, forward a replaced head, or answer locally.
+ */
+import { Method, METHOD_NAMES, Slot } from '../../native/abi.generated';
+import { Outcome } from '../../log/outcome';
+import type { DecideResult, Decision } from '../../redirector';
+import type { ProxyContext } from '../context';
+import type { Exchange } from '../exchange';
+import type { LocalAnswer } from './answer';
+import { viewOf, type RequestHead } from './read-head';
+
+export type Route =
+  | { kind: 'forward'; host: string; port: number; tls: boolean }
+  | { kind: 'tunnel'; host: string; port: number }
+  /** A new head (a helper's rewrite), parsed again so every rule applies; body unchanged. */
+  | { kind: 'replace'; head: Buffer }
+  | { kind: 'answer'; answer: LocalAnswer }
+  /** A whole response from a helper, written as it is. */
+  | { kind: 'raw'; head: Buffer; body: Buffer; status: number };
+
+/** The route of a request no helper is asked about. */
+export function directRoute(head: RequestHead, ex: Exchange): Route {
+  return ex.methodId === Method.CONNECT
+    ? { kind: 'tunnel', host: head.host, port: head.port }
+    : { kind: 'forward', host: head.host, port: head.port, tls: head.tls };
+}
+
+/** Methods ExaProxy hands to the helpers (reference §7.5). */
+export function asksHelper(ctx: ProxyContext, methodId: number): boolean {
+  return ctx.decider !== null && methodId >= Method.GET && methodId <= Method.PATCH && methodId !== Method.OPTIONS && methodId !== Method.TRACE;
+}
+
+export function methodText(ex: Exchange): string {
+  return ex.methodId === Method.OTHER ? ex.method : METHOD_NAMES[ex.methodId]!;
+}
+
+/**
+ * Asks the helper pool about this request; resolves with the route and the head it
+ * applies to (the table copied: other connections reuse the shared one meanwhile).
+ */
+export async function decideByHelper(
+  ctx: ProxyContext,
+  head: RequestHead,
+  ex: Exchange,
+  client: { ip: string; localIp: string; localPort: number },
+): Promise<{ route: Route; head: RequestHead }> {
+  const kept: RequestHead = { ...head, table: head.table.slice(0, head.tableLength) };
+  const asked = Date.now();
+  let decision: Decision;
+  try {
+    const result = await askHelper(ctx, head, ex, client);
+    decision = result.decision;
+    ex.detail = result.verdict;
+  } catch (err) {
+    ctx.log.error({ err }, 'redirector failed');
+    decision = { kind: 'deny', reason: String(err) };
+  }
+  ctx.stats?.decision(decision.kind, Date.now() - asked);
+  ex.counted = true;
+  return { route: routeOf(decision, kept, ex), head: kept };
+}
+
+function askHelper(
+  ctx: ProxyContext,
+  head: RequestHead,
+  ex: Exchange,
+  client: { ip: string; localIp: string; localPort: number },
+): Promise<DecideResult> {
+  const t = head.table;
+  return ctx.decider!.decide({
+    method: methodText(ex),
+    scheme: head.tls ? 'https' : 'http',
+    host: head.host,
+    port: head.port,
+    path: ex.methodId === Method.CONNECT ? '/' : viewOf(head).path,
+    clientIp: client.ip,
+    myIp: client.localIp,
+    myPort: client.localPort,
+    rawHead: head.input.subarray(t[Slot.METHOD_START]!, t[Slot.HEAD_END]!),
+    transport: 'http',
+  });
+}
+
+/**
+ * The route a helper's decision gives. `head` must describe the client's head still
+ * (its table a copy: other connections reuse the shared one while a helper thinks).
+ */
+export function routeOf(d: Decision, head: RequestHead, ex: Exchange): Route {
+  const connect = ex.methodId === Method.CONNECT;
+  switch (d.kind) {
+    case 'permit':
+      return directRoute(head, ex);
+    case 'intercept':
+      ex.outcome = Outcome.Intercept;
+      return connect ? { kind: 'tunnel', host: d.host, port: d.port } : { kind: 'forward', host: d.host, port: d.port, tls: false };
+    case 'rewrite': {
+      ex.outcome = Outcome.Rewrite;
+      // A new request line, the client's own header lines.
+      const input = head.input;
+      const lineEnd = input.indexOf(10, head.table[Slot.TARGET_END]!) + 1;
+      const line = Buffer.from(`${methodText(ex)} ${d.url} HTTP/1.${ex.minor}\r\n`, 'latin1');
+      return { kind: 'replace', head: Buffer.concat([line, input.subarray(lineEnd, head.table[Slot.HEAD_END]!)]) };
+    }
+    case 'request':
+      ex.outcome = Outcome.Request;
+      return { kind: 'replace', head: d.head };
+    case 'redirect':
+      return answer({ status: d.status, outcome: Outcome.Redirect, body: '', type: 'text/html', headers: `Location: ${d.url.replace(/[\r\n]/g, '')}\r\n` });
+    case 'file':
+      return answer({ status: 200, outcome: Outcome.File, page: d.name, pageRequired: true });
+    case 'response': {
+      ex.outcome = Outcome.Response;
+      const status = statusOf(d.head);
+      // Clients take any 2xx to CONNECT as an open tunnel.
+      if (connect && status < 300) return answer({ status: 403, outcome: Outcome.Deny, page: 'internal_error.html' });
+      return { kind: 'raw', head: d.head, body: d.body, status };
+    }
+    case 'deny':
+      return answer({ status: 503, outcome: Outcome.Deny, page: 'internal_error.html' });
+    case 'error':
+      return answer({ status: 503, outcome: Outcome.Error, page: 'internal_error.html' });
+  }
+}
+
+function statusOf(head: Buffer): number {
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(head.latin1Slice(0, Math.min(head.length, 16)));
+  return m ? Number(m[1]) : 0;
+}
+
+function answer(a: LocalAnswer): Route {
+  return { kind: 'answer', answer: a };
+}

@@ -1,0 +1,203 @@
+/**
+ * The upstream leg of a client connection: connects an exchange to its server (the
+ * connect phase), then reads what the server sends — the response head through the
+ * respond phase, the body through the exchange's framer — and relays it to the client.
+ * Whatever reads the upstream socket lives here; the client socket is the connection's.
+ */
+import { isIP } from 'node:net';
+import { ERROR_INFO } from '../native/abi.generated';
+import { Outcome } from '../log/outcome';
+import type { ProxyContext } from './context';
+import type { Exchange } from './exchange';
+import { refusal, type LocalAnswer } from './phases/answer';
+import { mayRetry, openUpstream, resolveDestination, upstreamKey, type Resolved } from './phases/connect';
+import { readResponseHead } from './phases/respond';
+import type { Upstream, UpstreamOwner } from './upstream';
+
+/** What the leg needs of the connection it serves. */
+export interface ClientSide {
+  readonly ctx: ProxyContext;
+  readonly localIp: string;
+  /** The exchange the leg works for, while it is connecting or forwarding; else null. */
+  active(): Exchange | null;
+  /** The upstream is ready for the request: write its head and what body is here. */
+  sendRequest(ex: Exchange, up: Upstream): void;
+  /** Waiting for the upstream to connect (the connect timeout applies). */
+  connecting(): void;
+  /** The upstream took what was written: the upload moves on. */
+  upstreamDrained(): void;
+  /** The response is moving (the response timeout restarts). */
+  responseProgress(): void;
+  /** Writes to the client (two buffers in one system call); false when it should pause. */
+  writeClient(data: Buffer, more?: Buffer): boolean;
+  answer(a: LocalAnswer): void;
+  /** The response is complete. */
+  responseDone(): void;
+  /** Ends the exchange with a broken connection (part of the response is out). */
+  abort(reason: string): void;
+  /** 2xx to CONNECT or 101: bytes both ways from now on. */
+  tunnel(up: Upstream, fromUpstream: Buffer | null): void;
+}
+
+export class UpstreamLeg implements UpstreamOwner {
+  constructor(private readonly client: ClientSide) {}
+
+  /** Connects `ex` to host:port — a pooled connection when there is one — then sends. */
+  connect(ex: Exchange, host: string, port: number, kind: 'plain' | 'tls' | 'tunnel', fresh = false): void {
+    ex.target = `${host}:${port}`;
+    ex.port = port;
+    ex.tls = kind === 'tls' ? { servername: isIP(host) ? '' : host } : null;
+    const key = upstreamKey(host, port, kind);
+    const pooled = kind === 'tunnel' || fresh ? undefined : this.client.ctx.upstreams.acquire(key);
+    if (pooled) {
+      pooled.owner = this;
+      ex.up = pooled;
+      ex.received = false;
+      return this.client.sendRequest(ex, pooled);
+    }
+    const resolved = resolveDestination(this.client.ctx, ex, host, port, this.client.localIp);
+    if (!(resolved instanceof Promise)) return this.open(ex, key, host, resolved);
+    resolved.then((r) => {
+      if (this.client.active() === ex) this.open(ex, key, host, r);
+    }, () => undefined);
+  }
+
+  private open(ex: Exchange, key: string, host: string, resolved: Resolved): void {
+    if (!Array.isArray(resolved)) return this.client.answer(resolved as LocalAnswer);
+    this.client.connecting();
+    ex.up = openUpstream(this.client.ctx, key, resolved, ex.port, ex.tls, this, host);
+    ex.received = false;
+  }
+
+  // ── upstream socket events (UpstreamOwner) ─────────────────────────────────────
+
+  upstreamConnected(up: Upstream): void {
+    const ex = this.client.active();
+    if (ex === null || ex.up !== up) return up.destroy();
+    this.client.sendRequest(ex, up);
+  }
+
+  upstreamData(chunk: Buffer): void {
+    const ctx = this.client.ctx;
+    ctx.stats?.bytesFromUpstream(chunk.length);
+    const ex = this.client.active();
+    if (ex === null) return; // it let go of its upstream already
+    ex.received = true;
+    this.client.responseProgress();
+    if (ex.responseBody.pending || ex.responded) return this.relay(ex, chunk, 0);
+    let buf = ex.partialHead === null ? chunk : Buffer.concat([ex.partialHead, chunk]);
+    for (;;) {
+      const step = readResponseHead(ctx, ex, buf);
+      switch (step.kind) {
+        case 'more':
+          return;
+        case 'refused':
+          this.drop(ex);
+          return this.client.answer(step.answer);
+        case 'interim':
+          if (step.head !== null) this.client.writeClient(step.head);
+          if (step.rest.length === 0) return;
+          buf = step.rest;
+          continue;
+        case 'final':
+          ex.heldHead = step.head;
+          if (step.tunnel) return this.client.tunnel(ex.up!, step.rest);
+          if (!ex.responseBody.pending) {
+            if (step.rest.length > 0) ex.reusable = false; // bytes after a bodyless response: do not trust this connection
+            return this.client.responseDone();
+          }
+          if (step.rest.length > 0) this.relay(ex, step.rest, 0);
+          // A head whose body did not come with it leaves now.
+          else this.sendHeld(ex, null);
+          return;
+      }
+    }
+  }
+
+  upstreamDrain(): void {
+    this.client.upstreamDrained();
+  }
+
+  upstreamEnd(): void {
+    const ex = this.client.active();
+    if (ex !== null && ex.responseBody.closed()) {
+      // A close-delimited body ends here, complete.
+      ex.reusable = false;
+      ex.responseKeepAlive = false;
+      return this.client.responseDone();
+    }
+    ex?.up?.destroy();
+  }
+
+  upstreamClosed(error: Error | undefined): void {
+    const ex = this.client.active();
+    if (ex === null) return;
+    const up = ex.up;
+    ex.up = null;
+    if (!ex.responded) {
+      // Nothing of a response yet.
+      if (ex.upHead !== null && mayRetry(ex, up)) {
+        ex.retried = true;
+        return this.connect(ex, ex.targetHost, ex.port, ex.tls ? 'tls' : 'plain', true);
+      }
+      const code = (error as NodeJS.ErrnoException | undefined)?.code ?? 'closed';
+      return this.client.answer({ status: 502, outcome: Outcome.Error, detail: code, close: true, page: 'noconnect.html', pageHost: ex.targetHost });
+    }
+    // The response was cut short (a clean end of a close-delimited body came through
+    // upstreamEnd): the client must see a broken connection, not a short message.
+    this.client.abort((error as NodeJS.ErrnoException | undefined)?.code ?? 'upstream closed mid-response');
+  }
+
+  // ── the response body ──────────────────────────────────────────────────────────
+
+  private relay(ex: Exchange, buf: Buffer, start: number): void {
+    if (!ex.responseBody.pending) {
+      // Bytes after a complete response: the upstream is out of sync.
+      ex.reusable = false;
+      return this.drop(ex);
+    }
+    const n = ex.responseBody.take(buf, start, buf.length);
+    if (n < 0) {
+      const name = ERROR_INFO[-n]?.[0] ?? 'chunked';
+      this.client.ctx.log.warn({ upstream: ex.target, error: name }, 'invalid chunked response');
+      this.drop(ex);
+      if (ex.heldHead === null) return this.client.abort(name);
+      // Nothing of this response has left yet: the client can get a clean 502.
+      ex.heldHead = null;
+      ex.responded = false;
+      return this.client.answer(refusal(502, `The server ${ex.target} sent a response with broken chunked framing.`, name, true));
+    }
+    if (n > 0 || ex.heldHead !== null) {
+      const body = n === 0 ? null : start === 0 && n === buf.length ? buf : buf.subarray(start, start + n);
+      const more = ex.heldHead !== null ? this.sendHeld(ex, body) : this.client.writeClient(body!);
+      if (!more) ex.up?.socket.pause();
+    }
+    if (!ex.responseBody.pending) {
+      if (start + n < buf.length) ex.reusable = false;
+      this.client.responseDone();
+    }
+  }
+
+  /**
+   * Writes the held response head, with `body` (the first body bytes) when given: a small
+   * body is copied behind the head so both leave in one buffer, one system call.
+   */
+  sendHeld(ex: Exchange, body: Buffer | null): boolean {
+    const head = ex.heldHead!;
+    ex.heldHead = null;
+    if (body === null) return this.client.writeClient(head);
+    const joined = body.length <= 16 * 1024 ? this.client.ctx.scratch.extend(head, body) : null;
+    if (joined !== null) return this.client.writeClient(joined);
+    return this.client.writeClient(head, body);
+  }
+
+  /** Lets go of the exchange's upstream connection without reusing it. */
+  drop(ex: Exchange): void {
+    const up = ex.up;
+    ex.up = null;
+    if (up) {
+      up.owner = null;
+      up.destroy();
+    }
+  }
+}
