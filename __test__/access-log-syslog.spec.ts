@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { parseSyslogDestination, createSyslogDestination, isSyslogDestination } from '../src/log/syslog';
 import { formatAccess } from '../src/log/access';
+import { Outcome } from '../src/log/outcome';
 
 // RFC 3164 §4.1: <PRI>TIMESTAMP HOSTNAME TAG[pid]: CONTENT, TIMESTAMP = "Mmm dd hh:mm:ss" (day space-padded).
 const RFC3164 = /^<(\d{1,3})>(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([ 1-3]\d) (\d\d:\d\d:\d\d) (\S+) ([\w.-]{1,32})\[(\d+)\]: (.*)$/;
@@ -40,7 +41,7 @@ test('pino and access lines reach a UDP syslog server as RFC 3164 messages with 
   const log = pino({ base: undefined }, dest);
   log.warn('careful');
   log.error('broken');
-  dest.write(`${formatAccess('squid', { time: Date.now(), clientIp: '127.0.0.1', clientPort: 1, acceptPort: 3128, method: 'GET', url: 'http://a/', status: 200, bytes: 5, durationMs: 1, decision: 'PERMIT', detail: 'a', upstream: '-' }, 'ExaProxy')}\n`);
+  dest.write(`${formatAccess('squid', { time: Date.now(), clientIp: '127.0.0.1', clientPort: 1, acceptPort: 3128, method: 'GET', url: 'http://a/', status: 200, bytes: 5, durationMs: 1, outcome: Outcome.Permit, detail: 'a', upstream: '-' }, 'ExaProxy')}\n`);
   for (let i = 0; i < 100 && received.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
   await dest.end();
   server.close();

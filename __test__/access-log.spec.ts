@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatAccess, createAccessLog, type AccessEntry } from '../src/log/access';
 import { openLineDestination } from '../src/log/syslog';
+import { Outcome } from '../src/log/outcome';
 
 const base: AccessEntry = {
   time: Date.UTC(2026, 10, 25, 14, 3, 7, 42),
@@ -17,7 +18,7 @@ const base: AccessEntry = {
   status: 200,
   bytes: 1234,
   durationMs: 17.4,
-  decision: 'PERMIT',
+  outcome: Outcome.Permit,
   detail: 'example.com',
   upstream: '198.51.100.7:8080',
   userAgent: 'curl/8.0 "quoted"',
@@ -47,7 +48,7 @@ test('exaproxy format: the usage line ExaProxy wrote, field for field', () => {
 });
 
 test('exaproxy format: detail with spaces stays at the end, a URL with spaces stays one field', () => {
-  const line = formatAccess('exaproxy', { ...base, decision: 'DENY', detail: 'CONNECT NOT ALLOWED', url: '/a b', clientId: undefined }, 'id');
+  const line = formatAccess('exaproxy', { ...base, outcome: Outcome.Deny, detail: 'CONNECT NOT ALLOWED', url: '/a b', clientId: undefined }, 'id');
   const m = EXAPROXY.exec(line);
   assert.ok(m, line);
   assert.deepEqual(m.slice(7, 14), ['-', '3128', '192.0.2.10', 'GET', '/a%20b', 'DENY', 'CONNECT NOT ALLOWED']);
@@ -64,11 +65,11 @@ test('squid format: native access.log fields', () => {
 
 test('squid format: result codes follow the decision', () => {
   const cases: [Partial<AccessEntry>, string, string][] = [
-    [{ decision: 'DENY', status: 403, upstream: '-' }, 'TCP_DENIED', 'HIER_NONE/-'],
-    [{ decision: 'FILE', status: 200, upstream: '-' }, 'TCP_DENIED', 'HIER_NONE/-'],
-    [{ decision: 'REDIRECT', status: 302, upstream: '-' }, 'TCP_REDIRECT', 'HIER_NONE/-'],
-    [{ decision: 'ERROR', status: 400, upstream: '-' }, 'NONE_NONE', 'HIER_NONE/-'],
-    [{ decision: 'PERMIT', method: 'CONNECT', url: 'example.com:443', upstream: '[2001:db8::1]:443' }, 'TCP_TUNNEL', 'HIER_DIRECT/2001:db8::1'],
+    [{ outcome: Outcome.Deny, status: 403, upstream: '-' }, 'TCP_DENIED', 'HIER_NONE/-'],
+    [{ outcome: Outcome.File, status: 200, upstream: '-' }, 'TCP_DENIED', 'HIER_NONE/-'],
+    [{ outcome: Outcome.Redirect, status: 302, upstream: '-' }, 'TCP_REDIRECT', 'HIER_NONE/-'],
+    [{ outcome: Outcome.Error, status: 400, upstream: '-' }, 'NONE_NONE', 'HIER_NONE/-'],
+    [{ outcome: Outcome.Permit, method: 'CONNECT', url: 'example.com:443', upstream: '[2001:db8::1]:443' }, 'TCP_TUNNEL', 'HIER_DIRECT/2001:db8::1'],
   ];
   for (const [change, action, hier] of cases) {
     const e = { ...base, ...change };

@@ -6,6 +6,7 @@ import { Stats, LATENCY_BUCKETS_MS } from '../src/monitor/stats';
 import { exaproxyConfiguration } from '../src/monitor/configuration';
 import { isLoopback } from '../src/monitor/control';
 import type { PoolStats } from '../src/monitor/pool';
+import { Outcome } from '../src/log/outcome';
 
 const quiet: Log = { info() {}, warn() {}, error() {}, debug() {} };
 
@@ -66,8 +67,8 @@ function traffic(stats: Stats): void {
   stats.clientOpened('10.2.2.2');
   stats.requestStarted(1);
   stats.requestStarted(3);
-  stats.decision('permit', 2);
-  stats.decision('deny', 40);
+  stats.decision(Outcome.Permit, 2);
+  stats.decision(Outcome.Deny, 40);
   stats.responseSent(200);
   stats.responseSent(403);
   stats.bytesFromClient(300);

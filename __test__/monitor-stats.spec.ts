@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Stats, retired, DECISIONS, METHOD_NAMES, LATENCY_BUCKETS_MS } from '../src/monitor/stats';
+import { Outcome } from '../src/log/outcome';
 
 test('every call lands in its counter', () => {
   const s = new Stats();
@@ -12,9 +13,9 @@ test('every call lands in its counter', () => {
   s.requestStarted(1);
   s.requestStarted(6);
   s.requestStarted(999);
-  s.decision('permit', 0.3);
-  s.decision('deny', 30);
-  s.decision('local', 20000);
+  s.decision(Outcome.Permit, 0.3);
+  s.decision(Outcome.Deny, 30);
+  s.decision(Outcome.Local, 20000);
   s.responseSent(200);
   s.responseSent(404);
   s.responseSent(999);
@@ -66,7 +67,7 @@ test('merge sums workers; a retired worker keeps its counters but not its gauges
   b.clientOpened('10.0.0.9');
   a.requestStarted(1);
   b.requestStarted(1);
-  b.decision('error', 2);
+  b.decision(Outcome.Error, 2);
   const merged = Stats.merge([a.snapshot(), b.snapshot()]);
   assert.equal(merged.counters.requests, 2);
   assert.equal(merged.methods[1], 2);

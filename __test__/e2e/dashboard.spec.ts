@@ -9,6 +9,7 @@ import { chromium } from 'playwright-core';
 import { startMonitor } from '../../src/monitor/server';
 import { Stats } from '../../src/monitor/stats';
 import { RecentLines } from '../../src/monitor/recent';
+import { Outcome } from '../../src/log/outcome';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -42,7 +43,7 @@ test('the dashboard draws live graphs, client IPs and log lines', { timeout: 60_
   const traffic = setInterval(() => {
     n++;
     stats.requestStarted(1);
-    stats.decision(n % 3 === 0 ? 'deny' : 'permit', 1 + (n % 7));
+    stats.decision(n % 3 === 0 ? Outcome.Deny : Outcome.Permit, 1 + (n % 7));
     stats.bytesFromClient(200);
     stats.bytesToClient(5000 + 100 * (n % 10));
     helpersQueued = n % 5;

@@ -1,6 +1,7 @@
 // Access ("usage") log lines in the formats other tools already parse: ExaProxy's usage line,
 // Squid's native access.log, Apache's combined format, and one JSON object per line.
 // Pure functions, so each format is checked against its published grammar in tests.
+import { EXAPROXY_WORDS, Outcome } from './outcome';
 import type { LineDestination } from './syslog';
 
 export interface AccessEntry {
@@ -14,8 +15,8 @@ export interface AccessEntry {
   status: number;
   bytes: number;
   durationMs: number;
-  /** PERMIT, DENY, ERROR, REWRITE, FILE, REDIRECT, INTERCEPT or LOCAL */
-  decision: string;
+  /** What happened to the request (written as ExaProxy's or Squid's words by each format). */
+  outcome: Outcome;
   /** host, helper verdict, reason… (ExaProxy's text after the slash) */
   detail: string;
   /** host:port that served the response, or '-' */
@@ -62,7 +63,7 @@ function exaproxyLine(e: AccessEntry, identifier: string): string {
   const detail = e.detail === '' ? '-' : e.detail.replaceAll('\r', ' ').replaceAll('\n', ' ');
   return (
     `${prefix} ${date} ${clock} ${(e.time / 1000).toFixed(2)} ${e.clientId ?? '-'} ${e.acceptPort} ` +
-    `${e.clientIp} ${token(e.method)} ${token(e.url)} ${e.decision}/${detail}`
+    `${e.clientIp} ${token(e.method)} ${token(e.url)} ${EXAPROXY_WORDS[e.outcome]}/${detail}`
   );
 }
 
@@ -81,14 +82,15 @@ function squidLine(e: AccessEntry): string {
 
 // Squid result codes: what Squid itself would have logged for the same outcome.
 function squidAction(e: AccessEntry): string {
-  switch (e.decision) {
-    case 'DENY':
-    case 'FILE':
+  switch (e.outcome) {
+    case Outcome.Deny:
+    case Outcome.File:
       return 'TCP_DENIED';
-    case 'REDIRECT':
+    case Outcome.Redirect:
       return 'TCP_REDIRECT';
-    case 'ERROR':
-    case 'LOCAL':
+    case Outcome.Error:
+    case Outcome.Local:
+    case Outcome.Response:
       return 'NONE_NONE';
     default:
       return e.method === 'CONNECT' ? 'TCP_TUNNEL' : 'TCP_MISS';
@@ -118,7 +120,7 @@ function jsonLine(e: AccessEntry): string {
     status: e.status,
     bytes: e.bytes,
     durationMs: e.durationMs,
-    decision: e.decision,
+    decision: EXAPROXY_WORDS[e.outcome],
     detail: e.detail,
     upstream: e.upstream,
     user: e.user ?? null,

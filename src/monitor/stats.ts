@@ -4,22 +4,12 @@
 // increment or a typed-array slot increment: no Map lookup, no allocation, no string
 // building. The only Map is the per-client-IP count, touched once per connection.
 // Counters are float64 so they stay exact up to 2^53 (a Uint32 would wrap at 4 GiB).
+import type { Outcome } from '../log/outcome';
+import { OUTCOME_NAMES } from '../log/outcome';
 import { Method } from '../native/abi.generated';
 
-/** Decision kinds, in the order of `Snapshot.decisions`. */
-export const DECISIONS = [
-  'permit',
-  'rewrite',
-  'redirect',
-  'file',
-  'intercept',
-  'request',
-  'response',
-  'deny',
-  'error',
-  'local',
-] as const;
-export type DecisionKind = (typeof DECISIONS)[number];
+/** Outcome names, in the order of `Snapshot.decisions` (indexed by Outcome). */
+export const DECISIONS = OUTCOME_NAMES;
 
 /** Method names indexed by the native method id (`Method` in abi.generated.ts). */
 export const METHOD_NAMES: readonly string[] = methodNames();
@@ -122,8 +112,9 @@ export class Stats {
     this.methods[methodId >= 0 && methodId < METHOD_SLOTS ? methodId : 0]++;
   }
 
-  decision(kind: DecisionKind, ms: number): void {
-    this.decisions[decisionIndex(kind)]++;
+  /** Once per request: what happened to it, and how long deciding took (helpers included). */
+  decision(outcome: Outcome, ms: number): void {
+    this.decisions[outcome]++;
     this.decisionLatency.observe(ms);
   }
 
@@ -304,31 +295,6 @@ function zeros(n: number): number[] {
   return Array.from({ length: n }, () => 0);
 }
 
-function decisionIndex(kind: DecisionKind): number {
-  // A switch on string constants compiles to identity comparisons of interned strings.
-  switch (kind) {
-    case 'permit':
-      return 0;
-    case 'rewrite':
-      return 1;
-    case 'redirect':
-      return 2;
-    case 'file':
-      return 3;
-    case 'intercept':
-      return 4;
-    case 'request':
-      return 5;
-    case 'response':
-      return 6;
-    case 'deny':
-      return 7;
-    case 'error':
-      return 8;
-    default:
-      return 9;
-  }
-}
 
 function methodNames(): string[] {
   const names: string[] = [];

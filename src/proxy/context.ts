@@ -6,6 +6,7 @@
 import { Slot } from '../native/abi.generated';
 import type { AccessEntry } from '../log/access';
 import type { Log } from '../log/log';
+import type { Outcome } from '../log/outcome';
 import type { RewritePlan } from '../native/addon';
 import type { RedirectorPool } from '../redirector';
 import type { Pages } from './pages';
@@ -18,7 +19,8 @@ export interface DataPathStats {
   clientOpened(ip: string): void;
   clientClosed(ip: string): void;
   requestStarted(methodId: number): void;
-  decision(kind: string, ms: number): void;
+  /** Once per request: what happened to it, and how long deciding took. */
+  decision(outcome: Outcome, ms: number): void;
   responseSent(status: number): void;
   bytesFromClient(n: number): void;
   bytesToClient(n: number): void;

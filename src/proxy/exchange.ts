@@ -4,7 +4,7 @@
  * so nothing of one request can leak into the next.
  */
 import type { AccessRecord } from './context';
-import { EXAPROXY_WORDS, Outcome } from '../log/outcome';
+import { Outcome } from '../log/outcome';
 import { BodyFramer } from './body-framer';
 import type { Upstream } from './upstream';
 
@@ -25,8 +25,8 @@ export class Exchange {
   /** The absolute URL, spelled out only when something will print it. */
   url = '';
   outcome: Outcome = Outcome.Permit;
-  /** A helper's decision was counted already (with its latency). */
-  counted = false;
+  /** How long the helpers took to decide (0: none was asked). */
+  decideMs = 0;
   /** ExaProxy's text after the slash: the helper's verdict or the reason. */
   detail = '';
   readonly body = new BodyFramer();
@@ -80,7 +80,7 @@ export class Exchange {
       status: this.status,
       bytes: this.bytes,
       durationMs: now - this.started,
-      decision: EXAPROXY_WORDS[this.outcome],
+      outcome: this.outcome,
       // ExaProxy's detail: the helper's verdict or the reason, else the host.
       detail: this.detail || this.targetHost,
       upstream: this.target || '-',

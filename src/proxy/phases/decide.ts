@@ -56,8 +56,7 @@ export async function decideByHelper(
     ctx.log.error({ err }, 'redirector failed');
     decision = { kind: 'deny', reason: String(err) };
   }
-  ctx.stats?.decision(decision.kind, Date.now() - asked);
-  ex.counted = true;
+  ex.decideMs = Date.now() - asked;
   return { route: routeOf(decision, kept, ex), head: kept };
 }
 

@@ -2,13 +2,12 @@
  * Log: the exchange's one access-log line and its counts — the outcome is counted here
  * and nowhere else.
  */
-import { OUTCOME_NAMES } from '../../log/outcome';
 import type { ProxyContext } from '../context';
 import type { Exchange } from '../exchange';
 import { methodText } from './decide';
 
 export function logExchange(ctx: ProxyContext, ex: Exchange, client: { ip: string; port: number; localPort: number }): void {
   ctx.stats?.responseSent(ex.status);
-  if (!ex.counted) ctx.stats?.decision(OUTCOME_NAMES[ex.outcome], 0);
+  ctx.stats?.decision(ex.outcome, ex.decideMs);
   ctx.access?.(ex.record(client, methodText(ex), Date.now()));
 }
