@@ -10,9 +10,11 @@ import { Outcome } from '../src/log/outcome';
 import { native } from '../src/native/addon';
 import { BodyFramer, Framing } from '../src/proxy/body-framer';
 import { Scratch } from '../src/proxy/context';
+import { Proxy as ProxySlot } from '../src/native/abi.generated';
 import { Exchange } from '../src/proxy/exchange';
 import { InputBuffer } from '../src/proxy/input-buffer';
 import { admit } from '../src/proxy/phases/admit';
+import { readProxyHeader } from '../src/proxy/phases/proxy-header';
 import { routeOf } from '../src/proxy/phases/decide';
 import { readRequestHead, type RequestHead } from '../src/proxy/phases/read-head';
 import { settingsFromConfig } from '../src/proxy/settings';
@@ -216,5 +218,24 @@ describe('input buffer', () => {
     }
     assert.equal(input.buf!.toString(), head);
     assert.equal(worth, 4, 'the first byte, then once per line end');
+  });
+});
+
+describe('PROXY header', () => {
+  test('v1 TCP4 and TCP6 name the client as inet_ntop writes it; LOCAL keeps the socket', () => {
+    const table = new Uint32Array(ProxySlot.SIZE);
+    const read = (text: string) => readProxyHeader(Buffer.from(text, 'latin1'), 0, table);
+    const v4 = 'PROXY TCP4 192.0.2.7 198.51.100.1 40000 80\r\n';
+    assert.deepEqual(read(`${v4}GET`), {
+      kind: 'done',
+      consumed: v4.length,
+      client: { ip: '192.0.2.7', port: 40000 },
+    });
+    const v6 = read('PROXY TCP6 2001:db8:0:0:0:0:0:1 2001:db8::2 40001 80\r\n');
+    assert.ok(v6.kind === 'done' && v6.client?.ip === '2001:db8::1' && v6.client.port === 40001);
+    const unknown = read('PROXY UNKNOWN\r\n');
+    assert.ok(unknown.kind === 'done' && unknown.client === null);
+    assert.equal(read('PROXY TCP4 192.0.2.7').kind, 'more');
+    assert.equal(read('GET / HTTP/1.1\r\n\r\n').kind, 'invalid');
   });
 });

@@ -1,7 +1,9 @@
 /**
  * IP address text ↔ bytes, and CIDR ranges, for validating configuration values.
  * Ranges are normalised to one canonical spelling so that printing the configuration
- * (-i / -e) and loading it back gives the same value.
+ * (-i / -e) and loading it back gives the same value. Node validates addresses
+ * (`isIPv4`/`isIPv6`) and matches them (`BlockList`, src/proxy/acl.ts) but has no
+ * address ↔ bytes conversion nor an RFC 5952 writer: those are the only parts kept here.
  */
 import { isIPv4, isIPv6 } from 'node:net';
 

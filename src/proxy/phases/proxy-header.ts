@@ -4,6 +4,7 @@
  */
 import { Proxy as ProxySlot } from '../../native/abi.generated';
 import { native } from '../../native/addon';
+import { ipv6Text } from '../../config/ip';
 
 const { parseProxyHeader } = native;
 
@@ -26,37 +27,16 @@ export function readProxyHeader(input: Buffer, start: number, table: Uint32Array
   return { kind: 'done', consumed: n, client };
 }
 
-/**
- * An address from the table (big-endian words) as text, as inet_ntop writes it. The
- * addon hands numbers, never strings, across the boundary; Node has no formatter for
- * raw address bytes, so this one is ours.
- */
+/** An address from the table (big-endian words) as text: the addon hands numbers, never strings. */
 function formatAddress(table: Uint32Array, at: number, family: number): string {
   if (family === 4) {
     const w = table[at]!;
     return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}`;
   }
-  const groups: string[] = [];
+  const bytes: number[] = [];
   for (let i = 0; i < 4; i++) {
     const w = table[at + i]!;
-    groups.push((w >>> 16).toString(16), (w & 0xffff).toString(16));
+    bytes.push(w >>> 24, (w >>> 16) & 255, (w >>> 8) & 255, w & 255);
   }
-  // Compress the longest run of zero groups (two or more).
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (best < 0) return groups.join(':');
-  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+  return ipv6Text(bytes);
 }
