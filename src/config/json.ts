@@ -1,5 +1,5 @@
 /**
- * ExaProxy's `/json/configuration` document (reference §5), for the monitor: the same keys,
+ * ExaProxy's `/json/configuration` document (docs/operations.md, the monitor's pages), for the monitor: the same keys,
  * including ExaProxy's spellings (`daemon.deamonize`, `daemon.sleep`), so existing dashboards
  * keep working. Lists are space-joined strings as ExaProxy printed them.
  */

@@ -45,7 +45,11 @@ export const enum Expiry {
   UpstreamTimeout,
 }
 
+let accepted = 0;
+
 export abstract class ClientSocket {
+  /** ExaProxy's connection number in the usage log (per worker). */
+  readonly id = ++accepted;
   state = State.Head;
   /** When the current timeout fires, and what it does. */
   deadline = 0;

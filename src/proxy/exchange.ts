@@ -24,6 +24,10 @@ export class Exchange {
   host = '';
   /** The absolute URL, spelled out only when something will print it. */
   url = '';
+  /** For the access log's formats (filled only when there is one). */
+  userAgent: string | undefined = undefined;
+  referer: string | undefined = undefined;
+  contentType: string | undefined = undefined;
   outcome: Outcome = Outcome.Permit;
   /** How long the helpers took to decide (0: none was asked). */
   decideMs = 0;
@@ -69,9 +73,10 @@ export class Exchange {
     return this.target.slice(0, this.target.lastIndexOf(':'));
   }
 
-  record(client: { ip: string; port: number; localPort: number }, methodName: string, now: number): AccessRecord {
+  record(client: { id: number; ip: string; port: number; localPort: number }, methodName: string, now: number): AccessRecord {
     return {
       time: this.started,
+      clientId: client.id,
       clientIp: client.ip,
       clientPort: client.port,
       acceptPort: client.localPort,
@@ -84,6 +89,10 @@ export class Exchange {
       // ExaProxy's detail: the helper's verdict or the reason, else the host.
       detail: this.detail || this.targetHost,
       upstream: this.target || '-',
+      version: `HTTP/1.${this.minor}`,
+      userAgent: this.userAgent,
+      referer: this.referer,
+      contentType: this.contentType,
     };
   }
 }

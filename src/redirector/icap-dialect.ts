@@ -1,6 +1,6 @@
 /**
  * ExaProxy's ICAP-like protocol over stdin/stdout (`redirector.protocol = icap://NAME[/…]`,
- * reference §4.3). The request is written exactly as ExaProxy writes it: LF line ends,
+ * examples/redirectors/README.md). The request is written exactly as ExaProxy writes it: LF line ends,
  * Pragma metadata, `Encapsulated` last, then the client's raw head. One request at a time.
  */
 import type { Dialect, Outcome, RawReply, ReplyReader } from './dialect';

@@ -1,5 +1,5 @@
 /**
- * Reads ExaProxy-style ICAP responses from a helper's stdout (reference §4.3, exaproxy
+ * Reads ExaProxy-style ICAP responses from a helper's stdout (examples/redirectors/README.md, exaproxy
  * icap/parser.py): a status line `ICAP/1.0 <code> <reason>`, header lines (each with a `:`)
  * up to an empty line, then the bytes located by `Encapsulated`. A last entry `null-body=N`
  * means exactly N more bytes; `res-body=N` / `req-body=N` means N header bytes and then a

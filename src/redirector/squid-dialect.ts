@@ -1,5 +1,5 @@
 /**
- * Squid's url_rewrite_program protocol (Squid 3.4+ default extras, protocols.md §1a):
+ * Squid's url_rewrite_program protocol (Squid 3.4+ default extras, examples/redirectors/README.md):
  *   -> `[channel-ID ]URL client-ip/- - METHOD myip=IP myport=PORT`
  *   <- `[channel-ID ]OK|ERR|BH [kv-pairs]`, or a legacy `NNN:URL` / bare URL reply.
  * With concurrency 0 no channel-ID is sent (squidGuard and other old helpers need that).

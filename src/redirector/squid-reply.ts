@@ -1,6 +1,6 @@
 /**
  * Squid's helper reply grammar, reproduced byte for byte because helpers rely on its quirks
- * (protocols.md §1a; squid src/helper/Reply.cc parse/parseResponseKeys, src/base strwordtok,
+ * (examples/redirectors/README.md; squid src/helper/Reply.cc parse/parseResponseKeys, src/base strwordtok,
  * lib/rfc1738.c unescape, src/redirect.cc legacy replies):
  *   [channel-ID SP] result [SP key=value]*
  * result is OK, ERR or BH followed by a space or the end; an empty line is ERR; anything else

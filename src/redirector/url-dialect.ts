@@ -1,5 +1,5 @@
 /**
- * ExaProxy's `url` helper protocol (reference §4.2). One request at a time per helper:
+ * ExaProxy's `url` helper protocol (examples/redirectors/README.md). One request at a time per helper:
  *   -> `<host><path> <client-ip> - <METHOD> -`   (no scheme, no port; CONNECT sends `host/`)
  *   <- an empty line, `file://NAME`, `redirect://URL`, `intercept://host[:port]` or `http://…`
  * `http://…` replies follow ExaProxy 1.1.2 (HEAD crashes on them): the same URL permits,

@@ -170,7 +170,7 @@ names! {
         OPTIONS = 7 "OPTIONS",
         TRACE = 8 "TRACE",
         PATCH = 9 "PATCH",
-        // WebDAV, as ExaProxy lists them (reference §2, feature 18).
+        // WebDAV, as ExaProxy lists them (ExaProxy's list of WebDAV methods).
         BCOPY = 10 "BCOPY",
         BDELETE = 11 "BDELETE",
         BMOVE = 12 "BMOVE",

@@ -26,7 +26,7 @@ export function directRoute(head: RequestHead, ex: Exchange): Route {
     : { kind: 'forward', host: head.host, port: head.port, tls: head.tls };
 }
 
-/** Methods ExaProxy hands to the helpers (reference §7.5). */
+/** Methods ExaProxy hands to the helpers: every standard one but OPTIONS and TRACE, which it answers or forwards itself. */
 export function asksHelper(ctx: ProxyContext, methodId: number): boolean {
   return ctx.decider !== null && methodId >= Method.GET && methodId <= Method.PATCH && methodId !== Method.OPTIONS && methodId !== Method.TRACE;
 }

@@ -6,7 +6,7 @@ import type { ProxyContext } from '../context';
 import type { Exchange } from '../exchange';
 import { methodText } from './decide';
 
-export function logExchange(ctx: ProxyContext, ex: Exchange, client: { ip: string; port: number; localPort: number }): void {
+export function logExchange(ctx: ProxyContext, ex: Exchange, client: { id: number; ip: string; port: number; localPort: number }): void {
   ctx.stats?.responseSent(ex.status);
   ctx.stats?.decision(ex.outcome, ex.decideMs);
   ctx.access?.(ex.record(client, methodText(ex), Date.now()));

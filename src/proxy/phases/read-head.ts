@@ -2,7 +2,7 @@
  * Read the request head: the one place that reads the request's slots and flags from
  * the addon's table, into the exchange and a typed view the later phases use.
  */
-import { Flag, Form, Method, Scheme, Slot } from '../../native/abi.generated';
+import { Flag, Form, Header, Method, Scheme, Slot } from '../../native/abi.generated';
 import { HeadView } from '../../native/head-view';
 import type { Exchange } from '../exchange';
 
@@ -24,8 +24,8 @@ export interface RequestHead {
   readonly expectOther: boolean;
 }
 
-/** Fills the exchange from the parsed head; `spellUrl` when something will print the URL. */
-export function readRequestHead(input: Buffer, table: Uint32Array, ex: Exchange, spellUrl: boolean): RequestHead {
+/** Fills the exchange from the parsed head; `forLog`: the access log will print the URL and the client's headers. */
+export function readRequestHead(input: Buffer, table: Uint32Array, ex: Exchange, forLog: boolean): RequestHead {
   const flags = table[Slot.FLAGS]!;
   const methodId = table[Slot.METHOD]!;
   ex.methodId = methodId;
@@ -39,7 +39,12 @@ export function readRequestHead(input: Buffer, table: Uint32Array, ex: Exchange,
   const { host, port, tls } = targetOf(input, table);
   ex.host = host;
   ex.method = methodId === Method.OTHER ? input.latin1Slice(table[Slot.METHOD_START]!, table[Slot.METHOD_END]!) : '';
-  if (spellUrl) ex.url = requestUrl(input, table, host, port, tls, form);
+  if (forLog) {
+    ex.url = requestUrl(input, table, host, port, tls, form);
+    const view = new HeadView(input, table);
+    ex.userAgent = view.header(Header.USER_AGENT);
+    ex.referer = view.header(Header.REFERER);
+  }
   return {
     input,
     table,

@@ -3,7 +3,8 @@
  * clients, an upgrade only when one was asked for, the head rewritten for the client,
  * whether the client and upstream connections can be reused, and the body's framing.
  */
-import { ERROR_INFO, ErrorCode, Flag, Rewrite, Slot } from '../../native/abi.generated';
+import { ERROR_INFO, ErrorCode, Flag, Header, Rewrite, Slot } from '../../native/abi.generated';
+import { HeadView } from '../../native/head-view';
 import { native } from '../../native/addon';
 import type { ProxyContext } from '../context';
 import type { Exchange } from '../exchange';
@@ -49,6 +50,7 @@ export function readResponseHead(ctx: ProxyContext, ex: Exchange, buf: Buffer): 
     return refused(refusal(502, `The server ${ex.target} switched protocols without being asked to.`, 'unsolicited 101', true));
   }
   ex.status = table[Slot.STATUS]!;
+  if (ctx.access !== null) ex.contentType = new HeadView(buf, table).header(Header.CONTENT_TYPE);
   const clientKeepAlive = ex.keepAlive && !ex.closeAfter && !ex.body.pending;
   let bits = clientKeepAlive ? Rewrite.CLIENT_KEEP_ALIVE : 0;
   if (ex.minor === 0) bits |= Rewrite.CLIENT_HTTP_10;
