@@ -8,7 +8,6 @@ import { runText, startProcess, stopProcess, waitForPort } from '../proc';
 import type { PeerContext, PeerSpec } from './types';
 
 const ROOT = join(__dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'exaproxy.js');
 
 /** redirector.program is split with shell-like quoting: quote what a space or quote would break. */
 function shellQuote(word: string): string {
@@ -42,13 +41,13 @@ export function exaproxyArguments(context: PeerContext, workers: number): string
   return args;
 }
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-  const commit = runText('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']).text;
+function version(root: string): string {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  const commit = runText('git', ['-C', root, 'rev-parse', '--short', 'HEAD']).text;
   return `exaproxy ${pkg.version} (${commit}, node ${process.version})`;
 }
 
-function spec(name: string, workers: number, pinned: boolean, description: string, onlyScenarios?: string[]): PeerSpec {
+function spec(name: string, workers: number, pinned: boolean, description: string, onlyScenarios?: string[], root = ROOT): PeerSpec {
   return {
     name,
     onlyScenarios,
@@ -56,12 +55,13 @@ function spec(name: string, workers: number, pinned: boolean, description: strin
     helpers: ['url', 'squid'],
     connect: true,
     pinned,
-    version,
+    version: () => version(root),
     async start(context) {
-      if (!existsSync(join(ROOT, 'dist', 'cli.js'))) {
-        throw new Error('dist/cli.js is missing: run `npm run build:ts` (or `npm run build`) before `npm run bench`');
+      if (!existsSync(join(root, 'dist', 'cli.js'))) {
+        throw new Error(`${join(root, 'dist', 'cli.js')} is missing: run \`npm run build\` there before \`npm run bench\``);
       }
-      const started = startProcess(context.core, process.execPath, [BIN, ...exaproxyArguments(context, workers)]);
+      const bin = join(root, 'bin', 'exaproxy.js');
+      const started = startProcess(context.core, process.execPath, [bin, ...exaproxyArguments(context, workers)]);
       await waitForPort(context.port, started, 'exaproxy');
       return { pid: started.child.pid as number, child: started.child, stop: () => stopProcess(started.child, 5000) };
     },
@@ -77,4 +77,17 @@ export const exaproxyWorkers = spec(
   false,
   `exaproxy, one worker per core (${Math.max(2, cpus().length)}), not pinned (small and 1m scenarios only)`,
   ['small', '1m'],
+);
+
+/**
+ * Another build of exaproxy, for before/after figures in one run: `EXAPROXY_BASELINE` names
+ * a checkout (e.g. `git worktree add ../baseline <commit>`, then `npm run build` there).
+ */
+export const exaproxyBaseline = spec(
+  'exaproxy-baseline',
+  1,
+  true,
+  `exaproxy, one worker, built from ${process.env.EXAPROXY_BASELINE ?? ''}`,
+  undefined,
+  process.env.EXAPROXY_BASELINE ?? ROOT,
 );

@@ -1,12 +1,15 @@
 // Every peer the bench knows, in table order. HAProxy is the reference the ratios are taken against.
-import { exaproxy, exaproxyWorkers } from './exaproxy';
+import { exaproxy, exaproxyBaseline, exaproxyWorkers } from './exaproxy';
 import { haproxy } from './haproxy';
 import { npmProxy, proxyChain, relay } from './node-peers';
 import { squid } from './squid';
 import { tinyproxy } from './tinyproxy';
 import type { PeerSpec } from './types';
 
-export const PEERS: PeerSpec[] = [exaproxy, exaproxyWorkers, haproxy, squid, tinyproxy, npmProxy, proxyChain, relay];
+// The baseline build is a peer only when EXAPROXY_BASELINE names one.
+const baseline = process.env.EXAPROXY_BASELINE ? [exaproxyBaseline] : [];
+
+export const PEERS: PeerSpec[] = [exaproxy, ...baseline, exaproxyWorkers, haproxy, squid, tinyproxy, npmProxy, proxyChain, relay];
 
 export const REFERENCE_PEER = 'haproxy';
 
