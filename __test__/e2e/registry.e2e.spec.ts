@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -192,4 +192,33 @@ test('node_modules installed on a musl system and used on glibc: exaproxy names 
   assert.ok(line.startsWith(`exaproxy: no native addon for ${PLATFORM}: `), line);
   assert.ok(line.includes('@exaproxy/exaproxy-linux-x64-musl is installed, but it is for musl and this system uses glibc'), line);
   assert.ok(line.includes('install exaproxy again on this machine'), line);
+});
+
+test('the release job: napi artifacts lays out the seven binaries, then publish.mjs publishes each platform package before exaproxy, keeping those already there', { skip, timeout: 300_000 }, () => {
+  // A copy of the checkout (napi artifacts writes into it); stand-in binaries, as nothing is
+  // loaded: the job's layout and order are what is checked, with npm publish --dry-run.
+  const copy = join(work, 'release-job');
+  cpSync(ROOT, copy, { recursive: true, filter: (src) => !/\/(node_modules|target|\.git)$/.test(src) && !src.endsWith('.node') });
+  symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { napi: { packageName: string; binaryName: string; targets: string[] } };
+  for (const triple of pkg.napi.targets) {
+    const abi = parseTriple(triple).platformArchABI;
+    mkdirSync(join(copy, 'artifacts', `bindings-${triple}`), { recursive: true });
+    writeFileSync(join(copy, 'artifacts', `bindings-${triple}`, `${pkg.napi.binaryName}.${abi}.node`), `stand-in for ${abi}\n`);
+  }
+  const env = registry.env({ PATH: `${join(process.execPath, '..')}:/usr/bin:/bin` });
+  execFileSync('npm', ['run', 'artifacts'], { cwd: copy, env, stdio: 'pipe' });
+  for (const triple of pkg.napi.targets) {
+    const abi = parseTriple(triple).platformArchABI;
+    assert.ok(existsSync(join(copy, 'npm', abi, `${pkg.napi.binaryName}.${abi}.node`)), `npm/${abi} has its binary`);
+  }
+  // The registry already has linux-x64-gnu and exaproxy (published above): as in a re-run of
+  // the job after a partial failure, those are kept and the others published, in order.
+  const r = spawnSync(process.execPath, [join(copy, 'scripts', 'publish.mjs'), '--dry-run', `--registry=${registry.url}`], { cwd: copy, env, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const published = r.stdout.split('\n').filter((l) => l.startsWith('+ ')).map((l) => l.slice(2));
+  const others = pkg.napi.targets.map((t) => parseTriple(t).platformArchABI).filter((abi) => abi !== PLATFORM);
+  assert.deepEqual(published, others.map((abi) => `${pkg.napi.packageName}-${abi}@${VERSION}`));
+  const kept = r.stderr.split('\n').filter((l) => l.endsWith('is already published: kept'));
+  assert.deepEqual(kept, [`exaproxy publish: ${pkg.napi.packageName}-${PLATFORM} ${VERSION} is already published: kept`, `exaproxy publish: exaproxy ${VERSION} is already published: kept`]);
 });
