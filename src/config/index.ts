@@ -5,4 +5,5 @@ export { configToJson, type ConfigurationJson } from './json';
 export { configSearchPath, defaultConfig, isDefault, loadConfig, notImplementedWarnings, sourceOf, type LoadOptions, type Loaded } from './load';
 export { envText, helpText, iniText } from './print';
 export { OPTIONS, SCHEMA, type Config } from './schema';
-export type { Command, LogDestination, RedirectorProtocol, Service } from './types';
+export type { LogDestination } from './log-destination';
+export type { Command, RedirectorProtocol, Service } from './types';

@@ -13,7 +13,6 @@ import {
   header,
   headers,
   int,
-  logDestination,
   methods,
   oneOf,
   path,
@@ -25,6 +24,7 @@ import {
   text,
   type Option,
 } from './types';
+import { logDestination } from './log-destination';
 
 const LOOPBACK = '127.0.0.0/8 ::1/128';
 const PRIVATE = `${LOOPBACK} 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7 fe80::/10`;

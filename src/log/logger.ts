@@ -8,7 +8,7 @@ import pino, { type DestinationStream, type Level, type Logger } from 'pino';
 import { ConfigError } from '../config/errors';
 import { sourceOf } from '../config/load';
 import type { Config } from '../config/schema';
-import type { LogDestination } from '../config/types';
+import type { LogDestination } from '../config/log-destination';
 import { createSyslogDestination, parseSyslogDestination } from './syslog';
 
 export type { Logger } from 'pino';
