@@ -8,55 +8,8 @@
 //! their own inputs. Under `CI=true` its absence is a failure, so CI never passes without it.
 #![allow(dead_code)]
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::sync::Once;
-
-fn is_corpus(dir: &std::path::Path) -> bool {
-    dir.join("request").is_dir() && dir.join("response").is_dir()
-}
-
-/// The corpus directory, or None (after one line on stderr) when it is not there.
-pub fn corpus_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("LLHTTP_CORPUS").filter(|d| !d.is_empty()) {
-        let dir = PathBuf::from(dir);
-        // Asked for by name: a wrong path is a mistake to fix, not a reason to skip.
-        assert!(
-            is_corpus(&dir),
-            "LLHTTP_CORPUS={}: expected the llhttp corpus there (request/*.md and response/*.md)",
-            dir.display()
-        );
-        return Some(dir);
-    }
-    // Beside the repository: the folder that holds it also holds shared/.
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let root = root.canonicalize().unwrap_or(root);
-    let dir = root.parent().unwrap_or(&root).join("shared/corpora/llhttp");
-    if is_corpus(&dir) {
-        return Some(dir);
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    assert!(
-        !ci,
-        "the llhttp corpus is missing under CI=true: expected {}/request/*.md and response/*.md, or LLHTTP_CORPUS",
-        dir.display()
-    );
-    static SAID: Once = Once::new();
-    SAID.call_once(|| {
-        let test = std::env::current_exe()
-            .ok()
-            .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-            .unwrap_or_default();
-        let test = test.split('-').next().unwrap_or_default().to_owned();
-        // Straight to stderr: the test harness captures eprintln! of passing tests.
-        let _ = writeln!(
-            std::io::stderr(),
-            "{test}: llhttp corpus cases skipped: no corpus at {} and LLHTTP_CORPUS is not set",
-            dir.display()
-        );
-    });
-    None
-}
+pub mod locate;
+pub use locate::corpus_dir;
 
 #[derive(Clone, Debug)]
 pub struct Case {
