@@ -156,7 +156,7 @@ export class ClientConnection extends ClientSocket implements ClientSide {
     if (refused !== null) return this.answer(refused);
     if (!asksHelper(ctx, ex.methodId)) return this.follow(ex, head, directRoute(head, ex));
     this.state = State.Deciding;
-    decideByHelper(ctx, head, ex, { ip: this.clientIp, localIp: this.localIp, localPort: this.localPort }).then(({ route, head: kept }) => {
+    decideByHelper(ctx, head, ex, { ip: this.clientIp, localIp: this.localIp, localPort: this.localPort }, (route, kept) => {
       if (this.ex === ex && this.state === State.Deciding) this.follow(ex, kept, route); // else the client went away meanwhile
     });
   }
