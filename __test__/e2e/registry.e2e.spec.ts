@@ -222,3 +222,18 @@ test('the release job: napi artifacts lays out the seven binaries, then publish.
   const kept = r.stderr.split('\n').filter((l) => l.endsWith('is already published: kept'));
   assert.deepEqual(kept, [`exaproxy publish: ${pkg.napi.packageName}-${PLATFORM} ${VERSION} is already published: kept`, `exaproxy publish: exaproxy ${VERSION} is already published: kept`]);
 });
+
+test('a platform package whose binary does not load: exaproxy names the file and why, in one line', { skip, timeout: 300_000 }, () => {
+  const app = join(work, 'broken-binary');
+  mkdirSync(app);
+  writeFileSync(join(app, 'package.json'), '{"name":"app","private":true}\n');
+  const env = registry.env();
+  execFileSync('npm', ['install', '--registry', registry.url, `exaproxy@${VERSION}`], { cwd: app, env, stdio: 'pipe' });
+  // A download cut short, or a file damaged on disk.
+  const file = join(app, 'node_modules', '@exaproxy', `exaproxy-${PLATFORM}`, BINARY);
+  writeFileSync(file, 'not an ELF file\n');
+  const line = oneLineFailure([join(app, 'node_modules', 'exaproxy', 'bin', 'exaproxy.js'), '--tcp4.port=0'], env);
+  assert.ok(line.startsWith(`exaproxy: the native addon for ${PLATFORM} in ${file} does not load (`), line);
+  assert.match(line, /invalid ELF header|file too short/);
+  assert.ok(line.includes('Fix: install exaproxy again'), line);
+});
