@@ -36,21 +36,24 @@ function subsystem(name: string): Option<boolean> {
   return bool({ default: 'true', help: `log messages from the ${name} subsystem`, implemented: false });
 }
 
-/** The options of the ICAP, TLS and passthrough listeners, which share ExaProxy's layout. */
-function listener(name: string, portNumber: string) {
+/**
+ * The options of the ICAP, TLS and passthrough listeners, which share ExaProxy's layout;
+ * `implemented` once the listener exists (idle-connect stays ExaProxy's unused option).
+ */
+function listener(name: string, portNumber: string, implemented = false) {
   return {
-    enable: bool({ default: 'false', help: `enable the ${name} listener`, implemented: false }),
-    host: address({ family: 4, default: '127.0.0.1', help: `IPv4 address the ${name} listener listens on`, implemented: false }),
-    ipv6: address({ family: 6, default: '::', help: `IPv6 address the ${name} listener listens on (when tcp6.listen)`, implemented: false }),
-    port: port({ default: portNumber, help: `port the ${name} listener listens on`, zero: 'any free port', implemented: false }),
+    enable: bool({ default: 'false', help: `enable the ${name} listener`, implemented }),
+    host: address({ family: 4, default: '127.0.0.1', help: `IPv4 address the ${name} listener listens on`, implemented }),
+    ipv6: address({ family: 6, default: '::', help: `IPv6 address the ${name} listener listens on (when tcp6.listen)`, implemented }),
+    port: port({ default: portNumber, help: `port the ${name} listener listens on`, zero: 'any free port', implemented }),
     'idle-connect': seconds({ default: '300', min: 0, max: DAY, zero: 'no limit', help: `close new ${name} connections idle this long`, implemented: false }),
-    connections: int({ default: '32768', min: 1, max: MANY, help: `maximum number of ${name} connections`, implemented: false }),
-    proxied: bool({ default: 'false', help: `expect a PROXY protocol header on ${name} connections`, implemented: false }),
+    connections: int({ default: '32768', min: 1, max: MANY, help: `maximum number of ${name} connections`, implemented }),
+    proxied: bool({ default: 'false', help: `expect a PROXY protocol header on ${name} connections`, implemented }),
   };
 }
 
-function headerSize(name: string): Option<number> {
-  return int({ default: '65536', min: 0, max: 16_777_216, zero: 'unlimited', help: `maximum size in bytes of the ${name} header`, implemented: false });
+function headerSize(name: string, implemented = false): Option<number> {
+  return int({ default: '65536', min: 0, max: 16_777_216, zero: 'unlimited', help: `maximum size in bytes of the ${name} header`, implemented });
 }
 
 export const SCHEMA = {
@@ -114,7 +117,7 @@ export const SCHEMA = {
   },
   passthrough: listener('passthrough (TPROXY)', '8000'),
   icap: { ...listener('ICAP server', '1344'), 'header-size': headerSize('ICAP') },
-  tls: { ...listener('TLS SNI', '443'), 'header-size': headerSize('TLS ClientHello') },
+  tls: { ...listener('TLS SNI', '443', true), 'header-size': headerSize('TLS ClientHello', true) },
   web: {
     enable: bool({ default: 'true', help: 'enable the built-in monitoring web server' }),
     host: address({ family: 'any', default: '127.0.0.1', help: 'address the monitoring web server listens on' }),

@@ -11,7 +11,10 @@ import { Method } from '../native/abi.generated';
 /** Outcome names, in the order of `Snapshot.decisions` (indexed by Outcome). */
 export const DECISIONS = OUTCOME_NAMES;
 
-/** Method names indexed by the native method id (`Method` in abi.generated.ts). */
+/** The slot of the TLS SNI listener's connections, after the native method ids. */
+export const TLS_REQUEST = Math.max(...Object.values(Method)) + 1;
+
+/** Method names indexed by the native method id (`Method` in abi.generated.ts), then TLS. */
 export const METHOD_NAMES: readonly string[] = methodNames();
 const METHOD_SLOTS = METHOD_NAMES.length;
 
@@ -299,6 +302,7 @@ function zeros(n: number): number[] {
 function methodNames(): string[] {
   const names: string[] = [];
   for (const [name, id] of Object.entries(Method)) names[id] = name === 'X_MS_ENUMATTS' ? 'X-MS-ENUMATTS' : name;
+  names[TLS_REQUEST] = 'TLS';
   for (let i = 0; i < names.length; i++) names[i] ??= `METHOD-${i}`;
   return names;
 }

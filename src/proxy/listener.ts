@@ -27,9 +27,25 @@ interface Waiting {
   since: number;
 }
 
+/** What a listener serves: an HTTP ClientConnection, or another entry point (the TLS SNI listener's). */
+export interface Served {
+  readonly socket: Socket;
+  onClosed: ((c: never) => void) | null;
+  /** Called by the sweeper with the current time. */
+  expire(now: number): void;
+}
+
+/** How a listener serves an accepted socket, and refuses one it cannot serve (default: a 503 page). */
+export interface ServeWith {
+  serve(socket: Socket, ctx: ProxyContext): Served;
+  refuse?(socket: Socket): void;
+}
+
+const HTTP: ServeWith = { serve: (socket, ctx) => new ClientConnection(socket, ctx) };
+
 export class Listener {
   private readonly servers: Server[] = [];
-  private readonly clients = new Set<ClientConnection>();
+  private readonly clients = new Set<Served>();
   private readonly waiting: Waiting[] = [];
   /** refused clients reading their 503, oldest first ('since' is when they must be gone) */
   private readonly lingering: Waiting[] = [];
@@ -42,7 +58,10 @@ export class Listener {
   /** clients this worker keeps waiting beyond that */
   readonly queueLimit: number;
 
-  constructor(private readonly ctx: ProxyContext) {
+  constructor(
+    private readonly ctx: ProxyContext,
+    private readonly kind: ServeWith = HTTP,
+  ) {
     const budget = workerBudget(ctx.settings.connections, ctx.settings.backlog);
     this.limit = budget.perWorker;
     this.queueLimit = budget.queue;
@@ -130,6 +149,7 @@ export class Listener {
 
   /** A 503 for a client that cannot be served (queue full, or waited http.idle-connect), then close. */
   private refuse(socket: Socket, message: string): void {
+    if (this.kind.refuse) return this.kind.refuse(socket);
     const page = this.ctx.pages.response(503, this.ctx.pages.error(503, message), { minor: 1, close: true });
     // What the client sent is read and dropped: closing with unread data would reset the
     // connection, and the client could lose the 503 before reading it.
@@ -144,12 +164,12 @@ export class Listener {
   }
 
   private serve(socket: Socket): void {
-    const client = new ClientConnection(socket, this.ctx);
-    client.onClosed = this.onClientClosed;
+    const client = this.kind.serve(socket, this.ctx);
+    client.onClosed = this.onClientClosed as (c: never) => void;
     this.clients.add(client);
   }
 
-  private readonly onClientClosed = (client: ClientConnection): void => {
+  private readonly onClientClosed = (client: Served): void => {
     this.clients.delete(client);
     while (this.waiting.length && this.clients.size < this.limit) {
       const next = this.waiting.shift()!.socket;

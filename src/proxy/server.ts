@@ -15,6 +15,7 @@ import { Resolver } from './dns';
 import { Listener } from './listener';
 import { Pages, SHIPPED_HTML } from './pages';
 import { settingsFromConfig, type ProxySettings } from './settings';
+import { tlsListenError, tlsListener, tlsSettingsFromConfig, type TlsListenerSettings } from './tls-listener';
 import { UpstreamPool } from './upstream';
 
 export interface RunningProxy {
@@ -23,6 +24,8 @@ export interface RunningProxy {
   port: number;
   addresses: { host: string; port: number }[];
   listener: Listener;
+  /** The TLS SNI listener (`tls.enable`), whose addresses follow the proxy's in `addresses`. */
+  tls: Listener | null;
   context: ProxyContext;
   close(): Promise<void>;
 }
@@ -32,6 +35,7 @@ export interface ProxyDeps {
   decider?: Decider | null;
   stats?: DataPathStats | null;
   access?: ((r: AccessRecord) => void) | null;
+  tls?: TlsListenerSettings | null;
 }
 
 export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): Promise<RunningProxy> {
@@ -62,13 +66,27 @@ export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): 
   };
   const listener = new Listener(context);
   const addresses = await listener.listen();
+  const tls = deps.tls ? tlsListener(context, deps.tls) : null;
+  if (tls) {
+    try {
+      addresses.push(...(await tls.listen()));
+    } catch (error) {
+      await listener.close();
+      await tls.close();
+      throw tlsListenError(error, deps.tls!);
+    }
+  }
   return {
     address: addresses[0]?.host ?? '',
     port: addresses[0]?.port ?? 0,
     addresses,
     listener,
+    tls,
     context,
-    close: () => listener.close(),
+    close: async () => {
+      await tls?.close();
+      await listener.close();
+    },
   };
 }
 
@@ -84,7 +102,7 @@ export async function startProxy(
   const stats = new Stats();
   const access = config.usage.enable ? accessWriter(config) : null;
   const decider = config.redirector.enable ? startRedirector(config, log) : null;
-  const proxy = await startProxyWith(settings, { log, stats, access: access?.write ?? null, decider });
+  const proxy = await startProxyWith(settings, { log, stats, access: access?.write ?? null, decider, tls: tlsSettingsFromConfig(config) });
   return {
     ...proxy,
     stats,

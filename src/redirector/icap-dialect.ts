@@ -2,6 +2,8 @@
  * ExaProxy's ICAP-like protocol over stdin/stdout (`redirector.protocol = icap://NAME[/…]`,
  * examples/redirectors/README.md). The request is written exactly as ExaProxy writes it: LF line ends,
  * Pragma metadata, `Encapsulated` last, then the client's raw head. One request at a time.
+ * From the TLS SNI listener (ExaProxy's TLS REQMOD): transport=tls, method=TLS, host the SNI,
+ * an empty path, and the encapsulated part is the ClientHello record, bytes as received.
  */
 import type { Dialect, Outcome, RawReply, ReplyReader } from './dialect';
 import { IcapReader } from './icap-reply';

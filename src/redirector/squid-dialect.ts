@@ -3,6 +3,8 @@
  *   -> `[channel-ID ]URL client-ip/- - METHOD myip=IP myport=PORT`
  *   <- `[channel-ID ]OK|ERR|BH [kv-pairs]`, or a legacy `NNN:URL` / bare URL reply.
  * With concurrency 0 no channel-ID is sent (squidGuard and other old helpers need that).
+ * The TLS SNI listener's connections are asked about as Squid asks about HTTPS: `<sni>:443`
+ * with method CONNECT (what squidGuard's rules for HTTPS expect).
  */
 import type { Dialect, Outcome, RawReply, ReplyReader } from './dialect';
 import { LineReader } from './line-reader';
@@ -20,17 +22,22 @@ function unusable(why: string): Outcome {
   return { kind: 'decision', decision: { kind: 'error', reason: why }, cacheable: false };
 }
 
+/** A tunnel (CONNECT, or the TLS listener): Squid names it host:port. */
+function tunnelled(req: RedirectorRequest): boolean {
+  return req.method === 'CONNECT' || req.transport === 'tls';
+}
+
 /** The URL as Squid writes it: absolute form, the port only when not the scheme's default. */
 export function squidUrl(req: RedirectorRequest): string {
   const host = wireSafe(urlHost(req.host));
-  if (req.method === 'CONNECT') return `${host}:${req.port}`;
+  if (tunnelled(req)) return `${host}:${req.port}`;
   const port = req.port === (req.scheme === 'https' ? 443 : 80) ? '' : `:${req.port}`;
   return `${req.scheme}://${host}${port}${wireSafe(req.path)}`;
 }
 
 /** Whether Squid's URI parser would accept a rewrite target for this request. */
 function parsesAsTarget(url: string, req: RedirectorRequest): boolean {
-  if (req.method === 'CONNECT') return /^(\[[0-9A-Fa-f:.]+\]|[^\s/:[\]]+):[0-9]{1,5}$/.test(url);
+  if (tunnelled(req)) return /^(\[[0-9A-Fa-f:.]+\]|[^\s/:[\]]+):[0-9]{1,5}$/.test(url);
   return /^https?:\/\/[^\s/?#]+([/?#]\S*)?$/i.test(url);
 }
 
@@ -49,7 +56,7 @@ export class SquidDialect implements Dialect {
   }
 
   encode(req: RedirectorRequest): string {
-    return `${squidUrl(req)} ${req.clientIp}/- - ${req.method} myip=${req.myIp} myport=${req.myPort}\n`;
+    return `${squidUrl(req)} ${req.clientIp}/- - ${req.transport === 'tls' ? 'CONNECT' : req.method} myip=${req.myIp} myport=${req.myPort}\n`;
   }
 
   newReader(maxReplyBytes: number): ReplyReader {
@@ -95,7 +102,7 @@ export class SquidDialect implements Dialect {
       if (rewrite === squidUrl(req)) return PERMIT;
       if (hasControl(rewrite)) return unusable('squid helper sent a rewrite-url= holding control characters');
       if (!parsesAsTarget(rewrite, req)) {
-        return permitWith(`rewrite-url ${JSON.stringify(rewrite)} is not a valid ${req.method === 'CONNECT' ? 'host:port' : 'http(s) URL'}: request left unchanged, as Squid does`);
+        return permitWith(`rewrite-url ${JSON.stringify(rewrite)} is not a valid ${tunnelled(req) ? 'host:port' : 'http(s) URL'}: request left unchanged, as Squid does`);
       }
       return { kind: 'decision', decision: { kind: 'rewrite', url: rewrite }, cacheable: true };
     }

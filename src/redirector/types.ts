@@ -38,15 +38,15 @@ export interface RedirectorRequest {
   /** Target host (for CONNECT: the tunnel target), without brackets for IPv6. */
   host: string;
   port: number;
-  /** Path and query; '/' for CONNECT. */
+  /** Path and query; '/' for CONNECT, '' for the TLS listener. */
   path: string;
   clientIp: string;
   myIp: string;
   myPort: number;
-  /** The client's head bytes exactly as received (sent to ICAP helpers). */
+  /** The client's head bytes exactly as received (sent to ICAP helpers); the ClientHello record for TLS. */
   rawHead: Buffer;
-  /** For the ICAP `Pragma: transport=` line. */
-  transport: 'http';
+  /** For the ICAP `Pragma: transport=` line; `tls`: the TLS SNI listener (method `TLS`, host the SNI, port 443). */
+  transport: 'http' | 'tls';
 }
 
 export type Decision =

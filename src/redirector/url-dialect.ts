@@ -1,6 +1,7 @@
 /**
  * ExaProxy's `url` helper protocol (examples/redirectors/README.md). One request at a time per helper:
- *   -> `<host><path> <client-ip> - <METHOD> -`   (no scheme, no port; CONNECT sends `host/`)
+ *   -> `<host><path> <client-ip> - <METHOD> -`   (no scheme, no port; CONNECT sends `host/`;
+ *      the TLS SNI listener `<sni> <client-ip> - TLS -`: method TLS, an empty path)
  *   <- an empty line, `file://NAME`, `redirect://URL`, `intercept://host[:port]` or `http://…`
  * `http://…` replies follow ExaProxy 1.1.2 (HEAD crashes on them): the same URL permits,
  * the same host with another path rewrites, another host redirects with 302.

@@ -1,0 +1,76 @@
+/**
+ * The TLS SNI listener (`tls.enable`): a second set of listening sockets whose
+ * connections start with a TLS ClientHello instead of an HTTP request (SniConnection).
+ * It shares the worker's context — helpers, resolver, destination protection, stats,
+ * access log — and has its own address, connection limit and PROXY-protocol switch.
+ */
+import type { Socket } from 'node:net';
+import type { Config } from '../config';
+import { StartError } from '../supervisor/start-errors';
+import type { ProxyContext } from './context';
+import { Listener } from './listener';
+import type { Listen } from './settings';
+import { SniConnection, type TlsContext } from './sni-connection';
+
+/**
+ * Rust's ClientHello reader takes one record of at most 2^14 + 2048 bytes (plus its
+ * header): `tls.header-size` 0 (unlimited) or above means that.
+ */
+const LARGEST_RECORD = 5 + (1 << 14) + 2048;
+
+export interface TlsListenerSettings {
+  listen: Listen[];
+  connections: number;
+  proxied: boolean;
+  helloLimit: number;
+}
+
+/** The TLS listener's settings, or null when `tls.enable` is off. */
+export function tlsSettingsFromConfig(config: Config): TlsListenerSettings | null {
+  const { tls, tcp6 } = config;
+  if (!tls.enable) return null;
+  // ExaProxy listens on tls.ipv6 only when IPv6 listening is on (tcp6.listen).
+  const listen: Listen[] = [{ host: tls.host, port: tls.port }];
+  if (tcp6.listen) listen.push({ host: tls.ipv6, port: tls.port });
+  return {
+    listen,
+    connections: tls.connections,
+    proxied: tls.proxied,
+    helloLimit: tls.headerSize === 0 ? LARGEST_RECORD : Math.min(tls.headerSize, LARGEST_RECORD),
+  };
+}
+
+/** A Listener serving SniConnections, with the worker's context and the TLS listener's settings. */
+export function tlsListener(ctx: ProxyContext, tls: TlsListenerSettings): Listener {
+  const tlsCtx: TlsContext = {
+    ...ctx,
+    settings: { ...ctx.settings, listen: tls.listen, connections: tls.connections, proxied: tls.proxied },
+    helloLimit: tls.helloLimit,
+  };
+  return new Listener(tlsCtx, {
+    serve: (socket) => new SniConnection(socket, tlsCtx),
+    // An HTTP 503 means nothing to a TLS client: one it cannot serve is closed.
+    refuse: (socket: Socket) => socket.destroy(),
+  });
+}
+
+/** A failure to listen on a TLS address as one line naming the tls.* option (else the error itself). */
+export function tlsListenError(error: unknown, tls: TlsListenerSettings): unknown {
+  const err = error as NodeJS.ErrnoException & { port?: number; address?: string };
+  const at = tls.listen.find((l) => l.host === err.address) ?? tls.listen[0]!;
+  const where = `${at.host.includes(':') ? `[${at.host}]` : at.host}:${at.port}`;
+  const option = at.host === tls.listen[0]!.host ? 'tls.host' : 'tls.ipv6';
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return new StartError(`exaproxy: tls.port ${at.port}: ${where} is already in use by another program; stop it or choose another tls.port`);
+    case 'EADDRNOTAVAIL':
+      return new StartError(`exaproxy: ${option} ${at.host}: not an address of this machine; choose one of its addresses`);
+    case 'EACCES':
+    case 'EPERM':
+      return new StartError(at.port < 1024
+        ? `exaproxy: tls.port ${at.port}: ports below 1024 need root or CAP_NET_BIND_SERVICE; start exaproxy as root (it switches to daemon.user once bound) or choose a port above 1023`
+        : `exaproxy: tls.port ${at.port}: not allowed to listen on ${where} (${err.code}); choose another tls.port`);
+    default:
+      return error;
+  }
+}
