@@ -42,7 +42,7 @@ test('-h lists every option with its default, the flags and the signals', async 
     assert.ok(stdout.includes(flag), `-h does not describe ${flag}`);
   }
   assert.match(stdout, /SIGTERM, SIGINT/);
-  assert.match(stdout, /exaproxy\.tls\.enable .*\[not implemented yet\]/);
+  assert.match(stdout, /exaproxy\.tls\.idle-connect .*\[not implemented yet\]/);
 });
 
 test('-h works even when the rest of the command line is wrong', async () => {
