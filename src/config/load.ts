@@ -203,6 +203,14 @@ function crossCheck(config: Config, values: ReadonlyMap<string, Given>, context:
       : `no executable file ${program.startsWith('/') ? `at ${program}` : `found (looked at ${looked})`}`;
     throw new ConfigError(at(key), `redirector.program = ${JSON.stringify(raw)}: ${problem}; redirector.enable is true, so give the path of an executable helper`);
   }
+  const { auth } = config;
+  if (auth.enable && !commandRunnable(auth.program)) {
+    throw new ConfigError(at(values.has('auth.program') ? 'auth.program' : 'auth.enable'),
+      `auth.program = ${JSON.stringify(auth.program.program)}: no executable file there; auth.enable is true, so give the path of a Squid basic auth helper (such as /usr/lib/squid/basic_ncsa_auth FILE)`);
+  }
+  if (auth.minimum > auth.maximum) {
+    throw new ConfigError(at('auth.minimum'), `auth.minimum = ${auth.minimum} is above auth.maximum = ${auth.maximum}: expected minimum <= maximum`);
+  }
   for (const [family, listener] of [['tcp4', tcp4], ['tcp6', tcp6]] as const) {
     if (!config.web.enable || !listener.listen || listener.port === 0 || listener.port !== config.web.port) continue;
     if (!sameAddress(listener.host, config.web.host)) continue;

@@ -2,7 +2,7 @@
  * One client connection: its socket, its input, the PROXY header, keep-alive and
  * pipelining, and the phases of each request, in order:
  *
- *   read head → admit → decide → connect → forward → respond → log      (phases/)
+ *   read head → admit → [authenticate] → decide → connect → forward → respond → log   (phases/)
  *
  * The connection reads the client socket and writes to both; what the upstream socket
  * says is read by the UpstreamLeg (connect, respond, the response body). Requests are
@@ -17,6 +17,7 @@ import { Exchange } from './exchange';
 import { MAX_BUFFERED } from './buffers';
 import { ClientSocket, Expiry, State } from './client-socket';
 import { admit, forwardedClient } from './phases/admit';
+import { authenticate } from './phases/authenticate';
 import { refusal, renderAnswer, type LocalAnswer } from './phases/answer';
 import { asksHelper, decideByHelper, directRoute, type Route } from './phases/decide';
 import { rewriteRequestHead } from './phases/forward';
@@ -141,8 +142,7 @@ export class ClientConnection extends ClientSocket implements ClientSide {
     const [name, status, meaning] = ERROR_INFO[code] ?? ['UNKNOWN', 400, 'malformed request'];
     this.ctx.log.debug({ client: this.clientIp, error: name }, 'request rejected');
     const ex = this.newExchange();
-    ex.method = '-';
-    ex.url = '-';
+    ex.method = ex.url = '-';
     this.answer({ status, outcome: Outcome.Error, detail: name, close: true, message: `The request was refused: ${meaning}.` });
   }
 
@@ -154,9 +154,17 @@ export class ClientConnection extends ClientSocket implements ClientSide {
     this.clientIp = forwardedClient(head, ctx.settings, this.socketIp) ?? this.clientIp;
     const refused = admit(head, ex, ctx.settings, this.allowed);
     if (refused !== null) return this.answer(refused);
-    if (!asksHelper(ctx, ex.methodId)) return this.follow(ex, head, directRoute(head, ex));
+    if (ctx.auth === null) return this.decide(ex, head); // auth off: this one check is all it costs
+    this.state = State.Deciding; // while a helper checks the login
+    authenticate(ctx.auth, head, ex, this.clientIp, (kept, no) => {
+      if (this.ex === ex && this.state === State.Deciding) return no === null ? this.decide(ex, kept) : this.answer(no); // else the client left
+    });
+  }
+
+  private decide(ex: Exchange, head: RequestHead): void {
+    if (!asksHelper(this.ctx, ex.methodId)) return this.follow(ex, head, directRoute(head, ex));
     this.state = State.Deciding;
-    decideByHelper(ctx, head, ex, { ip: this.clientIp, localIp: this.localIp, localPort: this.localPort }, (route, kept) => {
+    decideByHelper(this.ctx, head, ex, { ip: this.clientIp, localIp: this.localIp, localPort: this.localPort }, (route, kept) => {
       if (this.ex === ex && this.state === State.Deciding) this.follow(ex, kept, route); // else the client went away meanwhile
     });
   }
@@ -381,8 +389,7 @@ export class ClientConnection extends ClientSocket implements ClientSide {
     if (what === Expiry.Silent) return this.close();
     if (what === Expiry.HeadTimeout) {
       const ex = this.newExchange();
-      ex.method = '-';
-      ex.url = '-';
+      ex.method = ex.url = '-';
       return this.answer({ status: 408, outcome: Outcome.Error, close: true, message: 'The request head was not received in time.' });
     }
     const ex = this.ex!;

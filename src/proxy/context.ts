@@ -9,6 +9,7 @@ import type { Log } from '../log/log';
 import type { Outcome } from '../log/outcome';
 import type { RewritePlan } from '../native/addon';
 import type { RedirectorPool } from '../redirector';
+import type { Authenticator } from '../auth/authenticator';
 import type { Pages } from './pages';
 import type { Resolver } from './dns';
 import type { ProxySettings } from './settings';
@@ -114,6 +115,8 @@ export interface ProxyContext {
   pages: Pages;
   scratch: Scratch;
   decider: Decider | null;
+  /** `auth.enable`: the authenticate phase's logins (src/auth); null skips the phase. */
+  auth: Authenticator | null;
   stats: DataPathStats | null;
   access: ((r: AccessRecord) => void) | null;
   log: Log;

@@ -29,6 +29,8 @@ export class Exchange {
   referer: string | undefined = undefined;
   contentType: string | undefined = undefined;
   outcome: Outcome = Outcome.Permit;
+  /** The user of the login the authenticate phase accepted (RFC 1738-escaped), '' without one. */
+  user = '';
   /** How long the helpers took to decide (0: none was asked). */
   decideMs = 0;
   /** ExaProxy's text after the slash: the helper's verdict or the reason. */
@@ -93,6 +95,7 @@ export class Exchange {
       userAgent: this.userAgent,
       referer: this.referer,
       contentType: this.contentType,
+      user: this.user,
     };
   }
 }

@@ -10,6 +10,8 @@ import { native } from '../native';
 import { VERSION } from '../version';
 import type { RedirectorPool } from '../redirector';
 import { startRedirector } from './redirect';
+import type { Authenticator } from '../auth/authenticator';
+import { startAuthenticator } from '../auth/start';
 import { Scratch, type AccessRecord, type DataPathStats, type Decider, type ProxyContext } from './context';
 import { Resolver } from './dns';
 import { Listener } from './listener';
@@ -33,6 +35,7 @@ export interface RunningProxy {
 export interface ProxyDeps {
   log: Log;
   decider?: Decider | null;
+  auth?: Authenticator | null;
   stats?: DataPathStats | null;
   access?: ((r: AccessRecord) => void) | null;
   tls?: TlsListenerSettings | null;
@@ -60,6 +63,7 @@ export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): 
     pages: new Pages(settings.html || SHIPPED_HTML, settings.server),
     scratch: new Scratch(settings.limits),
     decider: deps.decider ?? null,
+    auth: deps.auth ?? null,
     stats: deps.stats ?? null,
     access: deps.access ?? null,
     log: deps.log,
@@ -92,7 +96,7 @@ export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): 
 
 /**
  * Starts the proxy described by the configuration: the data path, the helper pool when
- * `redirector.enable`, the access log when `usage.enable`.
+ * `redirector.enable`, the auth helpers when `auth.enable`, the access log when `usage.enable`.
  */
 export async function startProxy(
   config: Config,
@@ -102,7 +106,8 @@ export async function startProxy(
   const stats = new Stats();
   const access = config.usage.enable ? accessWriter(config) : null;
   const decider = config.redirector.enable ? startRedirector(config, log) : null;
-  const proxy = await startProxyWith(settings, { log, stats, access: access?.write ?? null, decider, tls: tlsSettingsFromConfig(config) });
+  const auth = config.auth.enable ? startAuthenticator(config, log) : null;
+  const proxy = await startProxyWith(settings, { log, stats, access: access?.write ?? null, decider, auth, tls: tlsSettingsFromConfig(config) });
   return {
     ...proxy,
     stats,
@@ -111,6 +116,7 @@ export async function startProxy(
     close: async () => {
       await proxy.close();
       await decider?.close();
+      await auth?.close();
       await access?.close();
     },
   };

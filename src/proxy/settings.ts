@@ -103,7 +103,8 @@ export function settingsFromConfig(config: Config, version: string): ProxySettin
     rewrite: {
       via: http.via && !http.transparent ? daemon.identifier : undefined,
       forwardedFor: http.transparent ? 'leave' : http.xff,
-      passProxyAuthorization: http.proxyAuthorization,
+      // A login the proxy checked is never passed on, whatever http.proxy-authorization says.
+      passProxyAuthorization: http.proxyAuthorization && !config.auth.enable,
       removeRequest,
     },
     dns: {

@@ -59,6 +59,7 @@ export class IcapDialect implements Dialect {
     return `${this.preamble}Pragma: transport=${req.transport}\nPragma: proxy=test\nPragma: scheme=http\n`
       + `Pragma: accept=${req.myIp}\nPragma: accept-port=${req.myPort}\nPragma: client=${req.clientIp}\n`
       + `Pragma: host=${wireSafe(req.host)}\nPragma: path=${wireSafe(req.path)}\nPragma: method=${req.method}\n`
+      + (req.user ? `X-Authenticated-User: ${req.user}\n` : '')
       + `Encapsulated: req-hdr=0, null-body=${req.rawHead.length}\n\n${req.rawHead.toString('latin1')}`;
   }
 

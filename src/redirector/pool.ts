@@ -24,9 +24,7 @@ import { batchTarget, leastLoaded, stillFree, takesAhead } from './pick-helper';
 import type { FailureKind } from './respawn-policy';
 import { HelperRoster } from './roster';
 import { Throttle, guarded } from './throttle';
-import type {
-  DecideResult, Decision, PoolInternals, PoolStats, RedirectorOptions, RedirectorRequest,
-} from './types';
+import type { DecideResult, Decision, PoolInternals, PoolStats, RedirectorOptions, RedirectorRequest } from './types';
 import { VerdictCache } from './verdict-cache';
 import type { Log } from '../log/log';
 
@@ -88,11 +86,12 @@ export class RedirectorPool extends EventEmitter {
   private readonly policyLog = new Throttle(1_000);
   private readonly noteLog = new Throttle(10_000);
 
-  constructor(options: RedirectorOptions, private readonly log: Log, internals: PoolInternals = {}) {
+  /** `dialect`: another protocol of the same request/reply shape (src/auth's Squid basic-auth helpers). */
+  constructor(options: RedirectorOptions, private readonly log: Log, internals: PoolInternals = {}, dialect?: Dialect) {
     super();
     this.options = checkOptions(options);
     const tuning = { ...DEFAULTS, ...internals };
-    this.dialect = createDialect(options);
+    this.dialect = dialect ?? createDialect(options);
     this.timeoutMs = options.timeout * 1000;
     this.tickMs = Math.min(250, Math.max(10, this.timeoutMs / 10));
     this.cache = options.cache > 0 ? new VerdictCache(options.cache * 1000, tuning.cacheEntries) : null;

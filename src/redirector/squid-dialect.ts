@@ -1,6 +1,6 @@
 /**
  * Squid's url_rewrite_program protocol (Squid 3.4+ default extras, examples/redirectors/README.md):
- *   -> `[channel-ID ]URL client-ip/- - METHOD myip=IP myport=PORT`
+ *   -> `[channel-ID ]URL client-ip/- user METHOD myip=IP myport=PORT`   (user: %un, `-` without a login)
  *   <- `[channel-ID ]OK|ERR|BH [kv-pairs]`, or a legacy `NNN:URL` / bare URL reply.
  * With concurrency 0 no channel-ID is sent (squidGuard and other old helpers need that).
  * The TLS SNI listener's connections are asked about as Squid asks about HTTPS: `<sni>:443`
@@ -56,7 +56,7 @@ export class SquidDialect implements Dialect {
   }
 
   encode(req: RedirectorRequest): string {
-    return `${squidUrl(req)} ${req.clientIp}/- - ${req.transport === 'tls' ? 'CONNECT' : req.method} myip=${req.myIp} myport=${req.myPort}\n`;
+    return `${squidUrl(req)} ${req.clientIp}/- ${req.user || '-'} ${req.transport === 'tls' ? 'CONNECT' : req.method} myip=${req.myIp} myport=${req.myPort}\n`;
   }
 
   newReader(maxReplyBytes: number): ReplyReader {

@@ -51,7 +51,8 @@ export class UrlDialect implements Dialect {
   readonly stderrIsFailure = false;
 
   encode(req: RedirectorRequest): string {
-    return `${urlNoPort(req)} ${req.clientIp} - ${req.method} -\n`;
+    // The third field is the ident ExaProxy left as `-`: the login's user when src/auth checked one.
+    return `${urlNoPort(req)} ${req.clientIp} ${req.user || '-'} ${req.method} -\n`;
   }
 
   newReader(maxReplyBytes: number): ReplyReader {
