@@ -19,20 +19,24 @@ import { curl, freePort, rawConnect, readUntil, until } from '../helpers/net';
 import { runCli } from '../helpers/run-cli';
 import { makePki, type TestPki } from '../helpers/tls';
 
-/** Forwards every connection to `target`, keeping what each client sent; `split` drips the first bytes in small reads. */
+/**
+ * Forwards every connection to `target`, keeping what each client sent; `split` drips the
+ * first bytes in small reads; `prefix` is sent first (a PROXY protocol header).
+ */
 interface Relay {
   port: number;
   sent: Buffer[][];
   close(): Promise<void>;
 }
 
-function relay(target: number, opts: { port?: number; split?: boolean } = {}): Promise<Relay> {
+function relay(target: number, opts: { port?: number; split?: boolean; prefix?: string } = {}): Promise<Relay> {
   const sent: Buffer[][] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     const mine: Buffer[] = [];
     sent.push(mine);
     const up = connect({ host: '127.0.0.1', port: target });
+    if (opts.prefix !== undefined) up.write(opts.prefix);
     sockets.add(client).add(up);
     let first = opts.split === true;
     client.on('data', (chunk: Buffer) => {
@@ -223,6 +227,7 @@ for line in sys.stdin:
     const reply = readUntil(s, () => false);
     s.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
     assert.equal(await reply, '');
+    assert.ok(s.readableEnded, 'closed by the proxy');
     s.destroy();
     await until(() => usageLines(proxy).some((l) => / ERROR\/not TLS/.test(l)), 'the not-TLS line', () => proxy.stderr());
   });
@@ -318,13 +323,50 @@ describe('TLS listener with an icap:// helper', () => {
   });
 });
 
+describe('TLS listener behind a PROXY protocol front end (tls.proxied)', () => {
+  let proxy: RunningExaproxy;
+  let tlsPort: number;
+
+  before(async () => {
+    ({ proxy, tlsPort } = await tlsProxy(['--tls.proxied=true', '--security.clients=192.0.2.0/24']));
+  });
+  after(async () => {
+    await proxy?.stop();
+  });
+
+  test("the client named by the PROXY header is the one logged, and security.clients applies to it", async () => {
+    const front = await relay(tlsPort, { prefix: 'PROXY TCP4 192.0.2.7 127.0.0.1 5555 443\r\n' });
+    const outsider = await relay(tlsPort, { prefix: 'PROXY TCP4 198.51.100.9 127.0.0.1 5555 443\r\n' });
+    try {
+      const r = await curlTls('localhost', front.port);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'from the origin');
+      const refused = await curlTls('localhost', outsider.port);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /access denied/i);
+    } finally {
+      await front.close();
+      await outsider.close();
+    }
+    await until(() => usageLines(proxy).some((l) => / 192\.0\.2\.7 TLS localhost:443 PERMIT\//.test(l)), 'the permitted line', () => proxy.stderr());
+    await until(() => usageLines(proxy).some((l) => / 198\.51\.100\.9 TLS localhost:443 DENY\/client not allowed/.test(l)), 'the refused line', () => proxy.stderr());
+  });
+});
+
 describe('TLS listener without a helper', () => {
-  test('permits: the SNI name on port 443; `exaproxy -h` no longer marks tls.* as not implemented', async () => {
-    const { proxy, tlsPort } = await tlsProxy([]);
+  test('permits: the SNI name on port 443; a ClientHello not complete in time is closed; `exaproxy -h` no longer marks tls.* as not implemented', async () => {
+    const { proxy, tlsPort } = await tlsProxy(['--http.header-timeout=1']);
     try {
       const r = await curlTls('localhost', tlsPort);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, 'from the origin');
+      const s = await rawConnect(tlsPort);
+      const closed = readUntil(s, () => false, 15_000);
+      s.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00]));
+      assert.equal(await closed, '');
+      assert.ok(s.readableEnded, 'closed by the proxy');
+      s.destroy();
+      await until(() => usageLines(proxy).some((l) => / ERROR\/ClientHello not received in time/.test(l)), 'the timeout line', () => proxy.stderr());
     } finally {
       await proxy.stop();
     }
