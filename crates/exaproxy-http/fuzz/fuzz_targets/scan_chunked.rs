@@ -94,11 +94,11 @@ impl Reference<'_> {
             _ => Err(Stop::Bad(i + 1, error::BARE_CR)),
         }
     }
-    /// After a size, a name or a value: `;` next extension, CR the end; `ws_then_semi`
-    /// when whitespace must be followed by `;` (BWS before CRLF is not allowed).
-    fn after_item(&self, i: usize, code: u32, cr_ok: bool) -> Step<usize> {
+    /// After a size or an extension value: `;` starts the next extension, CR ends the
+    /// line, whitespace must be followed by `;` (BWS before CRLF is not allowed).
+    fn after_item(&self, i: usize, code: u32) -> Step<usize> {
         match self.at(i)? {
-            b'\r' if cr_ok => self.crlf(i),
+            b'\r' => self.crlf(i),
             b';' => self.extension(i + 1),
             c if ws(c) => {
                 let j = self.skip_ws(i)?;
@@ -140,7 +140,7 @@ impl Reference<'_> {
                 i += 1;
                 loop {
                     match self.at(i)? {
-                        b'"' => return self.after_item(i + 1, ext, true),
+                        b'"' => return self.after_item(i + 1, ext),
                         b'\\' if field_byte(self.at(i + 1)?) => i += 2,
                         b'\\' => return Err(self.bad(i + 1, ext)),
                         c if qdtext(c) => i += 1,
@@ -152,7 +152,7 @@ impl Reference<'_> {
                 while tchar(self.at(i)?) {
                     i += 1;
                 }
-                self.after_item(i, ext, true)
+                self.after_item(i, ext)
             }
             _ => Err(self.bad(i, ext)),
         }
@@ -171,7 +171,7 @@ impl Reference<'_> {
         if i == start {
             return Err(self.bad(i, error::CHUNK_SIZE));
         }
-        Ok((self.after_item(i, error::CHUNK_SIZE, true)?, size))
+        Ok((self.after_item(i, error::CHUNK_SIZE)?, size))
     }
     /// The trailer section from `i`: the index after its final CRLF.
     fn trailers(&self, mut i: usize) -> Step<usize> {
