@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ensureNcsaAuth, writeHtpasswd } from '../fixtures/auth/htpasswd';
-import { tempDir } from '../fixtures/redirectors/harness';
+import { PYTHON, readLines, tempDir } from '../fixtures/redirectors/harness';
 import { ensureSquidGuard } from '../fixtures/redirectors/squidguard';
 import { startExaproxy, testArgs } from '../helpers/exaproxy';
 import { curl, parseDump, startOrigin, until, type Origin } from '../helpers/net';
@@ -158,5 +158,35 @@ test('the auth helper killed: the next logins are checked by its replacement', a
     assert.notEqual(now[0], first);
   } finally {
     await proxy.stop();
+  }
+});
+
+test("url helpers get the user in ExaProxy's ident field; exempt clients and destinations need no login", async () => {
+  const record = join(dir.path, 'url-lines');
+  const scripted = join(__dirname, '..', 'fixtures', 'redirectors', 'scripted.py');
+  const base = `http://127.0.0.1:${origin.port}`;
+  const proxy = await startExaproxy(authArgs([
+    '--redirector.enable=true', `--redirector.program=${PYTHON} ${scripted} --record ${record}`, '--redirector.protocol=url',
+    '--redirector.minimum=1', '--redirector.maximum=1', '--auth.exempt-destinations=.exempt.test localhost',
+  ]));
+  try {
+    assert.equal((await get(proxy.url, `${base}/url/alice`, ['-U', `alice:${PASSWORD}`])).status, 200);
+    assert.equal((await get(proxy.url, `${base}/url/nobody`)).status, 407);
+    // An exempt destination: no login asked (the resolve fails after that: 503 or 502, not 407).
+    const exempt = await get(proxy.url, 'http://www.exempt.test/url/exempt');
+    assert.notEqual(exempt.status, 407);
+  } finally {
+    await proxy.stop();
+  }
+  const lines = readLines(record); // url_noport: ExaProxy's url line has no port
+  assert.ok(lines.some((l) => l === "127.0.0.1/url/alice 127.0.0.1 alice GET -"), lines.join('\n'));
+  assert.ok(lines.some((l) => l.startsWith('www.exempt.test/url/exempt 127.0.0.1 - GET')), lines.join('\n'));
+  assert.ok(!lines.some((l) => l.includes('/url/nobody')), 'a request refused by login reached the helper');
+
+  const open = await startExaproxy(authArgs(['--auth.exempt-clients=127.0.0.0/8']));
+  try {
+    assert.equal((await get(open.url, `${base}/url/exempt-client`)).status, 200);
+  } finally {
+    await open.stop();
   }
 });
