@@ -102,13 +102,19 @@ export async function run(config: Config, log: Logger, recent: RecentLines, sour
         stats: proxy.stats,
         pool: pool ?? undefined,
         recent,
-        listen: (on) => proxy.listener.setListening(on),
+        // The TLS SNI listener (tls.enable) stops, resumes and drains with the proxy's.
+        listen: async (on) => {
+          await Promise.all([proxy.listener.setListening(on), proxy.tls?.setListening(on)]);
+        },
         reopen: () => {
           reopenMain();
           proxy.reopen();
         },
         debug,
-        stop: (graceful) => (graceful ? proxy.listener.drain(Number.MAX_SAFE_INTEGER).then(() => proxy.close()) : proxy.close()),
+        stop: (graceful) =>
+          graceful
+            ? Promise.all([proxy.listener.drain(Number.MAX_SAFE_INTEGER), proxy.tls?.drain(Number.MAX_SAFE_INTEGER)]).then(() => proxy.close())
+            : proxy.close(),
       };
     },
   });

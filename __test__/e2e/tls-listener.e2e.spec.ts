@@ -354,7 +354,7 @@ describe('TLS listener behind a PROXY protocol front end (tls.proxied)', () => {
 });
 
 describe('TLS listener without a helper', () => {
-  test('permits: the SNI name on port 443; a ClientHello not complete in time is closed; `exaproxy -h` no longer marks tls.* as not implemented', async () => {
+  test('permits: the SNI name on port 443; a ClientHello not complete in time is closed; SIGTTOU/SIGTTIN; `exaproxy -h` no longer marks tls.* as not implemented', async () => {
     const { proxy, tlsPort } = await tlsProxy(['--http.header-timeout=1']);
     try {
       const r = await curlTls('localhost', tlsPort);
@@ -367,6 +367,14 @@ describe('TLS listener without a helper', () => {
       assert.ok(s.readableEnded, 'closed by the proxy');
       s.destroy();
       await until(() => usageLines(proxy).some((l) => / ERROR\/ClientHello not received in time/.test(l)), 'the timeout line', () => proxy.stderr());
+      // SIGTTOU / SIGTTIN stop and resume the TLS listener with the proxy ports.
+      const refused = (): Promise<boolean> => rawConnect(tlsPort).then((c) => (c.destroy(), false), () => true);
+      proxy.child.kill('SIGTTOU');
+      await until(refused, 'the TLS port closed after SIGTTOU');
+      proxy.child.kill('SIGTTIN');
+      await until(async () => !(await refused()), 'the TLS port open again after SIGTTIN');
+      const again = await curlTls('localhost', tlsPort);
+      assert.equal(again.stdout, 'from the origin', again.stderr);
     } finally {
       await proxy.stop();
     }
