@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ensureNcsaAuth, writeHtpasswd } from '../fixtures/auth/htpasswd';
@@ -13,6 +14,7 @@ import { PYTHON, readLines, tempDir } from '../fixtures/redirectors/harness';
 import { ensureSquidGuard } from '../fixtures/redirectors/squidguard';
 import { startExaproxy, testArgs } from '../helpers/exaproxy';
 import { curl, parseDump, startOrigin, until, type Origin } from '../helpers/net';
+import { runCli } from '../helpers/run-cli';
 
 const PASSWORD = 's3cret pw';
 let origin: Origin;
@@ -189,4 +191,19 @@ test("url helpers get the user in ExaProxy's ident field; exempt clients and des
   } finally {
     await open.stop();
   }
+});
+
+test('an auth helper daemon.user cannot run is refused at start in one line naming auth.program', { skip: process.getuid?.() !== 0, timeout: 30_000 }, async () => {
+  const top = mkdtempSync(join(tmpdir(), 'exaproxy-auth-start-'));
+  chmodSync(top, 0o755);
+  const secret = join(top, 'secret');
+  mkdirSync(secret, { mode: 0o700 });
+  const helper = join(secret, 'auth.sh');
+  writeFileSync(helper, '#!/bin/sh\nwhile read l; do echo OK; done\n', { mode: 0o755 });
+  const r = await runCli(['-c', '/dev/null', '--tcp4.port=0', '--web.enable=false', '--daemon.workers=1', '--http.connections=1000', '--auth.enable=true', `--auth.program=${helper}`]);
+  assert.equal(r.stdout, '');
+  assert.deepEqual(r.stderr.split('\n').filter((l) => l !== ''), [
+    `exaproxy: auth.program ${helper}: not executable by user nobody (daemon.user): ${secret} is not searchable by nobody; install the auth helper where nobody can run it (mode and every folder above it), or choose another auth.program`,
+  ]);
+  assert.equal(r.status, 1);
 });

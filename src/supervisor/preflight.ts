@@ -59,6 +59,15 @@ function checks(config: Config, source: string, dropping: boolean): Check[] {
       advice: (user) => `install the helper where ${user} can run it (mode and every folder above it), or choose another redirector.program`,
     });
   }
+  if (config.auth.enable) {
+    const program = config.auth.program.program;
+    list.push({
+      label: `auth.program ${program}`,
+      path: program,
+      need: 'run',
+      advice: (user) => `install the auth helper where ${user} can run it (mode and every folder above it), or choose another auth.program`,
+    });
+  }
   // The shipped pages are optional (built-in ones replace what cannot be read): only a folder
   // the operator chose is checked (it must exist: a typo would silently give built-in pages),
   // with each page in it.
