@@ -384,4 +384,17 @@ describe('TLS listener without a helper', () => {
       assert.ok(line !== undefined && !line.includes('not implemented'), `tls.${option}: ${line}`);
     }
   });
+
+  test('a tls.port in use stops the start with one line naming tls.port', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      const r = await runCli(testArgs(['--tls.enable=true', `--tls.port=${port}`]));
+      assert.equal(r.status, 1);
+      assert.ok(r.stderr.split('\n').includes(`exaproxy: tls.port ${port}: 127.0.0.1:${port} is already in use by another program; stop it or choose another tls.port`), r.stderr);
+    } finally {
+      busy.close();
+    }
+  });
 });
