@@ -101,7 +101,8 @@ for (const t of only) {
 
   const dirs = [corpus, join(root, "fixtures/fuzz/seeds", name)];
   if (SHARES[t]) dirs.push(join(work, "corpus", name));
-  const replayed = regressions.length > 0 ? `${regressions.length} regression inputs pass` : "no regression inputs";
+  const n = regressions.length;
+  const replayed = n === 0 ? "no regression inputs" : `${n} regression input${n === 1 ? " passes" : "s pass"}`;
   console.log(`fuzz: ${t}: ${replayed}; fuzzing for ${seconds} s`);
   const r = run(bin(t), [`-max_total_time=${seconds}`, `-artifact_prefix=${artifacts}`, "-print_final_stats=1", ...dirs.filter(existsSync)], { env });
   writeFileSync(log, r.stderr);
