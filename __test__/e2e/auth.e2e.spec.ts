@@ -207,3 +207,18 @@ test('an auth helper daemon.user cannot run is refused at start in one line nami
   ]);
   assert.equal(r.status, 1);
 });
+
+test('an auth helper that cannot run: logins get 503, and the ERROR line names auth.program (not the redirector)', async () => {
+  const proxy = await startExaproxy(testArgs(['--auth.enable=true', '--auth.program=/bin/false', '--auth.timeout=2', `--security.local=127.0.0.1:${origin.port}`]));
+  const logs = (): string => proxy.stdout() + proxy.stderr();
+  try {
+    const r = await get(proxy.url, `http://127.0.0.1:${origin.port}/broken-helper`, ['-U', `alice:${PASSWORD}`]);
+    assert.equal(r.status, 503);
+    assert.match(r.body, /login could not be checked/);
+    await until(() => logs().includes('Check auth.program'), 'the error line naming auth.program', logs);
+  } finally {
+    await proxy.stop();
+  }
+  assert.match(logs(), /auth helper stopped before answering anything/);
+  assert.doesNotMatch(logs(), /redirector/);
+});

@@ -8,6 +8,7 @@ import { RangeList } from '../proxy/acl';
 import { RedirectorPool } from '../redirector';
 import { Authenticator } from './authenticator';
 import { LoginDialect } from './login-dialect';
+import { authPoolLog } from './pool-log';
 
 export function startAuthenticator(config: Config, log: Log): Authenticator {
   const a = config.auth;
@@ -25,7 +26,7 @@ export function startAuthenticator(config: Config, log: Log): Authenticator {
       pipeline: 1,
       cache: 0, // its key would hold the password; the authenticator keeps its own, hashed
     },
-    log,
+    authPoolLog(log),
     {},
     new LoginDialect(a.concurrency),
   );
