@@ -114,6 +114,13 @@ test("the user in the redirector lines: squid's %un field, url's ident field, ic
   assert.doesNotMatch(icap.encode(without), /X-Authenticated-User/);
 });
 
+test('icap helpers get the checked user, never the password: Proxy-Authorization is left out of the encapsulated head', () => {
+  const raw = `GET http://www.example.com/a HTTP/1.1\r\nHost: www.example.com\r\nProxy-Authorization: ${basic('alice:secret')}\r\nAccept: */*\r\n\r\n`;
+  const head = 'GET http://www.example.com/a HTTP/1.1\r\nHost: www.example.com\r\nAccept: */*\r\n\r\n';
+  const line = new IcapDialect('icap://filter').encode(request({ user: 'alice', rawHead: Buffer.from(raw, 'latin1') }));
+  assert.ok(line.endsWith(`Encapsulated: req-hdr=0, null-body=${head.length}\n\n${head}`), line);
+});
+
 test('bad [auth] options stop the start with one line naming the option and what is accepted', () => {
   const dir = mkdtempSync(join(tmpdir(), 'exaproxy-auth-'));
   const errorOf = (argv: string[]): string => {

@@ -56,11 +56,13 @@ export class IcapDialect implements Dialect {
   }
 
   encode(req: RedirectorRequest): string {
+    // A login the proxy checked (src/auth) is its own: the helper gets the user, never the password.
+    const head = req.user ? req.rawHead.toString('latin1').replace(/^proxy-authorization:[^\n]*\n/gim, '') : req.rawHead.toString('latin1');
     return `${this.preamble}Pragma: transport=${req.transport}\nPragma: proxy=test\nPragma: scheme=http\n`
       + `Pragma: accept=${req.myIp}\nPragma: accept-port=${req.myPort}\nPragma: client=${req.clientIp}\n`
       + `Pragma: host=${wireSafe(req.host)}\nPragma: path=${wireSafe(req.path)}\nPragma: method=${req.method}\n`
       + (req.user ? `X-Authenticated-User: ${req.user}\n` : '')
-      + `Encapsulated: req-hdr=0, null-body=${req.rawHead.length}\n\n${req.rawHead.toString('latin1')}`;
+      + `Encapsulated: req-hdr=0, null-body=${head.length}\n\n${head}`;
   }
 
   newReader(maxReplyBytes: number): ReplyReader {
