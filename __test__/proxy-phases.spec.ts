@@ -9,11 +9,12 @@ import { loadConfig } from '../src/config';
 import { Outcome } from '../src/log/outcome';
 import { native } from '../src/native/addon';
 import { BodyFramer, Framing } from '../src/proxy/body-framer';
-import { Scratch } from '../src/proxy/context';
+import { Scratch, type ProxyContext } from '../src/proxy/context';
 import { Proxy as ProxySlot } from '../src/native/abi.generated';
 import { Exchange } from '../src/proxy/exchange';
 import { InputBuffer } from '../src/proxy/input-buffer';
 import { admit } from '../src/proxy/phases/admit';
+import { replacedTarget } from '../src/proxy/phases/forward';
 import { readProxyHeader } from '../src/proxy/phases/proxy-header';
 import { routeOf } from '../src/proxy/phases/decide';
 import { readRequestHead, type RequestHead } from '../src/proxy/phases/read-head';
@@ -237,5 +238,22 @@ describe('PROXY header', () => {
     assert.ok(unknown.kind === 'done' && unknown.client === null);
     assert.equal(read('PROXY TCP4 192.0.2.7').kind, 'more');
     assert.equal(read('GET / HTTP/1.1\r\n\r\n').kind, 'invalid');
+  });
+});
+
+describe('a head a helper wrote', () => {
+  test('goes where its own target says; one that cannot be parsed is a 503, logged without its header lines', () => {
+    const logged: string[] = [];
+    const log = { info() {}, warn() {}, debug() {}, error: (o: object | string) => void logged.push(JSON.stringify(o)) };
+    const ctx = { scratch: new Scratch({ head: 65536, target: 8192, headers: 100 }), log } as unknown as ProxyContext;
+    assert.deepEqual(replacedTarget(ctx, Buffer.from('GET https://other.test:8443/x HTTP/1.1\r\nHost: other.test:8443\r\n\r\n')), {
+      host: 'other.test',
+      port: 8443,
+      tls: true,
+    });
+    const broken = replacedTarget(ctx, Buffer.from('GET http://a.test/ HTTP/1.1\r\nProxy-Authorization: Basic c2VjcmV0\r\nBad Header\r\n\r\n'));
+    assert.ok(!('host' in broken) && broken.status === 503);
+    assert.equal(logged.length, 1);
+    assert.doesNotMatch(logged[0]!, /c2VjcmV0|Authorization/);
   });
 });

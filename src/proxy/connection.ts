@@ -20,9 +20,9 @@ import { admit, forwardedClient } from './phases/admit';
 import { authenticate } from './phases/authenticate';
 import { refusal, renderAnswer, type LocalAnswer } from './phases/answer';
 import { asksHelper, decideByHelper, directRoute, type Route } from './phases/decide';
-import { rewriteRequestHead } from './phases/forward';
+import { replacedTarget, rewriteRequestHead } from './phases/forward';
 import { logExchange } from './phases/log';
-import { readRequestHead, targetOf, type RequestHead } from './phases/read-head';
+import { readRequestHead, type RequestHead } from './phases/read-head';
 import { requestBodyStep } from './request-body';
 import { handOver } from './tunnel';
 import type { Upstream } from './upstream';
@@ -178,13 +178,9 @@ export class ClientConnection extends ClientSocket implements ClientSide {
         ex.url = `${route.host}:${route.port}`;
         return this.leg.connect(ex, route.host, route.port, 'tunnel');
       case 'replace': {
-        const table = this.ctx.scratch.table;
-        if (parseRequest(route.head, 0, table) <= 0) {
-          this.ctx.log.error({ head: route.head.toString('latin1') }, 'the helper returned a request exaproxy cannot parse');
-          return this.answer({ status: 503, outcome: Outcome.Error, page: 'internal_error.html', pageHost: '' });
-        }
-        const to = targetOf(route.head, table);
-        return this.forward(ex, route.head, table, to.host, to.port, to.tls);
+        const to = replacedTarget(this.ctx, route.head);
+        if (!('host' in to)) return this.answer(to);
+        return this.forward(ex, route.head, this.ctx.scratch.table, to.host, to.port, to.tls);
       }
       case 'answer':
         return this.answer(route.answer);
@@ -397,3 +393,4 @@ export class ClientConnection extends ClientSocket implements ClientSide {
     this.answer({ status: 504, outcome: Outcome.Error, detail: 'upstream timeout', close: true, message: `The server ${ex.target} did not answer in time.` });
   }
 }
+

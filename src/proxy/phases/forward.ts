@@ -6,9 +6,11 @@
 import { ERROR_INFO, ErrorCode, Flag, Rewrite, Slot } from '../../native/abi.generated';
 import { native } from '../../native/addon';
 import type { ProxyContext } from '../context';
+import { Outcome } from '../../log/outcome';
 import { refusal, type LocalAnswer } from './answer';
+import { targetOf } from './read-head';
 
-const { rewriteRequest } = native;
+const { parseRequest, rewriteRequest } = native;
 
 /** The head to send upstream, or the answer when it cannot be rewritten. */
 export function rewriteRequestHead(ctx: ProxyContext, input: Buffer, table: Uint32Array, clientIp: string): Buffer | LocalAnswer {
@@ -25,4 +27,20 @@ export function rewriteRequestHead(ctx: ProxyContext, input: Buffer, table: Uint
   const [name, status] = (n < 0 && ERROR_INFO[-n]) || ['EMPTY_REWRITE', 500];
   ctx.log.error({ error: name }, 'request rewrite failed');
   return refusal(status, 'The request could not be forwarded.', undefined, true);
+}
+
+/**
+ * Where a head a helper wrote instead of the client's goes, parsed into the worker's
+ * table so that every rule applies to it; or the answer when it cannot be parsed.
+ */
+export function replacedTarget(ctx: ProxyContext, head: Buffer): { host: string; port: number; tls: boolean } | LocalAnswer {
+  if (parseRequest(head, 0, ctx.scratch.table) > 0) return targetOf(head, ctx.scratch.table);
+  // Only the request line is logged: header lines may hold credentials.
+  ctx.log.error({ line: firstLine(head) }, 'the helper returned a request exaproxy cannot parse');
+  return { status: 503, outcome: Outcome.Error, page: 'internal_error.html', pageHost: '' };
+}
+
+function firstLine(head: Buffer): string {
+  const end = head.indexOf(10);
+  return head.latin1Slice(0, Math.min(end < 0 ? head.length : end, 200)).trimEnd();
 }
