@@ -68,6 +68,9 @@ function badValue(entry: OptionEntry): string | undefined {
     'log.destination': 'host:',
     'usage.destination': 'host:',
     'redirector.program': '"unclosed quote',
+    'auth.program': '"unclosed quote',
+    'auth.realm': 'say "hi"',
+    'auth.exempt-destinations': 'bad/host',
   };
   if (entry.key in byKey) return byKey[entry.key];
   const type = entry.option.type;
