@@ -8,8 +8,8 @@
 // The programs the chosen specs drive (curl, haproxy, chromium…) are installed first when
 // missing (scripts/peers.mjs); the run stops at once with one line when they cannot be.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { chmodSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { ensurePeers, found, peersFor } from './peers.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -50,10 +50,27 @@ if ((build || cargo) && !found('cargo')) {
 ensurePeers(peersFor(files), `${files.length} spec file(s)`, { install: !args.includes('--no-install') });
 // As root, some specs run exaproxy (through tsx, from this checkout) as nobody, the default
 // daemon.user: a checkout under a private folder (mktemp -d is 0700) fails them obscurely.
-if (process.getuid?.() === 0 && found('runuser')) {
-  const probe = spawnSync('runuser', ['-u', 'nobody', '--', 'test', '-r', join(root, 'package.json')]);
-  if (probe.status === 1) {
-    console.error(`exaproxy test: warning: user nobody cannot read ${root}: the specs that run exaproxy as nobody will fail; let it in (chmod o+x on each folder above it) or clone elsewhere`);
+if (process.getuid?.() === 0 && found('runuser')) letNobodyIn(root);
+
+/**
+ * Lets nobody reach the checkout: the folders above it that others may not enter (a
+ * `mktemp -d` folder is 0700) get o+x — enter, not list — and the runner says which.
+ */
+function letNobodyIn(dir) {
+  const readable = () => spawnSync('runuser', ['-u', 'nobody', '--', 'test', '-r', join(dir, 'package.json')]).status === 0;
+  if (readable()) return;
+  const opened = [];
+  for (let d = dirname(dir); ; d = dirname(d)) {
+    const mode = statSync(d).mode;
+    if ((mode & 0o001) === 0) {
+      chmodSync(d, mode | 0o001);
+      opened.push(d);
+    }
+    if (d === dirname(d)) break;
+  }
+  if (opened.length > 0) console.error(`exaproxy test: ${opened.join(', ')}: o+x added so that user nobody (daemon.user) can reach the checkout, as the specs that run exaproxy as nobody need`);
+  if (!readable()) {
+    console.error(`exaproxy test: user nobody still cannot read ${dir}: the specs that run exaproxy as nobody will fail; clone where others may read`);
   }
 }
 

@@ -82,9 +82,15 @@ test(
     const originPort = (origin.address() as AddressInfo).port;
     const port = await privilegedPort();
     const [node, argv] = cliCommand([]);
+    const hidden = /^\/(tmp|root|home)\//.test(ROOT);
     const sandbox = [
       // ProtectSystem=strict, PrivateTmp=yes, ProtectHome=yes
-      'mount -t tmpfs -o mode=1777 tmpfs /tmp && mount -t tmpfs tmpfs /root && mount -t tmpfs tmpfs /home && mount -o remount,bind,ro / &&',
+      // The tmpfs mounts would hide a checkout under /tmp, /root or /home (a package is
+      // installed under /usr): it is kept at its own path, bound through /mnt.
+      ...(hidden ? [`mount --bind '${ROOT}' /mnt &&`] : []),
+      'mount -t tmpfs -o mode=1777 tmpfs /tmp && mount -t tmpfs tmpfs /root && mount -t tmpfs tmpfs /home &&',
+      ...(hidden ? [`mkdir -p '${ROOT}' && mount --bind /mnt '${ROOT}' &&`] : []),
+      'mount -o remount,bind,ro / &&',
       // (LimitNOFILE= is not emulated: raising the hard limit needs CAP_SYS_RESOURCE; see http.connections below)
       'exec',
       // User= (nobody stands for exaproxy), AmbientCapabilities=, CapabilityBoundingSet=, NoNewPrivileges=yes
