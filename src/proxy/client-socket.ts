@@ -9,7 +9,10 @@ import type { ProxyContext } from './context';
 import { MAX_BUFFERED } from './buffers';
 import { InputBuffer } from './input-buffer';
 import { plainAddress } from './acl';
+import type { Exchange } from './exchange';
 import { readProxyHeader } from './phases/proxy-header';
+import { handOver } from './tunnel';
+import type { Upstream } from './upstream';
 
 const CONNECTION = Symbol('exaproxy.connection');
 type OwnedSocket = Socket & { [CONNECTION]: ClientSocket };
@@ -176,6 +179,33 @@ export abstract class ClientSocket {
   protected detachSocket(): void {
     for (const [event, listener] of EVENTS) this.socket.removeListener(event, listener);
     this.paused = false;
+  }
+
+  /**
+   * Hands the socket and `up` to the tunnel relay (tunnel.ts) with the input still waiting;
+   * when both sides are done the bytes are counted and `closed` logs the exchange. Returns
+   * how many waiting bytes went to the upstream with it.
+   */
+  protected startTunnel(ex: Exchange, up: Upstream, fromUpstream: Buffer | null, closed: () => void): number {
+    this.state = State.Tunnel;
+    this.expiry = Expiry.None;
+    up.owner = null;
+    ex.up = null;
+    this.detachSocket();
+    const toUpstream = this.input.buf === null ? null : this.input.buf.subarray(this.input.pos);
+    this.input.clear();
+    const pending = { toUpstream, toClient: fromUpstream, clientEnded: this.clientEnded };
+    handOver(this.socket, up.socket, pending, this.ctx.settings.timeouts.tunnelIdle, (bytesUp, bytesDown) => {
+      this.ctx.stats?.bytesToUpstream(bytesUp);
+      this.ctx.stats?.bytesToClient(bytesDown);
+      this.ctx.stats?.upstreamClosed();
+      ex.bytes += bytesDown;
+      closed();
+      this.state = State.Closed;
+      this.countClosed();
+      this.onClosed?.(this);
+    });
+    return toUpstream?.length ?? 0;
   }
 
   /** Ends the connection after what was written has been sent. */

@@ -24,7 +24,6 @@ import { replacedTarget, rewriteRequestHead } from './phases/forward';
 import { logExchange } from './phases/log';
 import { readRequestHead, type RequestHead } from './phases/read-head';
 import { requestBodyStep } from './request-body';
-import { handOver } from './tunnel';
 import type { Upstream } from './upstream';
 import { UpstreamLeg, type ClientSide } from './upstream-leg';
 import { native } from '../native/addon';
@@ -288,23 +287,7 @@ export class ClientConnection extends ClientSocket implements ClientSide {
   tunnel(up: Upstream, fromUpstream: Buffer | null): void {
     const ex = this.ex!;
     if (ex.heldHead !== null) this.leg.sendHeld(ex, null);
-    this.state = State.Tunnel;
-    this.expiry = Expiry.None;
-    up.owner = null;
-    ex.up = null;
-    this.detachSocket();
-    const toUpstream = this.input.buf === null ? null : this.input.buf.subarray(this.input.pos);
-    this.input.clear();
-    handOver(this.socket, up.socket, { toUpstream, toClient: fromUpstream, clientEnded: this.clientEnded }, this.ctx.settings.timeouts.tunnelIdle, (bytesUp, bytesDown) => {
-      this.ctx.stats?.bytesToUpstream(bytesUp);
-      this.ctx.stats?.bytesToClient(bytesDown);
-      this.ctx.stats?.upstreamClosed();
-      ex.bytes += bytesDown;
-      this.log(ex);
-      this.state = State.Closed;
-      this.countClosed();
-      this.onClosed?.(this);
-    });
+    this.startTunnel(ex, up, fromUpstream, () => this.log(ex));
   }
 
   // ── answers, keep-alive ──────────────────────────────────────────────────────

@@ -20,7 +20,6 @@ import { Exchange } from './exchange';
 import type { LocalAnswer } from './phases/answer';
 import { decideTls, TLS_PORT, type TlsRoute } from './phases/decide-tls';
 import { logExchange } from './phases/log';
-import { handOver } from './tunnel';
 import type { Upstream } from './upstream';
 import { UpstreamLeg, type ClientSide } from './upstream-leg';
 
@@ -206,24 +205,8 @@ export class SniConnection extends ClientSocket implements ClientSide {
 
   tunnel(up: Upstream, fromUpstream: Buffer | null): void {
     const ex = this.ex!;
-    this.state = State.Tunnel;
-    this.expiry = Expiry.None;
-    up.owner = null;
-    ex.up = null;
-    this.detachSocket();
-    const toUpstream = this.input.buf === null ? null : this.input.buf.subarray(this.input.pos);
-    this.input.clear();
-    this.ctx.stats?.bytesToUpstream(toUpstream?.length ?? 0);
-    handOver(this.socket, up.socket, { toUpstream, toClient: fromUpstream, clientEnded: this.clientEnded }, this.ctx.settings.timeouts.tunnelIdle, (bytesUp, bytesDown) => {
-      this.ctx.stats?.bytesToUpstream(bytesUp); // written after the hello
-      this.ctx.stats?.bytesToClient(bytesDown);
-      this.ctx.stats?.upstreamClosed();
-      ex.bytes += bytesDown;
-      this.log(ex);
-      this.state = State.Closed;
-      this.countClosed();
-      this.onClosed?.(this);
-    });
+    // The hello (and what came with it) is counted now; what follows, by the tunnel.
+    this.ctx.stats?.bytesToUpstream(this.startTunnel(ex, up, fromUpstream, () => this.log(ex)));
     this.socket.resume();
   }
 
