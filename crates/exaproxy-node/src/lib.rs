@@ -7,18 +7,22 @@
 //! `EXA_ERR_INVALID_ARG`, naming the argument.
 //!
 //! The argument types (`args.rs`) are typed, so `napi build` writes binding.d.ts
-//! with the TypeScript types they accept; they hold the crate's only `unsafe` code.
+//! with the TypeScript types they accept; they and `sockets.rs` (system calls on socket descriptors)
+//! hold the crate's only `unsafe` code.
 //!
 //! | module | job |
 //! |---|---|
 //! | `args` | argument types: conversion, checks, the unsafe code and why it is sound |
 //! | `error` | the `TypeError` thrown for a bad argument |
 //! | `rewrite` | the rewrite plan and the two rewrite calls |
+//! | `sockets` | SO_ORIGINAL_DST and IP_TRANSPARENT (Linux): system calls, fenced like `args` |
 
 #[allow(unsafe_code)]
 mod args;
 mod error;
 mod rewrite;
+#[allow(unsafe_code)]
+mod sockets;
 
 use args::{Buffer, Number, Uint32Array};
 use exaproxy_http as http;
@@ -27,6 +31,7 @@ use napi::{Env, Result};
 use napi_derive::napi;
 
 pub use rewrite::{rewrite_request, rewrite_response, RewriteOptions, RewritePlan};
+pub use sockets::{original_destination, transparent_socket};
 
 /// Parses the request head at `buf[start..]` into `table` (see `Slot` in abi.generated.ts; offsets
 /// are absolute positions in `buf`). → bytes consumed (> 0), `NEED_MORE` (0) or `-ErrorCode`.
