@@ -22,6 +22,7 @@ import { refusal, renderAnswer, type LocalAnswer } from './phases/answer';
 import { asksHelper, decideByHelper, directRoute, type Route } from './phases/decide';
 import { replacedTarget, rewriteRequestHead } from './phases/forward';
 import { logExchange } from './phases/log';
+import { originalDestination, type Destination } from './original-destination';
 import { readRequestHead, type RequestHead } from './phases/read-head';
 import { requestBodyStep } from './request-body';
 import type { Upstream } from './upstream';
@@ -37,6 +38,8 @@ export class ClientConnection extends ClientSocket implements ClientSide {
   private parsing = false;
   private ex: Exchange | null = null;
   private readonly leg = new UpstreamLeg(this);
+  /** The original destination (http.transparent), once asked: undefined until then. */
+  private original: Destination | null | undefined = undefined;
 
   // ── client socket events ──────────────────────────────────────────────────────
 
@@ -148,7 +151,7 @@ export class ClientConnection extends ClientSocket implements ClientSide {
   private startRequest(input: Buffer, table: Uint32Array): void {
     const ctx = this.ctx;
     const ex = this.newExchange();
-    const head = readRequestHead(input, table, ex, ctx.access !== null);
+    const head = readRequestHead(input, table, ex, ctx.access !== null, ctx.settings.transparent ? this.redirectedTo() : null);
     ctx.stats?.requestStarted(ex.methodId);
     this.clientIp = forwardedClient(head, ctx.settings, this.socketIp) ?? this.clientIp;
     const refused = admit(head, ex, ctx.settings, this.allowed);
@@ -158,6 +161,18 @@ export class ClientConnection extends ClientSocket implements ClientSide {
     authenticate(ctx.auth, head, ex, this.clientIp, (kept, no) => {
       if (this.ex === ex && this.state === State.Deciding) return no === null ? this.decide(ex, kept) : this.answer(no); // else the client left
     });
+  }
+
+  /**
+   * Where this connection was going before nftables/iptables redirected it here (asked of
+   * the system once per connection), or null. Behind a PROXY-protocol front end the socket
+   * is the front end's.
+   */
+  private redirectedTo(): Destination | null {
+    if (this.original === undefined) {
+      this.original = this.ctx.settings.proxied ? null : originalDestination(this.socket, this.localIp, this.localPort);
+    }
+    return this.original;
   }
 
   private decide(ex: Exchange, head: RequestHead): void {

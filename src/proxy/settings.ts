@@ -24,6 +24,8 @@ export interface ProxySettings {
   connectPorts: ReadonlySet<number>;
   /** `http.expect`: answer 417 to any Expect. */
   rejectExpect: boolean;
+  /** `http.transparent`: origin-form requests go where a redirected connection was going (SO_ORIGINAL_DST). */
+  transparent: boolean;
   /** Extra methods allowed (upper case). */
   extensions: ReadonlySet<string>;
   /** Header carrying the client address from a trusted front (lower case), or ''. */
@@ -82,6 +84,7 @@ export function settingsFromConfig(config: Config, version: string): ProxySettin
     connect: http.connect,
     connectPorts: new Set(security.connect),
     rejectExpect: http.expect && !http.transparent,
+    transparent: http.transparent,
     extensions: new Set(http.extensions),
     forwardHeader: http.forward,
     forwardTrust: new RangeList(http.forwardTrust),

@@ -18,8 +18,9 @@ import { ClientSocket, Expiry, State } from './client-socket';
 import type { ProxyContext } from './context';
 import { Exchange } from './exchange';
 import type { LocalAnswer } from './phases/answer';
-import { decideTls, TLS_PORT, type TlsRoute } from './phases/decide-tls';
+import { decideTls, TLS_PORT, type TlsDestination, type TlsRoute } from './phases/decide-tls';
 import { logExchange } from './phases/log';
+import { originalDestination } from './original-destination';
 import type { Upstream } from './upstream';
 import { UpstreamLeg, type ClientSide } from './upstream-leg';
 
@@ -128,21 +129,33 @@ export class SniConnection extends ClientSocket implements ClientSide {
   private start(sni: string, hello: Buffer): void {
     const ctx = this.ctx;
     const ex = this.newExchange();
+    const to = this.destination(sni);
     ex.host = sni;
-    ex.url = `${sni}:${TLS_PORT}`;
+    ex.url = `${sni}:${to.port}`;
     if (!this.allowed) return this.refuse(403, 'client not allowed', Alert.AccessDenied, Outcome.Deny);
-    if (ctx.decider === null) return this.follow(ex, { kind: 'connect', host: sni, port: TLS_PORT });
+    if (ctx.decider === null) return this.follow(ex, { kind: 'connect', ...to });
     this.state = State.Deciding;
     this.pauseClient();
-    void decideTls(ctx, ex, sni, hello, { ip: this.clientIp, localIp: this.localIp, localPort: this.localPort }).then((route) => {
+    void decideTls(ctx, ex, sni, to, hello, { ip: this.clientIp, localIp: this.localIp, localPort: this.localPort }).then((route) => {
       if (this.ex === ex && this.state === State.Deciding) this.follow(ex, route); // else the client went away meanwhile
     });
+  }
+
+  /**
+   * Where the client was going: the address and port nftables/iptables redirected it from,
+   * else the SNI name on port 443. Behind a PROXY-protocol front end the socket is the front
+   * end's, whose original destination says nothing about the client.
+   */
+  private destination(sni: string): TlsDestination {
+    const original = this.ctx.settings.proxied ? null : originalDestination(this.socket, this.localIp, this.localPort);
+    return original === null ? { host: sni, port: TLS_PORT } : { host: original.ip, port: original.port };
   }
 
   private follow(ex: Exchange, route: TlsRoute): void {
     if (route.kind === 'close') return this.refuse(route.status, '', Alert.AccessDenied, route.outcome);
     this.state = State.Connecting;
-    ex.url = `${route.host}:${route.port}`;
+    // An intercept is logged where it went; a permitted connection by its name.
+    if (ex.outcome === Outcome.Intercept) ex.url = `${route.host}:${route.port}`;
     this.leg.connect(ex, route.host, route.port, 'tunnel');
   }
 

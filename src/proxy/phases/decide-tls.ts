@@ -1,15 +1,22 @@
 /**
  * Decide, for the TLS SNI listener: the helper is asked about the server name (ExaProxy's
  * TLS request in every dialect, transport `tls`) and its verdict becomes where the
- * ClientHello goes — the name on port 443, an intercepting server, or nowhere.
+ * ClientHello goes — where the client was going (the original destination of a redirected
+ * connection, else the name on port 443), an intercepting server, or nowhere.
  */
 import { Outcome } from '../../log/outcome';
 import type { Decision } from '../../redirector';
 import type { ProxyContext } from '../context';
 import type { Exchange } from '../exchange';
 
-/** The port a permitted TLS connection goes to (the destination address is not known: no SO_ORIGINAL_DST). */
+/** The port a permitted TLS connection goes to when it was not redirected (no SO_ORIGINAL_DST). */
 export const TLS_PORT = 443;
+
+/** Where a permitted connection goes: an address or a name, and a port. */
+export interface TlsDestination {
+  host: string;
+  port: number;
+}
 
 export type TlsRoute = { kind: 'connect'; host: string; port: number } | { kind: 'close'; status: number; outcome: Outcome };
 
@@ -18,6 +25,7 @@ export async function decideTls(
   ctx: ProxyContext,
   ex: Exchange,
   sni: string,
+  to: TlsDestination,
   hello: Buffer,
   client: { ip: string; localIp: string; localPort: number },
 ): Promise<TlsRoute> {
@@ -28,7 +36,7 @@ export async function decideTls(
       method: 'TLS',
       scheme: 'https',
       host: sni,
-      port: TLS_PORT,
+      port: to.port,
       path: '',
       clientIp: client.ip,
       myIp: client.localIp,
@@ -43,7 +51,7 @@ export async function decideTls(
     decision = { kind: 'deny', reason: String(err) };
   }
   ex.decideMs = Date.now() - asked;
-  return tlsRouteOf(decision, sni, ex);
+  return tlsRouteOf(decision, to, ex);
 }
 
 /**
@@ -51,10 +59,10 @@ export async function decideTls(
  * a redirect or a rewritten request to a client it does not terminate TLS for, so those
  * close the connection as a deny.
  */
-export function tlsRouteOf(d: Decision, sni: string, ex: Exchange): TlsRoute {
+export function tlsRouteOf(d: Decision, to: TlsDestination, ex: Exchange): TlsRoute {
   switch (d.kind) {
     case 'permit':
-      return { kind: 'connect', host: sni, port: TLS_PORT };
+      return { kind: 'connect', host: to.host, port: to.port };
     case 'intercept':
       ex.outcome = Outcome.Intercept;
       return { kind: 'connect', host: d.host, port: d.port };

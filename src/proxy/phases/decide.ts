@@ -23,7 +23,7 @@ export type Route =
 export function directRoute(head: RequestHead, ex: Exchange): Route {
   return ex.methodId === Method.CONNECT
     ? { kind: 'tunnel', host: head.host, port: head.port }
-    : { kind: 'forward', host: head.host, port: head.port, tls: head.tls };
+    : { kind: 'forward', host: head.address ?? head.host, port: head.port, tls: head.tls };
 }
 
 /** Methods ExaProxy hands to the helpers: every standard one but OPTIONS and TRACE, which it answers or forwards itself. */

@@ -5,6 +5,7 @@
 import { Flag, Form, Header, Method, Scheme, Slot } from '../../native/abi.generated';
 import { HeadView } from '../../native/head-view';
 import type { Exchange } from '../exchange';
+import type { Destination } from '../original-destination';
 
 export interface RequestHead {
   /** The bytes the head was parsed from, and the table describing it. */
@@ -16,16 +17,23 @@ export interface RequestHead {
   readonly scheme: number;
   /** Host of the target or the Host header, lower-cased, IPv6 without brackets. */
   readonly host: string;
-  /** The explicit port, else the scheme's. */
+  /** The explicit port, else the scheme's (a redirected connection's original port). */
   readonly port: number;
+  /** The address to connect to instead of looking `host` up: a redirected connection's original destination. */
+  readonly address: string | null;
   readonly tls: boolean;
   readonly hasHost: boolean;
   readonly expectContinue: boolean;
   readonly expectOther: boolean;
 }
 
-/** Fills the exchange from the parsed head; `forLog`: the access log will print the URL and the client's headers. */
-export function readRequestHead(input: Buffer, table: Uint32Array, ex: Exchange, forLog: boolean): RequestHead {
+/**
+ * Fills the exchange from the parsed head; `forLog`: the access log will print the URL and
+ * the client's headers. `redirected`: where a transparently redirected connection was going
+ * (http.transparent), which an origin-form request goes to — its port in the URL, and the
+ * address in place of the Host header's name (or as the host when there is no Host header).
+ */
+export function readRequestHead(input: Buffer, table: Uint32Array, ex: Exchange, forLog: boolean, redirected: Destination | null = null): RequestHead {
   const flags = table[Slot.FLAGS]!;
   const methodId = table[Slot.METHOD]!;
   ex.methodId = methodId;
@@ -36,7 +44,11 @@ export function readRequestHead(input: Buffer, table: Uint32Array, ex: Exchange,
   ex.hadBody = ex.body.start(table, false).pending;
   const form = table[Slot.FORM]!;
   const scheme = table[Slot.SCHEME]!;
-  const { host, port, tls } = targetOf(input, table);
+  const target = targetOf(input, table);
+  const original = form === Form.ORIGIN ? redirected : null;
+  const host = target.host || (original?.ip ?? '');
+  const port = original?.port ?? target.port;
+  const tls = target.tls;
   ex.host = host;
   ex.method = methodId === Method.OTHER ? input.latin1Slice(table[Slot.METHOD_START]!, table[Slot.METHOD_END]!) : '';
   if (forLog) {
@@ -53,8 +65,9 @@ export function readRequestHead(input: Buffer, table: Uint32Array, ex: Exchange,
     scheme,
     host,
     port,
+    address: original?.ip ?? null,
     tls,
-    hasHost: (flags & Flag.HOST_HEADER) !== 0,
+    hasHost: (flags & Flag.HOST_HEADER) !== 0 || original !== null,
     expectContinue: (flags & Flag.EXPECT_CONTINUE) !== 0,
     expectOther: (flags & Flag.EXPECT_OTHER) !== 0,
   };
