@@ -15,6 +15,20 @@ export declare class RewritePlan {
 }
 
 /**
+ * A second descriptor for the socket `fd` (close-on-exec), or `-errno`: each worker is given
+ * its own, so a worker closing its copy never closes the one kept for the next.
+ */
+export declare function duplicateSocket(fd: number): number
+
+/**
+ * The address and port a redirected connection was sent to before NAT, as `ip:port`
+ * (`[ip]:port` for IPv6), or null when the system knows none (not Linux, not tracked by
+ * conntrack, not a socket). A connection that was not redirected gives its own local
+ * address: the caller compares.
+ */
+export declare function originalDestination(fd: number): string | null
+
+/**
  * Parses a PROXY protocol v1/v2 header at `buf[start..]` into `table` (see `Proxy`).
  * → bytes consumed (> 0), `NEED_MORE` (0) or `-ErrorCode`.
  */
@@ -71,3 +85,11 @@ export declare function rewriteResponse(plan: RewritePlan, buf: Buffer, table: U
  * → bytes of `buf[start..end]` that belong to the body (all unless it ended), or `-ErrorCode`.
  */
 export declare function scanChunked(buf: Buffer, start: number, end: number, state: Uint32Array): number
+
+/**
+ * A TCP socket bound to `host:port` with `IP_TRANSPARENT` (`IPV6_TRANSPARENT`), not yet
+ * listening: Node listens on it through `{ fd }`. → the descriptor (≥ 0), or `-errno`
+ * (`EPERM` without CAP_NET_ADMIN, `EADDRINUSE`, `EINVAL` for a host that is not an
+ * address, `ENOSYS` on a system without TPROXY).
+ */
+export declare function transparentSocket(host: string, port: number): number

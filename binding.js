@@ -836,6 +836,8 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.RewritePlan = nativeBinding.RewritePlan
+module.exports.duplicateSocket = nativeBinding.duplicateSocket
+module.exports.originalDestination = nativeBinding.originalDestination
 module.exports.parseProxyHeader = nativeBinding.parseProxyHeader
 module.exports.parseRequest = nativeBinding.parseRequest
 module.exports.parseResponse = nativeBinding.parseResponse
@@ -843,3 +845,4 @@ module.exports.peekSni = nativeBinding.peekSni
 module.exports.rewriteRequest = nativeBinding.rewriteRequest
 module.exports.rewriteResponse = nativeBinding.rewriteResponse
 module.exports.scanChunked = nativeBinding.scanChunked
+module.exports.transparentSocket = nativeBinding.transparentSocket

@@ -9,6 +9,7 @@ import pino, { type Logger } from 'pino';
 import { configToJson, loadConfig, type Config } from './config';
 import { PINO_LEVEL } from './log/logger';
 import type { RecentLines } from './monitor/recent';
+import { openTransparentSockets, passthroughSettingsFromConfig } from './proxy/passthrough-listener';
 import { startProxy } from './proxy/server';
 import { runSupervisor, type WorkerHandle } from './supervisor';
 import { preflight, runAsUser } from './supervisor/preflight';
@@ -66,10 +67,13 @@ export async function run(config: Config, log: Logger, recent: RecentLines, sour
   // Workers accept on the shared listening socket themselves: the primary then never touches
   // a connection (node:cluster's default would accept everything in the primary and pass it on).
   cluster.schedulingPolicy = cluster.SCHED_NONE;
+  // Made here, while the primary may still hold CAP_NET_ADMIN; each worker is given their numbers.
+  const forkEnv = cluster.isPrimary ? openTransparentSockets(passthroughSettingsFromConfig(config)) : undefined;
   const debug = debugSwitch(log, config);
   const reopenMain = mainLogReopener(log, config);
   const role = await runSupervisor({
     workers: config.daemon.workers,
+    forkEnv,
     log,
     pidfile: config.daemon.pidfile || undefined,
     // Started as root: drop to daemon.user once bound, unless told to stay root explicitly.
@@ -102,9 +106,9 @@ export async function run(config: Config, log: Logger, recent: RecentLines, sour
         stats: proxy.stats,
         pool: pool ?? undefined,
         recent,
-        // The TLS SNI listener (tls.enable) stops, resumes and drains with the proxy's.
+        // The TLS SNI and passthrough listeners stop, resume and drain with the proxy's.
         listen: async (on) => {
-          await Promise.all([proxy.listener.setListening(on), proxy.tls?.setListening(on)]);
+          await Promise.all(proxy.listeners.map((l) => l.setListening(on)));
         },
         reopen: () => {
           reopenMain();
@@ -113,7 +117,7 @@ export async function run(config: Config, log: Logger, recent: RecentLines, sour
         debug,
         stop: (graceful) =>
           graceful
-            ? Promise.all([proxy.listener.drain(Number.MAX_SAFE_INTEGER), proxy.tls?.drain(Number.MAX_SAFE_INTEGER)]).then(() => proxy.close())
+            ? Promise.all(proxy.listeners.map((l) => l.drain(Number.MAX_SAFE_INTEGER))).then(() => proxy.close())
             : proxy.close(),
       };
     },

@@ -38,15 +38,15 @@ function subsystem(name: string): Option<boolean> {
 
 /**
  * The options of the ICAP, TLS and passthrough listeners, which share ExaProxy's layout;
- * `implemented` once the listener exists (idle-connect stays ExaProxy's unused option).
+ * `implemented` once the listener exists.
  */
-function listener(name: string, portNumber: string, implemented = false) {
+function listener(name: string, portNumber: string, implemented = false, idleHelp = `close new ${name} connections that send nothing this long (at most http.header-timeout)`) {
   return {
     enable: bool({ default: 'false', help: `enable the ${name} listener`, implemented }),
     host: address({ family: 4, default: '127.0.0.1', help: `IPv4 address the ${name} listener listens on`, implemented }),
     ipv6: address({ family: 6, default: '::', help: `IPv6 address the ${name} listener listens on (when tcp6.listen)`, implemented }),
     port: port({ default: portNumber, help: `port the ${name} listener listens on`, zero: 'any free port', implemented }),
-    'idle-connect': seconds({ default: '300', min: 0, max: DAY, zero: 'no limit', help: `close new ${name} connections idle this long`, implemented: false }),
+    'idle-connect': seconds({ default: '300', min: 0, max: DAY, zero: 'no limit', help: idleHelp, implemented }),
     connections: int({ default: '32768', min: 1, max: MANY, help: `maximum number of ${name} connections`, implemented }),
     proxied: bool({ default: 'false', help: `expect a PROXY protocol header on ${name} connections`, implemented }),
   };
@@ -128,7 +128,12 @@ export const SCHEMA = {
     'proxy-authorization': bool({ default: 'false', help: 'pass Proxy-Authorization to the web server (it is removed otherwise)' }),
     'remove-headers': headers({ default: '', help: 'request headers to remove before forwarding (space separated)' }),
   },
-  passthrough: listener('passthrough (TPROXY)', '8000'),
+  passthrough: {
+    // ExaProxy left passthrough connections without a timeout: here, idle-connect is their silence limit.
+    ...listener('passthrough (TPROXY, Linux)', '8000', true, 'close passthrough connections on which nothing moves either way this long'),
+    // A TPROXY listener takes the client's own packets: a PROXY-protocol front end has no place.
+    proxied: bool({ default: 'false', help: 'expect a PROXY protocol header on passthrough connections', implemented: false }),
+  },
   icap: { ...listener('ICAP server', '1344'), 'header-size': headerSize('ICAP') },
   tls: { ...listener('TLS SNI', '443', true), 'header-size': headerSize('TLS ClientHello', true) },
   web: {

@@ -99,6 +99,11 @@ export abstract class ClientSocket {
     }
   }
 
+  /** The proxy's own address on this connection, which destination protection refuses. */
+  get ownIp(): string {
+    return this.localIp;
+  }
+
   abstract onData(chunk: Buffer): void;
   abstract onDrain(): void;
   abstract onEnd(): void;

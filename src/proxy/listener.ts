@@ -75,11 +75,12 @@ export class Listener {
   /** Binds every configured address; resolves with the bound addresses. */
   async listen(): Promise<{ host: string; port: number }[]> {
     const bound: { host: string; port: number }[] = [];
-    for (const { host, port } of this.ctx.settings.listen) {
+    for (const { host, port, fd } of this.ctx.settings.listen) {
       const server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark: SOCKET_BUFFER }, this.onConnection);
+      const backlog = this.ctx.settings.backlog;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen({ host, port, backlog: this.ctx.settings.backlog }, () => {
+        server.listen(fd === undefined ? { host, port, backlog } : { fd, backlog }, () => {
           server.off('error', reject);
           resolve();
         });
@@ -99,6 +100,9 @@ export class Listener {
   async setListening(on: boolean): Promise<void> {
     if (on === this.accepting) return;
     this.accepting = on;
+    // A socket made before the workers started (passthrough) could not be made again without
+    // the privilege it needed: it stays bound, and new clients are closed as they arrive.
+    if (this.ctx.settings.listen.some((l) => l.fd !== undefined)) return;
     if (on) {
       await this.listen();
       return;

@@ -18,6 +18,7 @@ import { Listener } from './listener';
 import { Pages, SHIPPED_HTML } from './pages';
 import { settingsFromConfig, type ProxySettings } from './settings';
 import { tlsListenError, tlsListener, tlsSettingsFromConfig, type TlsListenerSettings } from './tls-listener';
+import { passthroughListener, passthroughSettingsFromConfig, type PassthroughSettings } from './passthrough-listener';
 import { UpstreamPool } from './upstream';
 
 export interface RunningProxy {
@@ -28,6 +29,10 @@ export interface RunningProxy {
   listener: Listener;
   /** The TLS SNI listener (`tls.enable`), whose addresses follow the proxy's in `addresses`. */
   tls: Listener | null;
+  /** The passthrough listener (`passthrough.enable`), whose addresses come last. */
+  passthrough: Listener | null;
+  /** Every listener: they stop, resume and drain together. */
+  listeners: Listener[];
   context: ProxyContext;
   close(): Promise<void>;
 }
@@ -39,6 +44,7 @@ export interface ProxyDeps {
   stats?: DataPathStats | null;
   access?: ((r: AccessRecord) => void) | null;
   tls?: TlsListenerSettings | null;
+  passthrough?: PassthroughSettings | null;
 }
 
 export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): Promise<RunningProxy> {
@@ -80,14 +86,27 @@ export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): 
       throw tlsListenError(error, deps.tls!);
     }
   }
+  let passthrough: Listener | null = null;
+  if (deps.passthrough) {
+    try {
+      passthrough = passthroughListener(context, deps.passthrough);
+      addresses.push(...(await passthrough.listen()));
+    } catch (error) {
+      await Promise.all([listener.close(), tls?.close(), passthrough?.close()]);
+      throw error;
+    }
+  }
   return {
     address: addresses[0]?.host ?? '',
     port: addresses[0]?.port ?? 0,
     addresses,
     listener,
     tls,
+    passthrough,
+    listeners: [listener, tls, passthrough].filter((l): l is Listener => l !== null),
     context,
     close: async () => {
+      await passthrough?.close();
       await tls?.close();
       await listener.close();
     },
@@ -107,7 +126,7 @@ export async function startProxy(
   const access = config.usage.enable ? accessWriter(config) : null;
   const decider = config.redirector.enable ? startRedirector(config, log) : null;
   const auth = config.auth.enable ? startAuthenticator(config, log) : null;
-  const proxy = await startProxyWith(settings, { log, stats, access: access?.write ?? null, decider, auth, tls: tlsSettingsFromConfig(config) });
+  const proxy = await startProxyWith(settings, { log, stats, access: access?.write ?? null, decider, auth, tls: tlsSettingsFromConfig(config), passthrough: passthroughSettingsFromConfig(config) });
   return {
     ...proxy,
     stats,

@@ -10,6 +10,8 @@ import type { NameServers } from './dns';
 export interface Listen {
   host: string;
   port: number;
+  /** A socket made already (the passthrough listener's transparent socket): listened on as it is. */
+  fd?: number;
 }
 
 export interface ProxySettings {
@@ -64,7 +66,7 @@ export interface ProxySettings {
 }
 
 /** Seconds from the configuration (0 = no limit) as milliseconds for the sweeper. */
-function ms(seconds: number): number {
+export function ms(seconds: number): number {
   return seconds === 0 ? Number.MAX_SAFE_INTEGER / 2 : Math.round(seconds * 1000);
 }
 

@@ -9,7 +9,7 @@ import type { Config } from '../config';
 import { StartError } from '../supervisor/start-errors';
 import type { ProxyContext } from './context';
 import { Listener } from './listener';
-import type { Listen } from './settings';
+import { ms, type Listen } from './settings';
 import { SniConnection, type TlsContext } from './sni-connection';
 
 /**
@@ -23,6 +23,8 @@ export interface TlsListenerSettings {
   connections: number;
   proxied: boolean;
   helloLimit: number;
+  /** `tls.idle-connect` in ms: how long a new connection may send nothing. */
+  idleConnect: number;
 }
 
 /** The TLS listener's settings, or null when `tls.enable` is off. */
@@ -37,6 +39,7 @@ export function tlsSettingsFromConfig(config: Config): TlsListenerSettings | nul
     connections: tls.connections,
     proxied: tls.proxied,
     helloLimit: tls.headerSize === 0 ? LARGEST_RECORD : Math.min(tls.headerSize, LARGEST_RECORD),
+    idleConnect: ms(tls.idleConnect),
   };
 }
 
@@ -44,7 +47,13 @@ export function tlsSettingsFromConfig(config: Config): TlsListenerSettings | nul
 export function tlsListener(ctx: ProxyContext, tls: TlsListenerSettings): Listener {
   const tlsCtx: TlsContext = {
     ...ctx,
-    settings: { ...ctx.settings, listen: tls.listen, connections: tls.connections, proxied: tls.proxied },
+    settings: {
+      ...ctx.settings,
+      listen: tls.listen,
+      connections: tls.connections,
+      proxied: tls.proxied,
+      timeouts: { ...ctx.settings.timeouts, idleConnect: tls.idleConnect },
+    },
     helloLimit: tls.helloLimit,
   };
   return new Listener(tlsCtx, {

@@ -17,7 +17,8 @@ import type { Upstream, UpstreamOwner } from './upstream';
 /** What the leg needs of the connection it serves. */
 export interface ClientSide {
   readonly ctx: ProxyContext;
-  readonly localIp: string;
+  /** The proxy's own address on the client's connection (refused as a destination). */
+  readonly ownIp: string;
   /** The exchange the leg works for, while it is connecting or forwarding; else null. */
   active(): Exchange | null;
   /** The upstream is ready for the request: write its head and what body is here. */
@@ -55,7 +56,7 @@ export class UpstreamLeg implements UpstreamOwner {
       ex.received = false;
       return this.client.sendRequest(ex, pooled);
     }
-    const resolved = resolveDestination(this.client.ctx, ex, host, port, this.client.localIp);
+    const resolved = resolveDestination(this.client.ctx, ex, host, port, this.client.ownIp);
     if (!(resolved instanceof Promise)) return this.open(ex, key, host, resolved);
     resolved.then((r) => {
       if (this.client.active() === ex) this.open(ex, key, host, r);

@@ -4,6 +4,8 @@
  * Pragma metadata, `Encapsulated` last, then the client's raw head. One request at a time.
  * From the TLS SNI listener (ExaProxy's TLS REQMOD): transport=tls, method=TLS, host the SNI,
  * an empty path, and the encapsulated part is the ClientHello record, bytes as received.
+ * From the passthrough listener (ExaProxy's passthrough REQMOD): only transport=tcp, accept,
+ * accept-port (the original destination), client and method=TCP, and nothing encapsulated.
  */
 import type { Dialect, Outcome, RawReply, ReplyReader } from './dialect';
 import { IcapReader } from './icap-reply';
@@ -56,6 +58,10 @@ export class IcapDialect implements Dialect {
   }
 
   encode(req: RedirectorRequest): string {
+    if (req.transport === 'tcp') {
+      return `${this.preamble}Pragma: transport=tcp\nPragma: accept=${req.myIp}\nPragma: accept-port=${req.myPort}\n`
+        + `Pragma: client=${req.clientIp}\nPragma: method=TCP\nEncapsulated: req-hdr=0, null-body=0\n\n`;
+    }
     // A login the proxy checked (src/auth) is its own: the helper gets the user, never the password.
     const head = req.user ? req.rawHead.toString('latin1').replace(/^proxy-authorization:[^\n]*\n/gim, '') : req.rawHead.toString('latin1');
     return `${this.preamble}Pragma: transport=${req.transport}\nPragma: proxy=test\nPragma: scheme=http\n`

@@ -4,7 +4,8 @@
  *   <- `[channel-ID ]OK|ERR|BH [kv-pairs]`, or a legacy `NNN:URL` / bare URL reply.
  * With concurrency 0 no channel-ID is sent (squidGuard and other old helpers need that).
  * The TLS SNI listener's connections are asked about as Squid asks about HTTPS: `<sni>:443`
- * with method CONNECT (what squidGuard's rules for HTTPS expect).
+ * with method CONNECT (what squidGuard's rules for HTTPS expect); the passthrough listener's
+ * the same way, as `<original address>:<port>`.
  */
 import type { Dialect, Outcome, RawReply, ReplyReader } from './dialect';
 import { LineReader } from './line-reader';
@@ -22,9 +23,9 @@ function unusable(why: string): Outcome {
   return { kind: 'decision', decision: { kind: 'error', reason: why }, cacheable: false };
 }
 
-/** A tunnel (CONNECT, or the TLS listener): Squid names it host:port. */
+/** A tunnel (CONNECT, the TLS and passthrough listeners): Squid names it host:port. */
 function tunnelled(req: RedirectorRequest): boolean {
-  return req.method === 'CONNECT' || req.transport === 'tls';
+  return req.method === 'CONNECT' || req.transport !== 'http';
 }
 
 /** The URL as Squid writes it: absolute form, the port only when not the scheme's default. */
@@ -56,7 +57,7 @@ export class SquidDialect implements Dialect {
   }
 
   encode(req: RedirectorRequest): string {
-    return `${squidUrl(req)} ${req.clientIp}/- ${req.user || '-'} ${req.transport === 'tls' ? 'CONNECT' : req.method} myip=${req.myIp} myport=${req.myPort}\n`;
+    return `${squidUrl(req)} ${req.clientIp}/- ${req.user || '-'} ${req.transport === 'http' ? req.method : 'CONNECT'} myip=${req.myIp} myport=${req.myPort}\n`;
   }
 
   newReader(maxReplyBytes: number): ReplyReader {

@@ -47,8 +47,11 @@ export interface RedirectorRequest {
   user?: string;
   /** The client's head bytes exactly as received (sent to ICAP helpers); the ClientHello record for TLS. */
   rawHead: Buffer;
-  /** For the ICAP `Pragma: transport=` line; `tls`: the TLS SNI listener (method `TLS`, host the SNI, port 443). */
-  transport: 'http' | 'tls';
+  /**
+   * For the ICAP `Pragma: transport=` line; `tls`: the TLS SNI listener (method `TLS`, host the
+   * SNI); `tcp`: the passthrough listener (method `TCP`, host and port the original destination).
+   */
+  transport: 'http' | 'tls' | 'tcp';
 }
 
 export type Decision =

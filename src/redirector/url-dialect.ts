@@ -1,7 +1,8 @@
 /**
  * ExaProxy's `url` helper protocol (examples/redirectors/README.md). One request at a time per helper:
  *   -> `<host><path> <client-ip> - <METHOD> -`   (no scheme, no port; CONNECT sends `host/`;
- *      the TLS SNI listener `<sni> <client-ip> - TLS -`: method TLS, an empty path)
+ *      the TLS SNI listener `<sni> <client-ip> - TLS -`: method TLS, an empty path; the
+ *      passthrough listener `<address>:<port> <client-ip> - TCP -`: the original destination)
  *   <- an empty line, `file://NAME`, `redirect://URL`, `intercept://host[:port]` or `http://…`
  * `http://…` replies follow ExaProxy 1.1.2 (HEAD crashes on them): the same URL permits,
  * the same host with another path rewrites, another host redirects with 302.
@@ -40,6 +41,8 @@ function defaultPort(scheme: string): number {
 
 /** `host<path>` exactly as the request line carries it (ExaProxy's url_noport). */
 function urlNoPort(req: RedirectorRequest): string {
+  // A passthrough stream has no name and no path: its port is all that tells what it is.
+  if (req.transport === 'tcp') return `${wireSafe(urlHost(req.host))}:${req.port}`;
   return wireSafe(urlHost(req.host)) + (req.method === 'CONNECT' ? '/' : wireSafe(req.path));
 }
 

@@ -77,7 +77,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
   };
 
   function fork(gen: number): Member {
-    const worker = cluster.fork({ ...options.env, EXAPROXY_WORKER_GENERATION: String(gen), [WORKERS_ENV]: String(wanted) });
+    const worker = cluster.fork({ ...options.env, ...options.forkEnv?.(), EXAPROXY_WORKER_GENERATION: String(gen), [WORKERS_ENV]: String(wanted) });
     const member: Member = { worker, generation: gen, ready: false, leaving: false, startedAt: Date.now() };
     members.set(worker.id, member);
     worker.on('message', (m: unknown) => {

@@ -55,6 +55,8 @@ export interface PrimaryOptions {
   recent?: RecentLines;
   /** environment given to every worker */
   env?: NodeJS.ProcessEnv;
+  /** more environment, made for each worker as it is forked (its own copy of a shared socket) */
+  forkEnv?: () => NodeJS.ProcessEnv;
 }
 
 export interface ReloadResult {

@@ -31,7 +31,7 @@ use napi::{Env, Result};
 use napi_derive::napi;
 
 pub use rewrite::{rewrite_request, rewrite_response, RewriteOptions, RewritePlan};
-pub use sockets::{original_destination, transparent_socket};
+pub use sockets::{duplicate_socket, original_destination, transparent_socket};
 
 /// Parses the request head at `buf[start..]` into `table` (see `Slot` in abi.generated.ts; offsets
 /// are absolute positions in `buf`). → bytes consumed (> 0), `NEED_MORE` (0) or `-ErrorCode`.

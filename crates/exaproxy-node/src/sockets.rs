@@ -10,8 +10,9 @@
 //! value of the size it is told, so the kernel writes nothing beyond it. They work on a
 //! descriptor number from JS: `getsockopt` on a number that is not an open socket fails
 //! with an error and changes nothing, so no value of `fd` can make it unsound.
-//! `transparent_socket` closes the socket it made when a later step fails, and otherwise
-//! gives it away (Node then owns and closes it).
+//! `fcntl(F_DUPFD_CLOEXEC)` on such a number fails the same way. `transparent_socket`
+//! closes the socket it made when a later step fails, and otherwise gives it away (Node
+//! then owns and closes it).
 
 use napi::{Env, Result};
 use napi_derive::napi;
@@ -42,6 +43,14 @@ pub fn transparent_socket(env: Env, host: String, port: Number) -> Result<i32> {
         return Ok(-22);
     };
     Ok(os::transparent_socket(std::net::SocketAddr::new(ip, port)))
+}
+
+/// A second descriptor for the socket `fd` (close-on-exec), or `-errno`: each worker is given
+/// its own, so a worker closing its copy never closes the one kept for the next.
+#[napi(js_name = "duplicateSocket")]
+pub fn duplicate_socket(env: Env, fd: Number) -> Result<i32> {
+    let fd = fd.get(&env, "fd")?;
+    Ok(os::duplicate(fd))
 }
 
 #[cfg(target_os = "linux")]
@@ -130,6 +139,19 @@ mod os {
         None
     }
 
+    pub fn duplicate(fd: u32) -> i32 {
+        let Ok(fd) = c_int::try_from(fd) else {
+            return -libc::EBADF;
+        };
+        // SAFETY: no pointer; a number that is not an open descriptor fails with EBADF.
+        let r = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+        if r < 0 {
+            -errno()
+        } else {
+            r
+        }
+    }
+
     pub fn transparent_socket(at: SocketAddr) -> i32 {
         let family = if at.is_ipv4() {
             libc::AF_INET
@@ -215,5 +237,9 @@ mod os {
 
     pub fn transparent_socket(_at: SocketAddr) -> i32 {
         -38 // ENOSYS, as Linux numbers it: the caller names the platform itself
+    }
+
+    pub fn duplicate(_fd: u32) -> i32 {
+        -38
     }
 }
