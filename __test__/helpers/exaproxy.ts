@@ -26,12 +26,11 @@ export function testArgs(extra: string[] = []): string[] {
   return ['--tcp4.host=127.0.0.1', '--tcp4.port=0', '--web.enable=false', '--log.level=WARNING', '--daemon.workers=1', ...user, ...extra];
 }
 
-export async function startExaproxy(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningExaproxy> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, '__test__', 'helpers', 'cli-main.ts'), ...args],
-    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+/** `netns`: run it inside that network namespace (`ip netns exec`, which becomes the process). */
+export async function startExaproxy(args: string[], env: NodeJS.ProcessEnv = {}, opts: { netns?: string } = {}): Promise<RunningExaproxy> {
+  const command = [process.execPath, '--import', 'tsx', join(ROOT, '__test__', 'helpers', 'cli-main.ts'), ...args];
+  if (opts.netns !== undefined) command.unshift('ip', 'netns', 'exec', opts.netns);
+  const child = spawn(command[0]!, command.slice(1), { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -1,0 +1,189 @@
+/**
+ * Filtering without browser configuration, end to end in network namespaces the test builds
+ * (helpers/netns.ts): the client's port 80/8080 and 443/4443 traffic is redirected into
+ * exaproxy, and its port 21/25 traffic TPROXYed into the passthrough listener, by the very
+ * nftables rules and routes docs/operations.md gives. The origin answers with the address
+ * and port it was reached at, and no name resolves anywhere: a response proves exaproxy
+ * connected to the original destination, address and port.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startExaproxy, testArgs, type RunningExaproxy } from '../helpers/exaproxy';
+import { until } from '../helpers/net';
+import { buildLab, CLIENT_IP, documentedRules, namespacesRefused, ORIGIN_IP, ORIGIN_OTHER_IP, type Lab } from '../helpers/netns';
+import { runCli } from '../helpers/run-cli';
+import { makePki, type TestPki } from '../helpers/tls';
+
+const refused = process.platform === 'linux' ? namespacesRefused() : `network namespaces are Linux only (this is ${process.platform})`;
+if (refused !== null) {
+  process.stderr.write(`netns e2e: cannot build network namespaces here: ${refused}\n`);
+  if (process.env['CI'] === 'true') test('network namespaces can be built (CI=true)', () => assert.fail(`network namespaces refused: ${refused}`));
+}
+
+const work = mkdtempSync(join(tmpdir(), 'exaproxy-netns-'));
+
+/** The origin: HTTP, HTTPS and plain TCP servers saying which address and port they were reached at. */
+const ORIGIN_SCRIPT = `
+const http = require('http'), https = require('https'), net = require('net'), fs = require('fs');
+const tls = { cert: fs.readFileSync(process.argv[2]), key: fs.readFileSync(process.argv[3]) };
+const say = (req, res) => res.end('origin ' + req.socket.localAddress + ':' + req.socket.localPort + ' host=' + req.headers.host + ' path=' + req.url);
+const banner = (s) => { s.write('220 origin ' + s.localAddress + ':' + s.localPort + ' from ' + s.remoteAddress + '\\n'); s.pipe(s); };
+const servers = [
+  [http.createServer(say), '${ORIGIN_IP}', 80], [http.createServer(say), '${ORIGIN_IP}', 8080], [http.createServer(say), '${ORIGIN_OTHER_IP}', 80],
+  [https.createServer(tls, say), '${ORIGIN_IP}', 443], [https.createServer(tls, say), '${ORIGIN_IP}', 4443],
+  [net.createServer(banner), '${ORIGIN_IP}', 25], [net.createServer(banner), '${ORIGIN_IP}', 21],
+];
+let n = 0;
+for (const [s, host, port] of servers) s.listen(port, host, () => { if (++n === servers.length) console.log('ready'); });
+`;
+
+/** A TCP client: sends a line, prints everything it receives until the server closes or echoes it. */
+const TCP_CLIENT_SCRIPT = `
+const s = require('net').connect(Number(process.argv[3]), process.argv[2]);
+let got = '';
+s.on('connect', () => s.write('ping\\n'));
+s.on('data', (d) => { got += d; if (got.includes('ping')) s.end(); });
+s.on('close', () => { process.stdout.write(got); });
+s.on('error', () => {});
+`;
+
+/** The url helper: records every line; denies blocked.* names and port 21. */
+const HELPER_SCRIPT = (lines: string): string => `import sys
+log = open(${JSON.stringify(lines)}, 'a')
+for line in sys.stdin:
+    log.write(line); log.flush()
+    target = line.split(' ')[0]
+    sys.stdout.write(('file://deny.html' if target.startswith('blocked.') or target.endswith(':21') else '') + '\\n'); sys.stdout.flush()
+`;
+
+describe('redirected and TPROXYed traffic in network namespaces', { skip: refused !== null }, () => {
+  let lab: Lab;
+  let pki: TestPki;
+  let proxy: RunningExaproxy;
+  const lines = join(work, 'helper-lines.txt');
+  const tcpClient = join(work, 'tcp-client.js');
+
+  before(async () => {
+    lab = buildLab();
+    pki = makePki('DNS:www.example.test,DNS:blocked.example.test');
+    writeFileSync(join(work, 'origin.js'), ORIGIN_SCRIPT);
+    writeFileSync(tcpClient, TCP_CLIENT_SCRIPT);
+    writeFileSync(join(work, 'helper.py'), HELPER_SCRIPT(lines));
+    writeFileSync(join(pki.dir, 'server.crt'), pki.cert);
+    writeFileSync(join(pki.dir, 'server.key.pem'), pki.key);
+
+    const rules = documentedRules({
+      lan: `"${lab.lan}"`,
+      web_ports: '{ 80, 8080 }',
+      tls_ports: '{ 443, 4443 }',
+      other_ports: '{ 21, 25 }',
+      http_port: '3128',
+      tls_port: '8443',
+      passthrough_port: '8000',
+    });
+    writeFileSync(join(work, 'exaproxy.nft'), rules.nft);
+    const applied = await lab.run(lab.router, ['nft', '-f', join(work, 'exaproxy.nft')]);
+    assert.equal(applied.code, 0, `nft -f refused the documented rules: ${applied.stderr}`);
+    for (const route of rules.routes) {
+      const r = await lab.run(lab.router, ['ip', ...route]);
+      assert.equal(r.code, 0, `ip ${route.join(' ')}: ${r.stderr}`);
+    }
+
+    const origin = lab.start(lab.origin, [process.execPath, join(work, 'origin.js'), join(pki.dir, 'server.crt'), join(pki.dir, 'server.key.pem')]);
+    let said = '';
+    origin.stdout!.on('data', (d: Buffer) => (said += d.toString()));
+    origin.stderr!.on('data', (d: Buffer) => (said += d.toString()));
+    await until(() => said.includes('ready'), 'the origin servers', () => said);
+
+    proxy = await startExaproxy(
+      testArgs([
+        '--tcp4.host=0.0.0.0',
+        '--tcp4.port=3128',
+        '--http.transparent=true',
+        '--tls.enable=true',
+        '--tls.host=0.0.0.0',
+        '--tls.port=8443',
+        '--passthrough.enable=true',
+        '--passthrough.host=0.0.0.0',
+        '--passthrough.port=8000',
+        `--security.clients=${CLIENT_IP}/32`,
+        '--redirector.enable=true',
+        `--redirector.program=python3 ${join(work, 'helper.py')}`,
+        '--redirector.protocol=url',
+        '--usage.enable=true',
+        '--usage.destination=stderr',
+      ]),
+      {},
+      { netns: lab.router },
+    );
+  });
+
+  after(async () => {
+    await proxy?.stop();
+    lab?.remove();
+  });
+
+  const usage = (): string[] => proxy.stderr().split('\n');
+  const helperLines = (): string => {
+    try {
+      return readFileSync(lines, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const curlFromClient = (args: string[]): ReturnType<Lab['run']> => lab.run(lab.client, ['curl', '-sS', '--max-time', '10', ...args]);
+
+  test('HTTP to port 8080 goes to the original address and port, whatever Host says; the helper and the log see the full URL', async () => {
+    const r = await curlFromClient(['-H', 'Host: www.example.test:8080', `http://${ORIGIN_IP}:8080/eighty?x=1`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `origin ${ORIGIN_IP}:8080 host=www.example.test:8080 path=/eighty?x=1`);
+    await until(() => usage().some((l) => / GET http:\/\/www\.example\.test:8080\/eighty\?x=1 PERMIT\//.test(l)), 'the access line', () => proxy.stderr());
+    assert.match(helperLines(), /^www\.example\.test\/eighty\?x=1 192\.0\.2\.2 - GET -$/m);
+  });
+
+  test('HTTP to another address on port 80 goes there, not where Host points (no name resolves here)', async () => {
+    const r = await curlFromClient(['-H', 'Host: www.example.test', `http://${ORIGIN_OTHER_IP}/other`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `origin ${ORIGIN_OTHER_IP}:80 host=www.example.test path=/other`);
+  });
+
+  test('HTTPS to port 4443: the TLS listener asks about the SNI name and connects to the original address and port', async () => {
+    const r = await curlFromClient(['--cacert', pki.caFile, '--resolve', `www.example.test:4443:${ORIGIN_IP}`, 'https://www.example.test:4443/secure']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `origin ${ORIGIN_IP}:4443 host=www.example.test:4443 path=/secure`);
+    await until(() => usage().some((l) => / TLS www\.example\.test:4443 PERMIT\//.test(l)), 'the TLS access line', () => proxy.stderr());
+    assert.match(helperLines(), /^www\.example\.test 192\.0\.2\.2 - TLS -$/m);
+  });
+
+  test('HTTPS to a blocked name is closed, logged as denied', async () => {
+    const r = await curlFromClient(['--cacert', pki.caFile, '--resolve', `blocked.example.test:443:${ORIGIN_IP}`, 'https://blocked.example.test/']);
+    assert.notEqual(r.code, 0);
+    await until(() => usage().some((l) => / TLS blocked\.example\.test:443 DENY\/file:\/\/deny\.html/.test(l)), 'the TLS deny line', () => proxy.stderr());
+  });
+
+  test('TCP port 25 through TPROXY: the passthrough listener relays it to the original destination, asked as host:port', async () => {
+    const r = await lab.run(lab.client, [process.execPath, tcpClient, ORIGIN_IP, '25']);
+    assert.equal(r.code, 0, r.stderr);
+    // The origin is reached from the router (exaproxy connects itself), at the address the client asked for.
+    assert.equal(r.stdout, `220 origin ${ORIGIN_IP}:25 from 198.51.100.1\nping\n`);
+    await until(() => usage().some((l) => / 192\.0\.2\.2 TCP 198\.51\.100\.2:25 PERMIT\//.test(l)), 'the TCP access line', () => proxy.stderr());
+    assert.match(helperLines(), /^198\.51\.100\.2:25 192\.0\.2\.2 - TCP -$/m);
+  });
+
+  test('TCP port 21 refused by the helper: closed without a byte, logged as denied', async () => {
+    const r = await lab.run(lab.client, [process.execPath, tcpClient, ORIGIN_IP, '21']);
+    assert.equal(r.stdout, '');
+    await until(() => usage().some((l) => / TCP 198\.51\.100\.2:21 DENY\/file:\/\/deny\.html/.test(l)), 'the TCP deny line', () => proxy.stderr());
+  });
+});
+
+describe('passthrough.enable without the privilege it needs', { skip: process.platform !== 'linux' || process.getuid?.() !== 0 }, () => {
+  test('as nobody (no CAP_NET_ADMIN), the start stops with one line saying why', async () => {
+    const r = await runCli(['--web.enable=false', '--tcp4.port=0', '--passthrough.enable=true', '--passthrough.port=0'], { uid: 65534, gid: 65534, cwd: '/' });
+    assert.notEqual(r.status, 0);
+    assert.equal(r.stderr.trim(), 'exaproxy: passthrough.enable: a transparent socket (IP_TRANSPARENT) needs CAP_NET_ADMIN; start exaproxy as root (it switches to daemon.user once bound) or set passthrough.enable=false');
+  });
+});
