@@ -24,6 +24,8 @@ if (refused !== null) {
 }
 
 const work = mkdtempSync(join(tmpdir(), 'exaproxy-netns-'));
+/** The monitor's port inside the router namespace (nothing else listens there). */
+const MONITOR_PORT = 8080;
 
 /** The origin: HTTP, HTTPS and plain TCP servers saying which address and port they were reached at. */
 const ORIGIN_SCRIPT = `
@@ -34,7 +36,7 @@ const banner = (s) => { s.write('220 origin ' + s.localAddress + ':' + s.localPo
 const servers = [
   [http.createServer(say), '${ORIGIN_IP}', 80], [http.createServer(say), '${ORIGIN_IP}', 8080], [http.createServer(say), '${ORIGIN_OTHER_IP}', 80],
   [https.createServer(tls, say), '${ORIGIN_IP}', 443], [https.createServer(tls, say), '${ORIGIN_IP}', 4443],
-  [net.createServer(banner), '${ORIGIN_IP}', 25], [net.createServer(banner), '${ORIGIN_IP}', 21],
+  [net.createServer(banner), '${ORIGIN_IP}', 25], [net.createServer(banner), '${ORIGIN_IP}', 21], [net.createServer(banner), '${ORIGIN_OTHER_IP}', 25],
 ];
 let n = 0;
 for (const [s, host, port] of servers) s.listen(port, host, () => { if (++n === servers.length) console.log('ready'); });
@@ -59,11 +61,45 @@ for line in sys.stdin:
     sys.stdout.write(('file://deny.html' if target.startswith('blocked.') or target.endswith(':21') else '') + '\\n'); sys.stdout.flush()
 `;
 
+/**
+ * An icap:// helper (ExaProxy's protocol on stdin/stdout): records every request whole;
+ * intercepts passthrough streams to port 25 to the origin's other address, permits the rest.
+ */
+const ICAP_HELPER_SCRIPT = (record: string): string => `import sys
+rec = open(${JSON.stringify(record)}, 'ab')
+inp, out = sys.stdin.buffer, sys.stdout.buffer
+while True:
+    lines = []
+    while True:
+        line = inp.readline()
+        if not line:
+            sys.exit(0)
+        lines.append(line)
+        if line == b'\\n':
+            break
+    size = 0
+    for l in lines:
+        if l.lower().startswith(b'encapsulated:'):
+            for part in l.split(b':', 1)[1].split(b','):
+                key, _, value = part.strip().partition(b'=')
+                if key == b'null-body':
+                    size = int(value)
+    head = b''.join(lines)
+    rec.write(head + inp.read(size) + b'--\\n'); rec.flush()
+    if b'Pragma: accept-port=25\\n' in head:
+        block = b'CONNECT ${ORIGIN_OTHER_IP}:25 HTTP/1.1\\r\\nHost: ${ORIGIN_OTHER_IP}\\r\\n\\r\\n'
+        out.write(b'ICAP/1.0 200 OK\\r\\nX-Intercept: active\\r\\nEncapsulated: req-hdr=0, null-body=%d\\r\\n\\r\\n' % len(block) + block)
+    else:
+        out.write(b'ICAP/1.0 204 No Content\\r\\n\\r\\n')
+    out.flush()
+`;
+
 describe('redirected and TPROXYed traffic in network namespaces', { skip: refused !== null }, () => {
   let lab: Lab;
   let pki: TestPki;
   let proxy: RunningExaproxy;
   const lines = join(work, 'helper-lines.txt');
+  const icapRecord = join(work, 'icap-requests.txt');
   const tcpClient = join(work, 'tcp-client.js');
 
   before(async () => {
@@ -72,6 +108,7 @@ describe('redirected and TPROXYed traffic in network namespaces', { skip: refuse
     writeFileSync(join(work, 'origin.js'), ORIGIN_SCRIPT);
     writeFileSync(tcpClient, TCP_CLIENT_SCRIPT);
     writeFileSync(join(work, 'helper.py'), HELPER_SCRIPT(lines));
+    writeFileSync(join(work, 'icap-helper.py'), ICAP_HELPER_SCRIPT(icapRecord));
     writeFileSync(join(pki.dir, 'server.crt'), pki.cert);
     writeFileSync(join(pki.dir, 'server.key.pem'), pki.key);
 
@@ -98,7 +135,15 @@ describe('redirected and TPROXYed traffic in network namespaces', { skip: refuse
     origin.stderr!.on('data', (d: Buffer) => (said += d.toString()));
     await until(() => said.includes('ready'), 'the origin servers', () => said);
 
-    proxy = await startExaproxy(
+  });
+
+  after(() => {
+    lab?.remove();
+  });
+
+  /** exaproxy in the router namespace, where the documented rules send the client's traffic. */
+  function startProxy(helper: string[], extra: string[] = []): Promise<RunningExaproxy> {
+    return startExaproxy(
       testArgs([
         '--tcp4.host=0.0.0.0',
         '--tcp4.port=3128',
@@ -111,20 +156,15 @@ describe('redirected and TPROXYed traffic in network namespaces', { skip: refuse
         '--passthrough.port=8000',
         `--security.clients=${CLIENT_IP}/32`,
         '--redirector.enable=true',
-        `--redirector.program=python3 ${join(work, 'helper.py')}`,
-        '--redirector.protocol=url',
+        ...helper,
         '--usage.enable=true',
         '--usage.destination=stderr',
+        ...extra,
       ]),
       {},
       { netns: lab.router },
     );
-  });
-
-  after(async () => {
-    await proxy?.stop();
-    lab?.remove();
-  });
+  }
 
   const usage = (): string[] => proxy.stderr().split('\n');
   const helperLines = (): string => {
@@ -135,48 +175,111 @@ describe('redirected and TPROXYed traffic in network namespaces', { skip: refuse
     }
   };
   const curlFromClient = (args: string[]): ReturnType<Lab['run']> => lab.run(lab.client, ['curl', '-sS', '--max-time', '10', ...args]);
+  const tcpFromClient = (port: number): ReturnType<Lab['run']> => lab.run(lab.client, [process.execPath, tcpClient, ORIGIN_IP, String(port)]);
 
-  test('HTTP to port 8080 goes to the original address and port, whatever Host says; the helper and the log see the full URL', async () => {
-    const r = await curlFromClient(['-H', 'Host: www.example.test:8080', `http://${ORIGIN_IP}:8080/eighty?x=1`]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, `origin ${ORIGIN_IP}:8080 host=www.example.test:8080 path=/eighty?x=1`);
-    await until(() => usage().some((l) => / GET http:\/\/www\.example\.test:8080\/eighty\?x=1 PERMIT\//.test(l)), 'the access line', () => proxy.stderr());
-    assert.match(helperLines(), /^www\.example\.test\/eighty\?x=1 192\.0\.2\.2 - GET -$/m);
+  describe('with a url helper', () => {
+    before(async () => {
+      proxy = await startProxy([`--redirector.program=python3 ${join(work, 'helper.py')}`, '--redirector.protocol=url'], [
+        '--web.enable=true',
+        `--web.port=${MONITOR_PORT}`,
+      ]);
+    });
+    after(async () => {
+      await proxy?.stop();
+    });
+
+    test('HTTP to port 8080 goes to the original address and port, whatever Host says; the helper and the log see the full URL', async () => {
+      const r = await curlFromClient(['-H', 'Host: www.example.test:8080', `http://${ORIGIN_IP}:8080/eighty?x=1`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `origin ${ORIGIN_IP}:8080 host=www.example.test:8080 path=/eighty?x=1`);
+      await until(() => usage().some((l) => / GET http:\/\/www\.example\.test:8080\/eighty\?x=1 PERMIT\//.test(l)), 'the access line', () => proxy.stderr());
+      assert.match(helperLines(), /^www\.example\.test\/eighty\?x=1 192\.0\.2\.2 - GET -$/m);
+    });
+
+    test('HTTP to another address on port 80 goes there, not where Host points (no name resolves here)', async () => {
+      const r = await curlFromClient(['-H', 'Host: www.example.test', `http://${ORIGIN_OTHER_IP}/other`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `origin ${ORIGIN_OTHER_IP}:80 host=www.example.test path=/other`);
+    });
+
+    test('HTTPS to port 4443: the TLS listener asks about the SNI name and connects to the original address and port', async () => {
+      const r = await curlFromClient(['--cacert', pki.caFile, '--resolve', `www.example.test:4443:${ORIGIN_IP}`, 'https://www.example.test:4443/secure']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `origin ${ORIGIN_IP}:4443 host=www.example.test:4443 path=/secure`);
+      await until(() => usage().some((l) => / TLS www\.example\.test:4443 PERMIT\//.test(l)), 'the TLS access line', () => proxy.stderr());
+      assert.match(helperLines(), /^www\.example\.test 192\.0\.2\.2 - TLS -$/m);
+    });
+
+    test('HTTPS to a blocked name is closed, logged as denied', async () => {
+      const r = await curlFromClient(['--cacert', pki.caFile, '--resolve', `blocked.example.test:443:${ORIGIN_IP}`, 'https://blocked.example.test/']);
+      assert.notEqual(r.code, 0);
+      await until(() => usage().some((l) => / TLS blocked\.example\.test:443 DENY\/file:\/\/deny\.html/.test(l)), 'the TLS deny line', () => proxy.stderr());
+    });
+
+    test('TCP port 25 through TPROXY: the passthrough listener relays it to the original destination, asked as host:port', async () => {
+      const r = await tcpFromClient(25);
+      assert.equal(r.code, 0, r.stderr);
+      // The origin is reached from the router (exaproxy connects itself), at the address the client asked for.
+      assert.equal(r.stdout, `220 origin ${ORIGIN_IP}:25 from 198.51.100.1\nping\n`);
+      await until(() => usage().some((l) => / 192\.0\.2\.2 TCP 198\.51\.100\.2:25 PERMIT\//.test(l)), 'the TCP access line', () => proxy.stderr());
+      assert.match(helperLines(), /^198\.51\.100\.2:25 192\.0\.2\.2 - TCP -$/m);
+    });
+
+    test('TCP port 21 refused by the helper: closed without a byte, logged as denied', async () => {
+      const r = await tcpFromClient(21);
+      assert.equal(r.stdout, '');
+      await until(() => usage().some((l) => / TCP 198\.51\.100\.2:21 DENY\/file:\/\/deny\.html/.test(l)), 'the TCP deny line', () => proxy.stderr());
+    });
+
+    test('the monitor counts passthrough connections as method TCP', async () => {
+      // The workers report their counts every second: the two connections above show up by then.
+      await until(async () => {
+        const r = await lab.run(lab.router, ['curl', '-sS', '--max-time', '10', `http://127.0.0.1:${MONITOR_PORT}/metrics`]);
+        return /exaproxy_requests_total\{method="TCP"\} 2\n/.test(r.stdout);
+      }, 'exaproxy_requests_total{method="TCP"} 2');
+    });
+
+    test('SIGTTOU: new passthrough connections are closed at once, the socket stays bound; SIGTTIN: served again', async () => {
+      proxy.child.kill('SIGTTOU');
+      await until(async () => (await tcpFromClient(25)).stdout === '', 'passthrough connections closed after SIGTTOU');
+      proxy.child.kill('SIGTTIN');
+      await until(async () => (await tcpFromClient(25)).stdout.startsWith('220 origin'), 'passthrough served after SIGTTIN');
+    });
+
+    test('after a reload (SIGHUP) the new workers serve the passthrough socket, and every connection meanwhile is served', async () => {
+      const worker = (line: string): string => /ExaProxy (\d+) /.exec(line)?.[1] ?? '';
+      const served = (): string[] => usage().filter((l) => / TCP 198\.51\.100\.2:25 PERMIT\//.test(l));
+      const old = new Set(served().map(worker));
+      proxy.child.kill('SIGHUP');
+      await until(async () => {
+        const r = await tcpFromClient(25);
+        assert.equal(r.stdout, `220 origin ${ORIGIN_IP}:25 from 198.51.100.1\nping\n`);
+        return served().some((l) => !old.has(worker(l)));
+      }, 'a passthrough connection served by a new worker', () => proxy.stderr());
+    });
   });
 
-  test('HTTP to another address on port 80 goes there, not where Host points (no name resolves here)', async () => {
-    const r = await curlFromClient(['-H', 'Host: www.example.test', `http://${ORIGIN_OTHER_IP}/other`]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, `origin ${ORIGIN_OTHER_IP}:80 host=www.example.test path=/other`);
-  });
+  describe('with an icap:// helper', () => {
+    before(async () => {
+      proxy = await startProxy([`--redirector.program=python3 ${join(work, 'icap-helper.py')}`, '--redirector.protocol=icap://filter']);
+    });
+    after(async () => {
+      await proxy?.stop();
+    });
 
-  test('HTTPS to port 4443: the TLS listener asks about the SNI name and connects to the original address and port', async () => {
-    const r = await curlFromClient(['--cacert', pki.caFile, '--resolve', `www.example.test:4443:${ORIGIN_IP}`, 'https://www.example.test:4443/secure']);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, `origin ${ORIGIN_IP}:4443 host=www.example.test:4443 path=/secure`);
-    await until(() => usage().some((l) => / TLS www\.example\.test:4443 PERMIT\//.test(l)), 'the TLS access line', () => proxy.stderr());
-    assert.match(helperLines(), /^www\.example\.test 192\.0\.2\.2 - TLS -$/m);
-  });
-
-  test('HTTPS to a blocked name is closed, logged as denied', async () => {
-    const r = await curlFromClient(['--cacert', pki.caFile, '--resolve', `blocked.example.test:443:${ORIGIN_IP}`, 'https://blocked.example.test/']);
-    assert.notEqual(r.code, 0);
-    await until(() => usage().some((l) => / TLS blocked\.example\.test:443 DENY\/file:\/\/deny\.html/.test(l)), 'the TLS deny line', () => proxy.stderr());
-  });
-
-  test('TCP port 25 through TPROXY: the passthrough listener relays it to the original destination, asked as host:port', async () => {
-    const r = await lab.run(lab.client, [process.execPath, tcpClient, ORIGIN_IP, '25']);
-    assert.equal(r.code, 0, r.stderr);
-    // The origin is reached from the router (exaproxy connects itself), at the address the client asked for.
-    assert.equal(r.stdout, `220 origin ${ORIGIN_IP}:25 from 198.51.100.1\nping\n`);
-    await until(() => usage().some((l) => / 192\.0\.2\.2 TCP 198\.51\.100\.2:25 PERMIT\//.test(l)), 'the TCP access line', () => proxy.stderr());
-    assert.match(helperLines(), /^198\.51\.100\.2:25 192\.0\.2\.2 - TCP -$/m);
-  });
-
-  test('TCP port 21 refused by the helper: closed without a byte, logged as denied', async () => {
-    const r = await lab.run(lab.client, [process.execPath, tcpClient, ORIGIN_IP, '21']);
-    assert.equal(r.stdout, '');
-    await until(() => usage().some((l) => / TCP 198\.51\.100\.2:21 DENY\/file:\/\/deny\.html/.test(l)), 'the TCP deny line', () => proxy.stderr());
+    test("ExaProxy's passthrough REQMOD: an intercept relays the stream to the helper's server, a 204 to the original destination", async () => {
+      const intercepted = await tcpFromClient(25);
+      assert.equal(intercepted.stdout, `220 origin ${ORIGIN_OTHER_IP}:25 from 198.51.100.1\nping\n`);
+      const permitted = await tcpFromClient(21);
+      assert.equal(permitted.stdout, `220 origin ${ORIGIN_IP}:21 from 198.51.100.1\nping\n`);
+      const requests = readFileSync(icapRecord, 'latin1').split('--\n');
+      assert.equal(
+        requests.find((r) => r.includes('accept-port=25')),
+        'REQMOD icap://filter ICAP/1.0\nHost: filter\nPragma: transport=tcp\nPragma: accept=198.51.100.2\nPragma: accept-port=25\n'
+          + 'Pragma: client=192.0.2.2\nPragma: method=TCP\nEncapsulated: req-hdr=0, null-body=0\n\n',
+      );
+      await until(() => usage().some((l) => / TCP 198\.51\.100\.3:25 INTERCEPT\//.test(l)), 'the intercept line', () => proxy.stderr());
+    });
   });
 });
 
