@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startExaproxy, testArgs, type RunningExaproxy } from '../helpers/exaproxy';
 import { until } from '../helpers/net';
-import { buildLab, CLIENT_IP, documentedRules, namespacesRefused, ORIGIN_IP, ORIGIN_OTHER_IP, type Lab } from '../helpers/netns';
+import { buildLab, CLIENT_IP, documentedRules, namespacesRefused, ORIGIN_IP, ORIGIN_OTHER_IP, ROUTER_LAN_IP, type Lab } from '../helpers/netns';
 import { runCli } from '../helpers/run-cli';
 import { makePki, type TestPki } from '../helpers/tls';
 
@@ -231,8 +231,17 @@ describe('redirected and TPROXYed traffic in network namespaces', { skip: refuse
       await until(() => usage().some((l) => / TCP 198\.51\.100\.2:21 DENY\/file:\/\/deny\.html/.test(l)), 'the TCP deny line', () => proxy.stderr());
     });
 
+    test("destination protection applies: redirected to the router's own address, HTTP gets 403 and TCP is closed", async () => {
+      const r = await curlFromClient(['-o', '/dev/null', '-w', '%{http_code}', '-H', 'Host: www.example.test', `http://${ROUTER_LAN_IP}/mine`]);
+      assert.equal(r.stdout, '403');
+      await until(() => usage().some((l) => / GET http:\/\/www\.example\.test\/mine DENY\/destination not allowed/.test(l)), 'the HTTP refusal', () => proxy.stderr());
+      const tcp = await lab.run(lab.client, [process.execPath, tcpClient, ROUTER_LAN_IP, '25']);
+      assert.equal(tcp.stdout, '');
+      await until(() => usage().some((l) => / TCP 192\.0\.2\.1:25 DENY\/destination not allowed/.test(l)), 'the TCP refusal', () => proxy.stderr());
+    });
+
     test('the monitor counts passthrough connections as method TCP', async () => {
-      // The workers report their counts every second: the two connections above show up by then.
+      // The workers report their counts every second: the three connections above show up by then.
       await until(async () => {
         const r = await lab.run(lab.router, ['curl', '-sS', '--max-time', '10', `http://127.0.0.1:${MONITOR_PORT}/metrics`]);
         return /exaproxy_requests_total\{method="TCP"\} 2\n/.test(r.stdout);
