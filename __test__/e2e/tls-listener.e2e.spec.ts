@@ -379,9 +379,21 @@ describe('TLS listener without a helper', () => {
       await proxy.stop();
     }
     const help = await runCli(['-h']);
-    for (const option of ['enable', 'host', 'ipv6', 'port', 'connections', 'proxied', 'header-size']) {
+    for (const option of ['enable', 'host', 'ipv6', 'port', 'idle-connect', 'connections', 'proxied', 'header-size']) {
       const line = help.stdout.split('\n').find((l) => l.includes(`exaproxy.tls.${option} `));
       assert.ok(line !== undefined && !line.includes('not implemented'), `tls.${option}: ${line}`);
+    }
+  });
+
+  test('tls.idle-connect: a new connection that sends nothing is closed after it (not after http.idle-connect or http.header-timeout)', async () => {
+    const { proxy, tlsPort } = await tlsProxy(['--tls.idle-connect=1', '--http.header-timeout=60']);
+    try {
+      const s = await rawConnect(tlsPort);
+      assert.equal(await readUntil(s, () => false, 15_000), '');
+      assert.ok(s.readableEnded, 'closed by the proxy');
+      s.destroy();
+    } finally {
+      await proxy.stop();
     }
   });
 
