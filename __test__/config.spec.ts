@@ -249,12 +249,12 @@ test('cross-option rules', () => {
 test('not-implemented options are reported only when set to something else than their default', () => {
   const defaults = load([]);
   assert.deepEqual(notImplementedWarnings(defaults.config, defaults.defaults), []);
-  const set = load(['--passthrough.enable', '--daemon.daemonize=false', '--usage.destination=syslog', '--log.destination=syslog'], {
+  const set = load(['--passthrough.proxied', '--daemon.daemonize=false', '--usage.destination=syslog', '--log.destination=syslog'], {
     exaproxy_icap_port: '1345',
   });
   assert.deepEqual(notImplementedWarnings(set.config, set.defaults), [
     'exaproxy: warning: icap.port = "1345" (environment exaproxy_icap_port) is not implemented in this release and is ignored',
-    'exaproxy: warning: passthrough.enable = "true" (--passthrough.enable) is not implemented in this release and is ignored',
+    'exaproxy: warning: passthrough.proxied = "true" (--passthrough.proxied) is not implemented in this release and is ignored',
     'exaproxy: warning: usage.destination = "syslog" (--usage.destination): local syslog is not implemented yet for this log: it goes to stderr instead',
   ]);
 });
