@@ -7,7 +7,7 @@
  * connected to the original destination, address and port.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -268,9 +268,13 @@ describe('redirected and TPROXYed traffic in network namespaces', { skip: refuse
     });
   });
 
-  describe('with an icap:// helper', () => {
+  describe('with an icap:// helper, the workers running as nobody', () => {
     before(async () => {
-      proxy = await startProxy([`--redirector.program=python3 ${join(work, 'icap-helper.py')}`, '--redirector.protocol=icap://filter']);
+      // The primary makes the transparent socket as root; the workers (and the helper) run as nobody.
+      chmodSync(work, 0o755);
+      writeFileSync(icapRecord, '', { mode: 0o666 });
+      chmodSync(icapRecord, 0o666);
+      proxy = await startProxy([`--redirector.program=/usr/bin/python3 ${join(work, 'icap-helper.py')}`, '--redirector.protocol=icap://filter'], ['--daemon.user=nobody']);
     });
     after(async () => {
       await proxy?.stop();
@@ -288,6 +292,8 @@ describe('redirected and TPROXYed traffic in network namespaces', { skip: refuse
           + 'Pragma: client=192.0.2.2\nPragma: method=TCP\nEncapsulated: req-hdr=0, null-body=0\n\n',
       );
       await until(() => usage().some((l) => / TCP 198\.51\.100\.3:25 INTERCEPT\//.test(l)), 'the intercept line', () => proxy.stderr());
+      const worker = /ExaProxy (\d+) /.exec(usage().find((l) => / TCP /.test(l))!)![1]!;
+      assert.match(readFileSync(`/proc/${worker}/status`, 'utf8'), /^Uid:\s+65534\s/m, 'the worker runs as nobody');
     });
   });
 });
