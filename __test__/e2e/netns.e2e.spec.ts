@@ -202,6 +202,12 @@ describe('redirected and TPROXYed traffic in network namespaces', { skip: refuse
       assert.equal(r.stdout, `origin ${ORIGIN_OTHER_IP}:80 host=www.example.test path=/other`);
     });
 
+    test('HTTP sent to the proxy port itself (not redirected) goes where Host says', async () => {
+      const r = await curlFromClient(['-H', `Host: ${ORIGIN_IP}:8080`, `http://${ROUTER_LAN_IP}:3128/direct`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `origin ${ORIGIN_IP}:8080 host=${ORIGIN_IP}:8080 path=/direct`);
+    });
+
     test('HTTPS to port 4443: the TLS listener asks about the SNI name and connects to the original address and port', async () => {
       const r = await curlFromClient(['--cacert', pki.caFile, '--resolve', `www.example.test:4443:${ORIGIN_IP}`, 'https://www.example.test:4443/secure']);
       assert.equal(r.code, 0, r.stderr);
