@@ -273,6 +273,14 @@ errors! {
         NOT_TLS = 30, 400, "not a TLS ClientHello";
         TLS_RECORD = 31, 400, "malformed TLS ClientHello";
         OUTPUT_TOO_SMALL = 32, 500, "the output buffer is too small";
+        ICAP_REQUEST_LINE = 33, 400, "malformed ICAP request line";
+        ICAP_METHOD = 34, 501, "ICAP method other than OPTIONS, REQMOD, RESPMOD";
+        ICAP_URI = 35, 400, "invalid ICAP URI";
+        ICAP_VERSION = 36, 505, "ICAP version other than ICAP/1.0";
+        ICAP_ENCAPSULATED_MISSING = 37, 400, "ICAP request without Encapsulated";
+        ICAP_ENCAPSULATED = 38, 400, "invalid Encapsulated list (names, order or offsets)";
+        ICAP_HEADER = 39, 400, "a repeated Encapsulated or Preview, a Preview that is not a number, or Content-Length/Transfer-Encoding in an ICAP head";
+        ICAP_SECTION = 40, 400, "an encapsulated HTTP head that does not end where the next section starts";
     }
 }
 
@@ -331,6 +339,79 @@ constants! {
 }
 
 constants! {
+    /// The ICAP request table: a `Uint32Array` of `icap::SIZE` slots, filled by
+    /// `parse_icap_request` (the encapsulated HTTP request head goes into a head table).
+    /// Offsets are absolute positions in the caller's buffer; spans are (0, 0) when absent.
+    pub mod icap: usize {
+        /// in: max bytes of the ICAP head and the encapsulated heads together (0: 65536).
+        LIMIT_HEAD = 0,
+        /// out: `IcapMethod` id.
+        METHOD = 1,
+        /// out: `IcapFlag` bits.
+        FLAGS = 2,
+        /// out: the ICAP URI span.
+        URI_START = 3,
+        URI_END = 4,
+        /// out: the service: the URI's path and query (from its first `/`).
+        SERVICE_START = 5,
+        SERVICE_END = 6,
+        /// out: `Preview` bytes (valid with `IcapFlag.PREVIEW`).
+        PREVIEW = 7,
+        /// out: one past the ICAP head's blank line (where encapsulated offsets count from).
+        HEAD_END = 8,
+        /// out: the req-hdr section span.
+        REQ_HDR_START = 9,
+        REQ_HDR_END = 10,
+        /// out: the res-hdr section span.
+        RES_HDR_START = 11,
+        RES_HDR_END = 12,
+        /// out: where the (chunked) body starts, or the message ends with null-body (= start + consumed).
+        BODY = 13,
+        /// out: `X-Client-IP` value span.
+        CLIENT_IP_START = 14,
+        CLIENT_IP_END = 15,
+        /// out: `X-Authenticated-User` value span.
+        USER_START = 16,
+        USER_END = 17,
+        /// out: `X-Authenticated-Groups` value span.
+        GROUPS_START = 18,
+        GROUPS_END = 19,
+        /// out, on error: offset of the offending byte.
+        ERROR_POS = 20,
+        /// out, on error: the ICAP status to answer with.
+        ERROR_STATUS = 21,
+        SIZE = 24,
+    }
+}
+
+constants! {
+    /// ICAP methods (RFC 3507 §4.3.2).
+    pub mod icap_method: u32 {
+        OPTIONS = 1,
+        REQMOD = 2,
+        RESPMOD = 3,
+    }
+}
+
+constants! {
+    /// Flag bits in `icap::FLAGS`.
+    pub mod icap_flag: u32 {
+        /// `Allow` lists 204.
+        ALLOW_204 = 1 << 0,
+        /// A `Preview` header was given.
+        PREVIEW = 1 << 1,
+        /// `Connection: close`.
+        CONNECTION_CLOSE = 1 << 2,
+        /// Encapsulated has req-hdr (parsed into the head table for REQMOD and RESPMOD).
+        REQ_HDR = 1 << 3,
+        /// Encapsulated has res-hdr.
+        RES_HDR = 1 << 4,
+        /// The message ends with a chunked req-body, res-body or opt-body at `BODY`.
+        BODY = 1 << 5,
+    }
+}
+
+constants! {
     /// Per-request bits given to `rewrite_request` / `rewrite_response` by the caller.
     pub mod rewrite: u32 {
         /// The request may keep its Upgrade (policy allows this upgrade).
@@ -346,7 +427,7 @@ constants! {
 
 const _: () = assert!(slot::HEADERS > slot::ERROR_STATUS);
 const _: () = assert!(METHODS.len() == method::FIRST_WEBDAV as usize + 18);
-const _: () = assert!(ERRORS.len() == error::OUTPUT_TOO_SMALL as usize);
+const _: () = assert!(ERRORS.len() == error::ICAP_SECTION as usize);
 // The tables are indexed by id (by code - 1 for errors): each entry must sit at its place.
 const _: () = {
     let mut i = 0;
