@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.RewritePlan = nativeBinding.RewritePlan
+module.exports.parseIcapRequest = nativeBinding.parseIcapRequest
 module.exports.parseProxyHeader = nativeBinding.parseProxyHeader
 module.exports.parseRequest = nativeBinding.parseRequest
 module.exports.parseResponse = nativeBinding.parseResponse
