@@ -102,9 +102,9 @@ export async function run(config: Config, log: Logger, recent: RecentLines, sour
         stats: proxy.stats,
         pool: pool ?? undefined,
         recent,
-        // The TLS SNI listener (tls.enable) stops, resumes and drains with the proxy's.
+        // The TLS SNI (tls.enable) and ICAP (icap.enable) listeners stop, resume and drain with the proxy's.
         listen: async (on) => {
-          await Promise.all([proxy.listener.setListening(on), proxy.tls?.setListening(on)]);
+          await Promise.all([proxy.listener.setListening(on), proxy.tls?.setListening(on), proxy.icap?.setListening(on)]);
         },
         reopen: () => {
           reopenMain();
@@ -113,7 +113,7 @@ export async function run(config: Config, log: Logger, recent: RecentLines, sour
         debug,
         stop: (graceful) =>
           graceful
-            ? Promise.all([proxy.listener.drain(Number.MAX_SAFE_INTEGER), proxy.tls?.drain(Number.MAX_SAFE_INTEGER)]).then(() => proxy.close())
+            ? Promise.all([proxy.listener.drain(Number.MAX_SAFE_INTEGER), proxy.tls?.drain(Number.MAX_SAFE_INTEGER), proxy.icap?.drain(Number.MAX_SAFE_INTEGER)]).then(() => proxy.close())
             : proxy.close(),
       };
     },

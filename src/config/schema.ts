@@ -129,7 +129,7 @@ export const SCHEMA = {
     'remove-headers': headers({ default: '', help: 'request headers to remove before forwarding (space separated)' }),
   },
   passthrough: listener('passthrough (TPROXY)', '8000'),
-  icap: { ...listener('ICAP server', '1344'), 'header-size': headerSize('ICAP') },
+  icap: { ...listener('ICAP server', '1344', true), 'header-size': headerSize('ICAP request (its head and the encapsulated HTTP head; ICAP 400 above)', true) },
   tls: { ...listener('TLS SNI', '443', true), 'header-size': headerSize('TLS ClientHello', true) },
   web: {
     enable: bool({ default: 'true', help: 'enable the built-in monitoring web server' }),

@@ -13,8 +13,10 @@ export const DECISIONS = OUTCOME_NAMES;
 
 /** The slot of the TLS SNI listener's connections, after the native method ids. */
 export const TLS_REQUEST = Math.max(...Object.values(Method)) + 1;
+/** The slot of the ICAP listener's messages (OPTIONS, REQMOD, RESPMOD alike). */
+export const ICAP_REQUEST = TLS_REQUEST + 1;
 
-/** Method names indexed by the native method id (`Method` in abi.generated.ts), then TLS. */
+/** Method names indexed by the native method id (`Method` in abi.generated.ts), then TLS and ICAP. */
 export const METHOD_NAMES: readonly string[] = methodNames();
 const METHOD_SLOTS = METHOD_NAMES.length;
 
@@ -303,6 +305,7 @@ function methodNames(): string[] {
   const names: string[] = [];
   for (const [name, id] of Object.entries(Method)) names[id] = name === 'X_MS_ENUMATTS' ? 'X-MS-ENUMATTS' : name;
   names[TLS_REQUEST] = 'TLS';
+  names[ICAP_REQUEST] = 'ICAP';
   for (let i = 0; i < names.length; i++) names[i] ??= `METHOD-${i}`;
   return names;
 }

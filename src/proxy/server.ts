@@ -19,6 +19,8 @@ import { Pages, SHIPPED_HTML } from './pages';
 import { settingsFromConfig, type ProxySettings } from './settings';
 import { tlsListenError, tlsListener, tlsSettingsFromConfig, type TlsListenerSettings } from './tls-listener';
 import { UpstreamPool } from './upstream';
+import { icapListener } from '../icap/listener';
+import { icapSettingsFromConfig, listenError, type IcapListenerSettings } from '../icap/settings';
 
 export interface RunningProxy {
   /** The first bound address (for the start-up line and tests). */
@@ -28,6 +30,8 @@ export interface RunningProxy {
   listener: Listener;
   /** The TLS SNI listener (`tls.enable`), whose addresses follow the proxy's in `addresses`. */
   tls: Listener | null;
+  /** The ICAP listener (`icap.enable`), whose addresses follow the TLS listener's in `addresses`. */
+  icap: Listener | null;
   context: ProxyContext;
   close(): Promise<void>;
 }
@@ -39,6 +43,7 @@ export interface ProxyDeps {
   stats?: DataPathStats | null;
   access?: ((r: AccessRecord) => void) | null;
   tls?: TlsListenerSettings | null;
+  icap?: IcapListenerSettings | null;
 }
 
 export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): Promise<RunningProxy> {
@@ -80,14 +85,27 @@ export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): 
       throw tlsListenError(error, deps.tls!);
     }
   }
+  const icap = deps.icap ? icapListener(context, deps.icap) : null;
+  if (icap) {
+    try {
+      addresses.push(...(await icap.listen()));
+    } catch (error) {
+      await listener.close();
+      await tls?.close();
+      await icap.close();
+      throw listenError(error, deps.icap!.listen, 'icap');
+    }
+  }
   return {
     address: addresses[0]?.host ?? '',
     port: addresses[0]?.port ?? 0,
     addresses,
     listener,
     tls,
+    icap,
     context,
     close: async () => {
+      await icap?.close();
       await tls?.close();
       await listener.close();
     },
@@ -107,7 +125,7 @@ export async function startProxy(
   const access = config.usage.enable ? accessWriter(config) : null;
   const decider = config.redirector.enable ? startRedirector(config, log) : null;
   const auth = config.auth.enable ? startAuthenticator(config, log) : null;
-  const proxy = await startProxyWith(settings, { log, stats, access: access?.write ?? null, decider, auth, tls: tlsSettingsFromConfig(config) });
+  const proxy = await startProxyWith(settings, { log, stats, access: access?.write ?? null, decider, auth, tls: tlsSettingsFromConfig(config), icap: icapSettingsFromConfig(config, VERSION) });
   return {
     ...proxy,
     stats,

@@ -47,6 +47,11 @@ export interface RedirectorRequest {
   user?: string;
   /** The client's head bytes exactly as received (sent to ICAP helpers); the ClientHello record for TLS. */
   rawHead: Buffer;
+  /**
+   * From the ICAP listener: the ICAP client's X-Client-IP, X-Authenticated-Groups, X-Customer-Name
+   * and Allow lines (LF-ended), which ExaProxy copies into its icap:// request before Encapsulated.
+   */
+  icapHeaders?: string;
   /** For the ICAP `Pragma: transport=` line; `tls`: the TLS SNI listener (method `TLS`, host the SNI, port 443). */
   transport: 'http' | 'tls';
 }
