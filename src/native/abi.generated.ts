@@ -264,7 +264,7 @@ export const ErrorCode = {
   ICAP_URI: 35,
   /** ICAP version other than ICAP/1.0 */
   ICAP_VERSION: 36,
-  /** ICAP request without Encapsulated */
+  /** ICAP REQMOD or RESPMOD without Encapsulated */
   ICAP_ENCAPSULATED_MISSING: 37,
   /** invalid Encapsulated list (names, order or offsets) */
   ICAP_ENCAPSULATED: 38,
@@ -313,7 +313,7 @@ export const ERROR_INFO: readonly (readonly [string, number, string])[] = [
   ['ICAP_METHOD', 501, 'ICAP method other than OPTIONS, REQMOD, RESPMOD'],
   ['ICAP_URI', 400, 'invalid ICAP URI'],
   ['ICAP_VERSION', 505, 'ICAP version other than ICAP/1.0'],
-  ['ICAP_ENCAPSULATED_MISSING', 400, 'ICAP request without Encapsulated'],
+  ['ICAP_ENCAPSULATED_MISSING', 400, 'ICAP REQMOD or RESPMOD without Encapsulated'],
   ['ICAP_ENCAPSULATED', 400, 'invalid Encapsulated list (names, order or offsets)'],
   ['ICAP_HEADER', 400, 'a repeated Encapsulated or Preview, a Preview that is not a number, or Content-Length/Transfer-Encoding in an ICAP head'],
   ['ICAP_SECTION', 400, 'an encapsulated HTTP head that does not end where the next section starts'],

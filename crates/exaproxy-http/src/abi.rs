@@ -277,7 +277,7 @@ errors! {
         ICAP_METHOD = 34, 501, "ICAP method other than OPTIONS, REQMOD, RESPMOD";
         ICAP_URI = 35, 400, "invalid ICAP URI";
         ICAP_VERSION = 36, 505, "ICAP version other than ICAP/1.0";
-        ICAP_ENCAPSULATED_MISSING = 37, 400, "ICAP request without Encapsulated";
+        ICAP_ENCAPSULATED_MISSING = 37, 400, "ICAP REQMOD or RESPMOD without Encapsulated";
         ICAP_ENCAPSULATED = 38, 400, "invalid Encapsulated list (names, order or offsets)";
         ICAP_HEADER = 39, 400, "a repeated Encapsulated or Preview, a Preview that is not a number, or Content-Length/Transfer-Encoding in an ICAP head";
         ICAP_SECTION = 40, 400, "an encapsulated HTTP head that does not end where the next section starts";

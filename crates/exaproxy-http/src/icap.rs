@@ -10,7 +10,8 @@
 //!   space before the colon). An ICAP message is framed by `Encapsulated` alone, so a
 //!   Content-Length or Transfer-Encoding in the ICAP head is refused (`ICAP_HEADER`), as
 //!   is a repeated Encapsulated or Preview, or a Preview that is not a number.
-//! - `Encapsulated` is required in every request (§4.4.1). Its entries are known names
+//! - `Encapsulated` is required in every request (§4.4.1) but OPTIONS, which Squid sends
+//!   without one (read as `null-body=0`). Its entries are known names
 //!   with decimal offsets, the first at 0, strictly increasing (an empty section is
 //!   refused), headers before the one body entry that ends the list, in the order of
 //!   §4.4.1: OPTIONS `(opt-body|null-body)`, REQMOD `req-hdr (req-body|null-body)` (a
@@ -156,10 +157,13 @@ fn message(
         );
         known_field(buf, &buf[ns..ne], ns, vs, ve, t, &mut encapsulated)?;
     }
-    let Some((vs, ve)) = encapsulated else {
-        return Stop::fail(error::ICAP_ENCAPSULATED_MISSING, fields.blank_line_at);
+    let list = match encapsulated {
+        Some((vs, ve)) => Encapsulated::parse(buf, vs, ve, method)?,
+        // Squid sends its OPTIONS without one: the message ends with its head.
+        None if method == icap_method::OPTIONS => Encapsulated::NONE,
+        None => return Stop::fail(error::ICAP_ENCAPSULATED_MISSING, fields.blank_line_at),
     };
-    let list = Encapsulated::parse(buf, vs, ve, method)?;
+    let vs = encapsulated.map_or(head_end, |(vs, _)| vs);
     let body_at = head_end + list.body_offset;
     if body_at - start > limit {
         return Stop::fail(error::HEAD_TOO_LARGE, vs);
@@ -289,6 +293,14 @@ struct Encapsulated {
 }
 
 impl Encapsulated {
+    /// No sections and no body (an OPTIONS request without Encapsulated).
+    const NONE: Encapsulated = Encapsulated {
+        req_hdr: None,
+        res_hdr: None,
+        body: Body::Null,
+        body_offset: 0,
+    };
+
     /// `entry *( OWS "," OWS entry )` in `buf[vs..ve]`, checked against `method`'s grammar.
     fn parse(buf: &[u8], vs: usize, ve: usize, method: u32) -> Result<Encapsulated, Stop> {
         let bad = |pos: usize| Stop::Fail(error::ICAP_ENCAPSULATED, pos.min(ve));
