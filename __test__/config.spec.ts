@@ -250,11 +250,11 @@ test('not-implemented options are reported only when set to something else than 
   const defaults = load([]);
   assert.deepEqual(notImplementedWarnings(defaults.config, defaults.defaults), []);
   const set = load(['--passthrough.enable', '--daemon.daemonize=false', '--usage.destination=syslog', '--log.destination=syslog'], {
-    exaproxy_icap_port: '1345',
+    exaproxy_passthrough_port: '8001',
   });
   assert.deepEqual(notImplementedWarnings(set.config, set.defaults), [
-    'exaproxy: warning: icap.port = "1345" (environment exaproxy_icap_port) is not implemented in this release and is ignored',
     'exaproxy: warning: passthrough.enable = "true" (--passthrough.enable) is not implemented in this release and is ignored',
+    'exaproxy: warning: passthrough.port = "8001" (environment exaproxy_passthrough_port) is not implemented in this release and is ignored',
     'exaproxy: warning: usage.destination = "syslog" (--usage.destination): local syslog is not implemented yet for this log: it goes to stderr instead',
   ]);
 });

@@ -13,6 +13,8 @@ import { after, before, describe, test } from 'node:test';
 import { ROOT, startExaproxy, testArgs, type RunningExaproxy } from '../helpers/exaproxy';
 import { chunked, get, OPTIONS, reqmod, statuses } from '../helpers/icap';
 import { curl, exchange, freePort, rawConnect, readUntil, until } from '../helpers/net';
+import { runCli } from '../helpers/run-cli';
+import { createServer, type AddressInfo } from 'node:net';
 
 const work = mkdtempSync(join(tmpdir(), 'exaproxy-icap-'));
 
@@ -243,5 +245,55 @@ describe('ICAP listener with an icap:// helper', () => {
     assert.deepEqual(statuses(r.text), [200]);
     assert.match(r.text, /Encapsulated: req-hdr=0, null-body=\d+\r\n\r\n[A-Z]+ \S+ HTTP\/1\.[01]\r\n/);
     await until(() => usage(proxy).some((l) => / GET http:\/\/any\.test\/modify REWRITE/.test(l)), 'the access line', () => proxy.stderr());
+  });
+});
+
+describe('ICAP listener options', () => {
+  test('`exaproxy -h` no longer marks icap.* as not implemented', async () => {
+    const help = await runCli(['-h']);
+    for (const option of ['enable', 'host', 'ipv6', 'port', 'connections', 'proxied', 'header-size', 'idle-connect']) {
+      const line = help.stdout.split('\n').find((l) => l.includes(`exaproxy.icap.${option} `));
+      assert.ok(line !== undefined && !line.includes('not implemented'), `icap.${option}: ${line}`);
+    }
+  });
+
+  test('an icap.port in use stops the start with one line naming icap.port', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      const r = await runCli(testArgs(['--icap.enable=true', '--icap.host=127.0.0.1', `--icap.port=${port}`]));
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, new RegExp(`exaproxy: icap\\.port ${port}: 127\\.0\\.0\\.1:${port} is already in use by another program; stop it or choose another icap\\.port`));
+      assert.doesNotMatch(r.stderr, /\bat .*\.ts:\d+/, 'no stack trace');
+    } finally {
+      busy.close();
+    }
+  });
+
+  test('icap.idle-connect closes a connection that sends nothing', async () => {
+    const { proxy, port } = await icapProxy(['--icap.idle-connect=1']);
+    try {
+      const idle = await rawConnect(port);
+      assert.equal(await readUntil(idle, () => false, 8000), '');
+      assert.ok(idle.readableEnded, 'closed by the listener');
+      idle.destroy();
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test('icap.proxied: the client is the PROXY header\'s, and security.clients applies to it (403, closed)', async () => {
+    const { proxy, port } = await icapProxy(['--icap.proxied=true']);
+    try {
+      const r = await talk(port, Buffer.concat([Buffer.from('PROXY TCP4 192.0.2.30 127.0.0.1 5555 1344\r\n'), OPTIONS]), () => false);
+      assert.deepEqual(statuses(r.text), [403]);
+      assert.ok(r.closed);
+      await until(() => / 192\.0\.2\.30 ICAP icap:\/\/127\.0\.0\.1\/filter DENY\/ICAP client not allowed/.test(proxy.stderr()), 'the refusal line', () => proxy.stderr());
+      const ok = await talk(port, Buffer.concat([Buffer.from('PROXY TCP4 10.1.2.3 127.0.0.1 5555 1344\r\n'), OPTIONS]), (t) => statuses(t).length === 1);
+      assert.deepEqual(statuses(ok.text), [200]);
+    } finally {
+      await proxy.stop();
+    }
   });
 });

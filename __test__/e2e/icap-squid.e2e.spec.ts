@@ -36,6 +36,8 @@ http_access deny all
 
 icap_enable on
 adaptation_send_client_ip on
+adaptation_send_username on
+icap_client_username_header X-Authenticated-User
 icap_service exaproxy reqmod_precache icap://127.0.0.1:${icapPort}/filter bypass=off
 adaptation_access exaproxy allow all
 `;

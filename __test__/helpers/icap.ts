@@ -12,7 +12,7 @@ export function reqmod(head: string, opts: { body?: Buffer; preview?: number; al
     + (opts.allow204 === false ? '' : 'Allow: 204\r\n')
     + (opts.fields ?? '')
     + `Encapsulated: ${list}\r\n\r\n`;
-  const parts = [Buffer.from(icap, 'latin1'), http];
+  const parts: Buffer[] = [Buffer.from(icap, 'latin1'), http];
   if (opts.body !== undefined) {
     if (opts.preview === 0) parts.push(Buffer.from('0\r\n\r\n'));
     else parts.push(chunked(opts.body));

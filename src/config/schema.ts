@@ -38,15 +38,16 @@ function subsystem(name: string): Option<boolean> {
 
 /**
  * The options of the ICAP, TLS and passthrough listeners, which share ExaProxy's layout;
- * `implemented` once the listener exists (idle-connect stays ExaProxy's unused option).
+ * `implemented` once the listener exists; `idleConnect` once it reads idle-connect (elsewhere
+ * it stays ExaProxy's unused option).
  */
-function listener(name: string, portNumber: string, implemented = false) {
+function listener(name: string, portNumber: string, implemented = false, idleConnect = false) {
   return {
     enable: bool({ default: 'false', help: `enable the ${name} listener`, implemented }),
     host: address({ family: 4, default: '127.0.0.1', help: `IPv4 address the ${name} listener listens on`, implemented }),
     ipv6: address({ family: 6, default: '::', help: `IPv6 address the ${name} listener listens on (when tcp6.listen)`, implemented }),
     port: port({ default: portNumber, help: `port the ${name} listener listens on`, zero: 'any free port', implemented }),
-    'idle-connect': seconds({ default: '300', min: 0, max: DAY, zero: 'no limit', help: `close new ${name} connections idle this long`, implemented: false }),
+    'idle-connect': seconds({ default: '300', min: 0, max: DAY, zero: 'no limit', help: `close new ${name} connections idle this long`, implemented: idleConnect }),
     connections: int({ default: '32768', min: 1, max: MANY, help: `maximum number of ${name} connections`, implemented }),
     proxied: bool({ default: 'false', help: `expect a PROXY protocol header on ${name} connections`, implemented }),
   };
@@ -129,7 +130,10 @@ export const SCHEMA = {
     'remove-headers': headers({ default: '', help: 'request headers to remove before forwarding (space separated)' }),
   },
   passthrough: listener('passthrough (TPROXY)', '8000'),
-  icap: { ...listener('ICAP server', '1344', true), 'header-size': headerSize('ICAP request (its head and the encapsulated HTTP head; ICAP 400 above)', true) },
+  icap: {
+    ...listener('ICAP server', '1344', true, true),
+    'header-size': int({ default: '65536', min: 0, max: 16_777_216, zero: 'unlimited', help: 'maximum size in bytes of an ICAP request head with its encapsulated HTTP head (ICAP 400 above)' }),
+  },
   tls: { ...listener('TLS SNI', '443', true), 'header-size': headerSize('TLS ClientHello', true) },
   web: {
     enable: bool({ default: 'true', help: 'enable the built-in monitoring web server' }),

@@ -30,7 +30,7 @@ const { parseIcapRequest, scanChunked } = native;
 
 /** The proxy's context, with the ICAP listener's service description and head limit. */
 export interface IcapContext extends ProxyContext {
-  icap: { service: IcapService; headLimit: number };
+  icap: { service: IcapService; headLimit: number; idleConnect: number };
 }
 
 /** What happens to the body bytes of the message being answered. */
@@ -66,6 +66,11 @@ export class IcapConnection extends ClientSocket {
   constructor(socket: ConstructorParameters<typeof ClientSocket>[0], ctx: IcapContext) {
     super(socket, ctx);
     this.table[Icap.LIMIT_HEAD] = ctx.icap.headLimit;
+  }
+
+  /** `icap.idle-connect`: an ICAP client opens its connections ahead of need (Squid keeps a pool). */
+  protected override firstByteTimeout(): number {
+    return this.ctx.icap.idleConnect;
   }
 
   onData(chunk: Buffer): void {

@@ -16,7 +16,7 @@ export function icapListener(ctx: ProxyContext, icap: IcapListenerSettings): Lis
   const icapCtx: IcapContext = {
     ...ctx,
     settings: { ...ctx.settings, listen: icap.listen, connections: icap.connections, proxied: icap.proxied },
-    icap: { service, headLimit: icap.headLimit },
+    icap: { service, headLimit: icap.headLimit, idleConnect: icap.idleConnect },
   };
   return new Listener(icapCtx, {
     serve: (socket) => new IcapConnection(socket, icapCtx),

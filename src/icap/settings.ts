@@ -5,12 +5,14 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '../config';
 import { StartError } from '../supervisor/start-errors';
-import type { Listen } from '../proxy/settings';
+import { ms, type Listen } from '../proxy/settings';
 
 export interface IcapListenerSettings {
   listen: Listen[];
   connections: number;
   proxied: boolean;
+  /** How long a new connection may stay silent before its first message (`icap.idle-connect`, in ms). */
+  idleConnect: number;
   /** Largest ICAP head plus encapsulated heads (`icap.header-size`, 0: the parser's own bound). */
   headLimit: number;
   /** `ISTag`: names this configuration, so an ICAP client drops what it cached after a change. */
@@ -31,6 +33,7 @@ export function icapSettingsFromConfig(config: Config, version: string): IcapLis
     listen,
     connections: icap.connections,
     proxied: icap.proxied,
+    idleConnect: ms(icap.idleConnect),
     headLimit: icap.headerSize === 0 ? LARGEST_HEAD : icap.headerSize,
     istag: istagOf(config, version),
   };

@@ -62,7 +62,7 @@ export interface ProxySettings {
 }
 
 /** Seconds from the configuration (0 = no limit) as milliseconds for the sweeper. */
-function ms(seconds: number): number {
+export function ms(seconds: number): number {
   return seconds === 0 ? Number.MAX_SAFE_INTEGER / 2 : Math.round(seconds * 1000);
 }
 
