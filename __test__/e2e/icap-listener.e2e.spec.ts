@@ -171,6 +171,20 @@ for line in sys.stdin:
     s.destroy();
   });
 
+  test('a client that half-closes in the middle of a body is answered, then closed: nothing waits for the rest', async () => {
+    const body = Buffer.alloc(1000, 'z');
+    const head = `POST http://allowed.test/cut HTTP/1.1\r\nHost: allowed.test\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const whole = reqmod(head, { body, allow204: false });
+    const s = await rawConnect(port);
+    const reply = readUntil(s, () => false);
+    s.end(whole.subarray(0, whole.length - 600));
+    const text = await reply;
+    assert.deepEqual(statuses(text), [200]);
+    assert.ok(s.readableEnded, 'closed by the listener');
+    s.destroy();
+    await until(() => usage(proxy).some((l) => / POST http:\/\/allowed\.test\/cut PERMIT\/client closed before the end of the body/.test(l)), 'the access line', () => proxy.stderr());
+  });
+
   test('RESPMOD is refused with 405 and the connection serves the next message', async () => {
     const res = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n';
     const respmod = Buffer.from(`RESPMOD icap://127.0.0.1/filter ICAP/1.0\r\nHost: 127.0.0.1\r\nEncapsulated: res-hdr=0, res-body=${res.length}\r\n\r\n${res}2\r\nok\r\n0\r\n\r\n`);

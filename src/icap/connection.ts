@@ -90,6 +90,7 @@ export class IcapConnection extends ClientSocket {
     this.clientEnded = true;
     if (this.state === State.Head && this.input.pending === 0) this.close();
     else if (this.state === State.Head) this.fail(400, 'ICAP message incomplete');
+    else this.pump(); // what was sent is answered; a body cut short closes the connection
   }
 
   onClose(): void {
@@ -106,7 +107,7 @@ export class IcapConnection extends ClientSocket {
     if (this.expiry === Expiry.None || now < this.deadline) return;
     const what = this.expiry;
     this.expiry = Expiry.None;
-    if (what === Expiry.HeadTimeout) this.fail(408, 'ICAP message not received in time (http.header-timeout)');
+    if (what === Expiry.HeadTimeout) this.fail(408, `ICAP message ${this.state === State.Forwarding ? 'body stalled' : 'not received in time'} (http.header-timeout)`);
     else this.close();
   }
 
@@ -121,8 +122,18 @@ export class IcapConnection extends ClientSocket {
         break;
       }
     }
-    if (this.state === State.Deciding) this.limitBuffered();
-    else if (!this.blocked && this.state !== State.Closed) this.resumeClient();
+    if (this.state === State.Deciding) return this.limitBuffered();
+    if (this.state === State.Forwarding && this.input.pending === 0) {
+      if (this.clientEnded) {
+        this.ex!.detail ||= 'client closed before the end of the body';
+        this.log();
+        return this.close();
+      }
+      // A body that stops arriving: the same bound as a head that does.
+      this.deadline = Date.now() + this.ctx.settings.timeouts.header;
+      this.expiry = Expiry.HeadTimeout;
+    }
+    if (!this.blocked && this.state !== State.Closed) this.resumeClient();
   }
 
   private readMessage(): boolean {
@@ -240,6 +251,7 @@ export class IcapConnection extends ClientSocket {
 
   /** Takes the body bytes that are there; false when reading must wait (the socket is full). */
   private takeBody(): boolean {
+    this.expiry = Expiry.None;
     const { buf, pos } = this.input;
     const n = scanChunked(buf!, pos, buf!.length, this.chunk);
     if (n < 0) {
@@ -275,7 +287,7 @@ export class IcapConnection extends ClientSocket {
   private done(): void {
     this.body = Body.None;
     this.log();
-    if (this.closeAfter) return this.close();
+    if (this.closeAfter || (this.clientEnded && this.input.pending === 0)) return this.close();
     this.state = State.Head;
     this.deadline = Date.now() + this.ctx.settings.timeouts.keepAlive;
     this.expiry = this.ctx.settings.timeouts.keepAlive > 0 ? Expiry.Silent : Expiry.None;
