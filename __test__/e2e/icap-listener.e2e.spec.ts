@@ -73,6 +73,8 @@ for line in sys.stdin:
         answer = 'redirect://http://blocked.test/denied'
     elif host.startswith('rewrite.'):
         answer = 'http://rewrite.test/new-path'
+    elif host.startswith('intercept.'):
+        answer = 'intercept://192.0.2.80:8080'
     elif host.startswith('broken.'):
         answer = 'not a verdict'
     else:
@@ -126,6 +128,13 @@ for line in sys.stdin:
     const r = await talk(port, reqmod(head, { allow204: false }), (t) => t.endsWith(head));
     assert.deepEqual(statuses(r.text), [200]);
     assert.match(r.text, new RegExp(`Encapsulated: req-hdr=0, null-body=${head.length}\r\n\r\n`));
+  });
+
+  test('an intercept names the other server in the request target: 200 with the new request head', async () => {
+    const r = await talk(port, reqmod(get('http://intercept.test/a?b=1')), (t) => statuses(t).length === 1 && t.endsWith('\r\n\r\nGET http://192.0.2.80:8080/a?b=1 HTTP/1.1\r\nHost: intercept.test\r\n\r\n'));
+    assert.deepEqual(statuses(r.text), [200]);
+    assert.match(r.text, /Encapsulated: req-hdr=0, null-body=\d+\r\n\r\nGET http:\/\/192\.0\.2\.80:8080\/a\?b=1 HTTP\/1\.1\r\n/);
+    await until(() => usage(proxy).some((l) => / GET http:\/\/intercept\.test\/a\?b=1 INTERCEPT\//.test(l)), 'the INTERCEPT line', () => proxy.stderr());
   });
 
   test('a helper reply it cannot read: 200 with the 503 error page for the end client', async () => {
