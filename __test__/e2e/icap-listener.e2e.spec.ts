@@ -38,6 +38,7 @@ async function icapProxy(extra: string[]): Promise<{ proxy: RunningExaproxy; por
 /** c-icap-client against the listener; its output (headers with -v). */
 function cIcapClient(port: number, args: string[]): string {
   const r = spawnSync('c-icap-client', ['-i', '127.0.0.1', '-p', String(port), '-s', 'filter', ...args], { encoding: 'latin1', timeout: 20_000 });
+  if (r.error) throw new Error(`c-icap-client could not be run (${r.error.message}): install the Debian package c-icap`);
   return `${r.stdout}${r.stderr}`;
 }
 

@@ -74,8 +74,11 @@ before(async () => {
   const conf = join(dir, 'squid.conf');
   writeFileSync(conf, squidConfig(dir, squidPort, icapPort));
   squid = spawn('squid', ['-N', '-f', conf], { stdio: 'ignore' });
+  let failed: Error | null = null;
+  squid.once('error', (err) => (failed = err));
   const log = (): string => (existsSync(join(dir, 'cache.log')) ? readFileSync(join(dir, 'cache.log'), 'utf8') : 'no cache.log');
   await until(async () => {
+    if (failed !== null) throw new Error(`squid could not be started (${(failed as Error).message}): install the Debian package squid (node scripts/peers.mjs lists the peers)`);
     if (squid.exitCode !== null) throw new Error(`squid exited with ${squid.exitCode}: ${log()}`);
     return rawConnect(squidPort).then((s) => (s.destroy(), true), () => false);
   }, 'squid listening', log);
