@@ -20,7 +20,8 @@ import { settingsFromConfig, type ProxySettings } from './settings';
 import { tlsListenError, tlsListener, tlsSettingsFromConfig, type TlsListenerSettings } from './tls-listener';
 import { UpstreamPool } from './upstream';
 import { icapListener } from '../icap/listener';
-import { icapSettingsFromConfig, listenError, type IcapListenerSettings } from '../icap/settings';
+import { icapSettingsFromConfig, type IcapListenerSettings } from '../icap/settings';
+import { listenError } from './listen-error';
 
 export interface RunningProxy {
   /** The first bound address (for the start-up line and tests). */
