@@ -29,6 +29,13 @@ export declare function duplicateSocket(fd: number): number
 export declare function originalDestination(fd: number): string | null
 
 /**
+ * Parses the ICAP request at `buf[start..]`: its head into `table` (see `Icap`), the
+ * encapsulated HTTP request head into `head` (a head table, see `Slot`). → bytes up to the
+ * body or the end of the message (> 0), `NEED_MORE` (0) or `-ErrorCode`.
+ */
+export declare function parseIcapRequest(buf: Buffer, start: number, table: Uint32Array, head: Uint32Array): number
+
+/**
  * Parses a PROXY protocol v1/v2 header at `buf[start..]` into `table` (see `Proxy`).
  * → bytes consumed (> 0), `NEED_MORE` (0) or `-ErrorCode`.
  */

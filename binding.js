@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.RewritePlan = nativeBinding.RewritePlan
 module.exports.duplicateSocket = nativeBinding.duplicateSocket
 module.exports.originalDestination = nativeBinding.originalDestination
+module.exports.parseIcapRequest = nativeBinding.parseIcapRequest
 module.exports.parseProxyHeader = nativeBinding.parseProxyHeader
 module.exports.parseRequest = nativeBinding.parseRequest
 module.exports.parseResponse = nativeBinding.parseResponse

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ErrorCode, Flag, Form, Header, Method, NEED_MORE, Rewrite, Scheme, Slot } from '../src/native/abi.generated';
+import { ErrorCode, Flag, Form, Header, Icap, IcapFlag, IcapMethod, Method, NEED_MORE, Rewrite, Scheme, Slot } from '../src/native/abi.generated';
 import { native } from '../src/native/addon';
 import { HeadView } from '../src/native/head-view';
 
@@ -127,4 +127,26 @@ test('a writable argument that shares memory with another argument is refused, n
   assert.equal(native.parseRequest(bytes.subarray(0, REQUEST.length), 0, head), REQUEST.length);
   const out = Buffer.from(memory, 0, 2048).subarray(REQUEST.length + 8);
   assert.ok(native.rewriteRequest(plan, bytes.subarray(0, REQUEST.length), head, out, 0, '192.0.2.1', 0) > 0);
+});
+
+test('parseIcapRequest fills the ICAP table and the head table; the two tables may not share memory', () => {
+  const message = Buffer.concat([
+    Buffer.from(`REQMOD icap://127.0.0.1/filter ICAP/1.0\r\nAllow: 204\r\nEncapsulated: req-hdr=0, null-body=${REQUEST.length}\r\n\r\n`, 'latin1'),
+    REQUEST,
+  ]);
+  const icap = new Uint32Array(Icap.SIZE);
+  const head = table();
+  assert.equal(native.parseIcapRequest(message, 0, icap, head), message.length);
+  assert.equal(icap[Icap.METHOD], IcapMethod.REQMOD);
+  assert.equal(icap[Icap.FLAGS]! & IcapFlag.ALLOW_204, IcapFlag.ALLOW_204);
+  assert.equal(new HeadView(message, head).host, 'example.com');
+  assert.equal(native.parseIcapRequest(message.subarray(0, 40), 0, icap, head), NEED_MORE);
+  const missing = Buffer.from('REQMOD icap://h/ ICAP/1.0\r\n\r\n');
+  assert.equal(native.parseIcapRequest(missing, 0, icap, head), -ErrorCode.ICAP_ENCAPSULATED_MISSING);
+  assert.equal(icap[Icap.ERROR_STATUS], 400);
+  const memory = new ArrayBuffer(4096);
+  assert.throws(
+    () => native.parseIcapRequest(message, 0, new Uint32Array(memory, 0, Icap.SIZE), new Uint32Array(memory, 64, 512)),
+    (e: unknown) => e instanceof TypeError && /share memory/.test((e as Error).message),
+  );
 });

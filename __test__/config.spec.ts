@@ -250,10 +250,10 @@ test('not-implemented options are reported only when set to something else than 
   const defaults = load([]);
   assert.deepEqual(notImplementedWarnings(defaults.config, defaults.defaults), []);
   const set = load(['--passthrough.proxied', '--daemon.daemonize=false', '--usage.destination=syslog', '--log.destination=syslog'], {
-    exaproxy_icap_port: '1345',
+    exaproxy_daemon_speed: '3',
   });
   assert.deepEqual(notImplementedWarnings(set.config, set.defaults), [
-    'exaproxy: warning: icap.port = "1345" (environment exaproxy_icap_port) is not implemented in this release and is ignored',
+    'exaproxy: warning: daemon.speed = "3" (environment exaproxy_daemon_speed) is not implemented in this release and is ignored',
     'exaproxy: warning: passthrough.proxied = "true" (--passthrough.proxied) is not implemented in this release and is ignored',
     'exaproxy: warning: usage.destination = "syslog" (--usage.destination): local syslog is not implemented yet for this log: it goes to stderr instead',
   ]);

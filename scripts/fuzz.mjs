@@ -21,7 +21,7 @@ import { writeSeeds } from "./fuzz-seeds.mjs";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const crate = join(root, "crates/exaproxy-http/fuzz");
 const work = join(root, "target/fuzz");
-const TARGETS = ["parse_request", "parse_response", "scan_chunked", "parse_proxy_header", "peek_sni", "httparse_differential"];
+const TARGETS = ["parse_request", "parse_response", "scan_chunked", "parse_proxy_header", "peek_sni", "httparse_differential", "parse_icap_request"];
 /** Whose seeds and corpus a target reads besides its own. */
 const SHARES = { httparse_differential: "parse_request" };
 

@@ -134,7 +134,10 @@ export const SCHEMA = {
     // A TPROXY listener takes the client's own packets: a PROXY-protocol front end has no place.
     proxied: bool({ default: 'false', help: 'expect a PROXY protocol header on passthrough connections', implemented: false }),
   },
-  icap: { ...listener('ICAP server', '1344'), 'header-size': headerSize('ICAP') },
+  icap: {
+    ...listener('ICAP server', '1344', true, 'close new ICAP connections that send nothing this long'),
+    'header-size': int({ default: '65536', min: 0, max: 16_777_216, zero: 'unlimited', help: 'maximum size in bytes of an ICAP request head with its encapsulated HTTP head (ICAP 400 above)' }),
+  },
   tls: { ...listener('TLS SNI', '443', true), 'header-size': headerSize('TLS ClientHello', true) },
   web: {
     enable: bool({ default: 'true', help: 'enable the built-in monitoring web server' }),

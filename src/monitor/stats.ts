@@ -15,8 +15,10 @@ export const DECISIONS = OUTCOME_NAMES;
 export const TLS_REQUEST = Math.max(...Object.values(Method)) + 1;
 /** The slot of the passthrough listener's connections (method TCP). */
 export const TCP_REQUEST = TLS_REQUEST + 1;
+/** The slot of the ICAP listener's messages (OPTIONS, REQMOD, RESPMOD alike). */
+export const ICAP_REQUEST = TLS_REQUEST + 2;
 
-/** Method names indexed by the native method id (`Method` in abi.generated.ts), then TLS and TCP. */
+/** Method names indexed by the native method id (`Method` in abi.generated.ts), then TLS, TCP and ICAP. */
 export const METHOD_NAMES: readonly string[] = methodNames();
 const METHOD_SLOTS = METHOD_NAMES.length;
 
@@ -306,6 +308,7 @@ function methodNames(): string[] {
   for (const [name, id] of Object.entries(Method)) names[id] = name === 'X_MS_ENUMATTS' ? 'X-MS-ENUMATTS' : name;
   names[TLS_REQUEST] = 'TLS';
   names[TCP_REQUEST] = 'TCP';
+  names[ICAP_REQUEST] = 'ICAP';
   for (let i = 0; i < names.length; i++) names[i] ??= `METHOD-${i}`;
   return names;
 }

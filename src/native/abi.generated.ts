@@ -256,6 +256,22 @@ export const ErrorCode = {
   TLS_RECORD: 31,
   /** the output buffer is too small */
   OUTPUT_TOO_SMALL: 32,
+  /** malformed ICAP request line */
+  ICAP_REQUEST_LINE: 33,
+  /** ICAP method other than OPTIONS, REQMOD, RESPMOD */
+  ICAP_METHOD: 34,
+  /** invalid ICAP URI */
+  ICAP_URI: 35,
+  /** ICAP version other than ICAP/1.0 */
+  ICAP_VERSION: 36,
+  /** ICAP REQMOD or RESPMOD without Encapsulated */
+  ICAP_ENCAPSULATED_MISSING: 37,
+  /** invalid Encapsulated list (names, order or offsets) */
+  ICAP_ENCAPSULATED: 38,
+  /** a repeated Encapsulated or Preview, a Preview that is not a number, or Content-Length/Transfer-Encoding in an ICAP head */
+  ICAP_HEADER: 39,
+  /** an encapsulated HTTP head that does not end where the next section starts */
+  ICAP_SECTION: 40,
 } as const;
 
 /** Indexed by error code: [name, HTTP status, meaning]. */
@@ -293,6 +309,14 @@ export const ERROR_INFO: readonly (readonly [string, number, string])[] = [
   ['NOT_TLS', 400, 'not a TLS ClientHello'],
   ['TLS_RECORD', 400, 'malformed TLS ClientHello'],
   ['OUTPUT_TOO_SMALL', 500, 'the output buffer is too small'],
+  ['ICAP_REQUEST_LINE', 400, 'malformed ICAP request line'],
+  ['ICAP_METHOD', 501, 'ICAP method other than OPTIONS, REQMOD, RESPMOD'],
+  ['ICAP_URI', 400, 'invalid ICAP URI'],
+  ['ICAP_VERSION', 505, 'ICAP version other than ICAP/1.0'],
+  ['ICAP_ENCAPSULATED_MISSING', 400, 'ICAP REQMOD or RESPMOD without Encapsulated'],
+  ['ICAP_ENCAPSULATED', 400, 'invalid Encapsulated list (names, order or offsets)'],
+  ['ICAP_HEADER', 400, 'a repeated Encapsulated or Preview, a Preview that is not a number, or Content-Length/Transfer-Encoding in an ICAP head'],
+  ['ICAP_SECTION', 400, 'an encapsulated HTTP head that does not end where the next section starts'],
 ];
 
 /** The chunked scanner's state: a `Uint32Array` of `chunk::SIZE` slots kept by the caller per message, zeroed at the start of each chunked body. */
@@ -351,4 +375,69 @@ export const Rewrite = {
   CLIENT_KEEP_ALIVE: 4,
   /** Response: the client spoke HTTP/1.0. */
   CLIENT_HTTP_10: 8,
+} as const;
+
+/** The ICAP request table: a `Uint32Array` of `icap::SIZE` slots, filled by `parse_icap_request` (the encapsulated HTTP request head goes into a head table). Offsets are absolute positions in the caller's buffer; spans are (0, 0) when absent. */
+export const Icap = {
+  /** in: max bytes of the ICAP head and the encapsulated heads together (0: 65536). */
+  LIMIT_HEAD: 0,
+  /** out: `IcapMethod` id. */
+  METHOD: 1,
+  /** out: `IcapFlag` bits. */
+  FLAGS: 2,
+  /** out: the ICAP URI span. */
+  URI_START: 3,
+  URI_END: 4,
+  /** out: the service: the URI's path and query (from its first `/`). */
+  SERVICE_START: 5,
+  SERVICE_END: 6,
+  /** out: `Preview` bytes (valid with `IcapFlag.PREVIEW`). */
+  PREVIEW: 7,
+  /** out: one past the ICAP head's blank line (where encapsulated offsets count from). */
+  HEAD_END: 8,
+  /** out: the req-hdr section span. */
+  REQ_HDR_START: 9,
+  REQ_HDR_END: 10,
+  /** out: the res-hdr section span. */
+  RES_HDR_START: 11,
+  RES_HDR_END: 12,
+  /** out: where the (chunked) body starts, or the message ends with null-body (= start + consumed). */
+  BODY: 13,
+  /** out: `X-Client-IP` value span. */
+  CLIENT_IP_START: 14,
+  CLIENT_IP_END: 15,
+  /** out: `X-Authenticated-User` value span. */
+  USER_START: 16,
+  USER_END: 17,
+  /** out: `X-Authenticated-Groups` value span. */
+  GROUPS_START: 18,
+  GROUPS_END: 19,
+  /** out, on error: offset of the offending byte. */
+  ERROR_POS: 20,
+  /** out, on error: the ICAP status to answer with. */
+  ERROR_STATUS: 21,
+  SIZE: 24,
+} as const;
+
+/** ICAP methods (RFC 3507 §4.3.2). */
+export const IcapMethod = {
+  OPTIONS: 1,
+  REQMOD: 2,
+  RESPMOD: 3,
+} as const;
+
+/** Flag bits in `icap::FLAGS`. */
+export const IcapFlag = {
+  /** `Allow` lists 204. */
+  ALLOW_204: 1,
+  /** A `Preview` header was given. */
+  PREVIEW: 2,
+  /** `Connection: close`. */
+  CONNECTION_CLOSE: 4,
+  /** Encapsulated has req-hdr (parsed into the head table for REQMOD and RESPMOD). */
+  REQ_HDR: 8,
+  /** Encapsulated has res-hdr. */
+  RES_HDR: 16,
+  /** The message ends with a chunked req-body, res-body or opt-body at `BODY`. */
+  BODY: 32,
 } as const;

@@ -20,6 +20,9 @@ import { settingsFromConfig, type ProxySettings } from './settings';
 import { tlsListenError, tlsListener, tlsSettingsFromConfig, type TlsListenerSettings } from './tls-listener';
 import { passthroughListener, passthroughSettingsFromConfig, type PassthroughSettings } from './passthrough-listener';
 import { UpstreamPool } from './upstream';
+import { icapListener } from '../icap/listener';
+import { icapSettingsFromConfig, type IcapListenerSettings } from '../icap/settings';
+import { listenError } from './listen-error';
 
 export interface RunningProxy {
   /** The first bound address (for the start-up line and tests). */
@@ -29,8 +32,10 @@ export interface RunningProxy {
   listener: Listener;
   /** The TLS SNI listener (`tls.enable`), whose addresses follow the proxy's in `addresses`. */
   tls: Listener | null;
-  /** The passthrough listener (`passthrough.enable`), whose addresses come last. */
+  /** The passthrough listener (`passthrough.enable`). */
   passthrough: Listener | null;
+  /** The ICAP listener (`icap.enable`), whose addresses come last. */
+  icap: Listener | null;
   /** Every listener: they stop, resume and drain together. */
   listeners: Listener[];
   context: ProxyContext;
@@ -45,6 +50,7 @@ export interface ProxyDeps {
   access?: ((r: AccessRecord) => void) | null;
   tls?: TlsListenerSettings | null;
   passthrough?: PassthroughSettings | null;
+  icap?: IcapListenerSettings | null;
 }
 
 export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): Promise<RunningProxy> {
@@ -96,6 +102,15 @@ export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): 
       throw error;
     }
   }
+  const icap = deps.icap ? icapListener(context, deps.icap) : null;
+  if (icap) {
+    try {
+      addresses.push(...(await icap.listen()));
+    } catch (error) {
+      await Promise.all([listener.close(), tls?.close(), passthrough?.close(), icap.close()]);
+      throw listenError(error, deps.icap!.listen, 'icap');
+    }
+  }
   return {
     address: addresses[0]?.host ?? '',
     port: addresses[0]?.port ?? 0,
@@ -103,9 +118,11 @@ export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): 
     listener,
     tls,
     passthrough,
-    listeners: [listener, tls, passthrough].filter((l): l is Listener => l !== null),
+    icap,
+    listeners: [listener, tls, passthrough, icap].filter((l): l is Listener => l !== null),
     context,
     close: async () => {
+      await icap?.close();
       await passthrough?.close();
       await tls?.close();
       await listener.close();
@@ -126,7 +143,16 @@ export async function startProxy(
   const access = config.usage.enable ? accessWriter(config) : null;
   const decider = config.redirector.enable ? startRedirector(config, log) : null;
   const auth = config.auth.enable ? startAuthenticator(config, log) : null;
-  const proxy = await startProxyWith(settings, { log, stats, access: access?.write ?? null, decider, auth, tls: tlsSettingsFromConfig(config), passthrough: passthroughSettingsFromConfig(config) });
+  const proxy = await startProxyWith(settings, {
+    log,
+    stats,
+    access: access?.write ?? null,
+    decider,
+    auth,
+    tls: tlsSettingsFromConfig(config),
+    passthrough: passthroughSettingsFromConfig(config),
+    icap: icapSettingsFromConfig(config, VERSION),
+  });
   return {
     ...proxy,
     stats,

@@ -6,8 +6,8 @@
  */
 import type { Socket } from 'node:net';
 import type { Config } from '../config';
-import { StartError } from '../supervisor/start-errors';
 import type { ProxyContext } from './context';
+import { listenError } from './listen-error';
 import { Listener } from './listener';
 import { ms, type Listen } from './settings';
 import { SniConnection, type TlsContext } from './sni-connection';
@@ -65,21 +65,5 @@ export function tlsListener(ctx: ProxyContext, tls: TlsListenerSettings): Listen
 
 /** A failure to listen on a TLS address as one line naming the tls.* option (else the error itself). */
 export function tlsListenError(error: unknown, tls: TlsListenerSettings): unknown {
-  const err = error as NodeJS.ErrnoException & { port?: number; address?: string };
-  const at = tls.listen.find((l) => l.host === err.address) ?? tls.listen[0]!;
-  const where = `${at.host.includes(':') ? `[${at.host}]` : at.host}:${at.port}`;
-  const option = at.host === tls.listen[0]!.host ? 'tls.host' : 'tls.ipv6';
-  switch (err.code) {
-    case 'EADDRINUSE':
-      return new StartError(`exaproxy: tls.port ${at.port}: ${where} is already in use by another program; stop it or choose another tls.port`);
-    case 'EADDRNOTAVAIL':
-      return new StartError(`exaproxy: ${option} ${at.host}: not an address of this machine; choose one of its addresses`);
-    case 'EACCES':
-    case 'EPERM':
-      return new StartError(at.port < 1024
-        ? `exaproxy: tls.port ${at.port}: ports below 1024 need root or CAP_NET_BIND_SERVICE; start exaproxy as root (it switches to daemon.user once bound) or choose a port above 1023`
-        : `exaproxy: tls.port ${at.port}: not allowed to listen on ${where} (${err.code}); choose another tls.port`);
-    default:
-      return error;
-  }
+  return listenError(error, tls.listen, 'tls');
 }

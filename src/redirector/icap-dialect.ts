@@ -68,6 +68,7 @@ export class IcapDialect implements Dialect {
       + `Pragma: accept=${req.myIp}\nPragma: accept-port=${req.myPort}\nPragma: client=${req.clientIp}\n`
       + `Pragma: host=${wireSafe(req.host)}\nPragma: path=${wireSafe(req.path)}\nPragma: method=${req.method}\n`
       + (req.user ? `X-Authenticated-User: ${req.user}\n` : '')
+      + (req.icapHeaders ?? '')
       + `Encapsulated: req-hdr=0, null-body=${head.length}\n\n${head}`;
   }
 

@@ -48,6 +48,11 @@ export interface RedirectorRequest {
   /** The client's head bytes exactly as received (sent to ICAP helpers); the ClientHello record for TLS. */
   rawHead: Buffer;
   /**
+   * From the ICAP listener: the ICAP client's X-Client-IP, X-Authenticated-Groups, X-Customer-Name
+   * and Allow lines (LF-ended), which ExaProxy copies into its icap:// request before Encapsulated.
+   */
+  icapHeaders?: string;
+  /**
    * For the ICAP `Pragma: transport=` line; `tls`: the TLS SNI listener (method `TLS`, host the
    * SNI); `tcp`: the passthrough listener (method `TCP`, host and port the original destination).
    */

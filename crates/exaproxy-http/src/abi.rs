@@ -20,7 +20,10 @@
 
 #[macro_use]
 mod declare;
+mod icap_table;
 mod typescript;
+
+pub use icap_table::{icap, icap_flag, icap_method};
 
 pub use typescript::render_typescript;
 
@@ -273,6 +276,14 @@ errors! {
         NOT_TLS = 30, 400, "not a TLS ClientHello";
         TLS_RECORD = 31, 400, "malformed TLS ClientHello";
         OUTPUT_TOO_SMALL = 32, 500, "the output buffer is too small";
+        ICAP_REQUEST_LINE = 33, 400, "malformed ICAP request line";
+        ICAP_METHOD = 34, 501, "ICAP method other than OPTIONS, REQMOD, RESPMOD";
+        ICAP_URI = 35, 400, "invalid ICAP URI";
+        ICAP_VERSION = 36, 505, "ICAP version other than ICAP/1.0";
+        ICAP_ENCAPSULATED_MISSING = 37, 400, "ICAP REQMOD or RESPMOD without Encapsulated";
+        ICAP_ENCAPSULATED = 38, 400, "invalid Encapsulated list (names, order or offsets)";
+        ICAP_HEADER = 39, 400, "a repeated Encapsulated or Preview, a Preview that is not a number, or Content-Length/Transfer-Encoding in an ICAP head";
+        ICAP_SECTION = 40, 400, "an encapsulated HTTP head that does not end where the next section starts";
     }
 }
 
@@ -346,7 +357,7 @@ constants! {
 
 const _: () = assert!(slot::HEADERS > slot::ERROR_STATUS);
 const _: () = assert!(METHODS.len() == method::FIRST_WEBDAV as usize + 18);
-const _: () = assert!(ERRORS.len() == error::OUTPUT_TOO_SMALL as usize);
+const _: () = assert!(ERRORS.len() == error::ICAP_SECTION as usize);
 // The tables are indexed by id (by code - 1 for errors): each entry must sit at its place.
 const _: () = {
     let mut i = 0;

@@ -16,6 +16,7 @@
 //! | [`rewrite`] | the proxy's header rewriting, from a plan compiled once |
 //! | [`proxy_protocol`] | HAProxy PROXY protocol v1 and v2 |
 //! | [`sni`] | server name from a TLS ClientHello |
+//! | [`icap`] | ICAP request heads and their encapsulated HTTP request head |
 #![forbid(unsafe_code)]
 
 pub mod abi;
@@ -24,6 +25,7 @@ pub mod byte_class;
 pub mod chunked;
 pub mod framing;
 pub mod head;
+pub mod icap;
 pub mod known;
 pub mod proxy_protocol;
 pub mod request;
@@ -32,6 +34,7 @@ pub mod rewrite;
 pub mod sni;
 
 pub use chunked::scan_chunked;
+pub use icap::parse_icap_request;
 pub use proxy_protocol::parse_proxy_header;
 pub use request::parse_request;
 pub use response::parse_response;

@@ -111,3 +111,22 @@ pub fn peek_sni(
     let result = table.get_mut(&env, "table", abi::sni::SIZE, &[buf.region()])?;
     Ok(http::peek_sni(bytes, start, result))
 }
+
+/// Parses the ICAP request at `buf[start..]`: its head into `table` (see `Icap`), the
+/// encapsulated HTTP request head into `head` (a head table, see `Slot`). → bytes up to the
+/// body or the end of the message (> 0), `NEED_MORE` (0) or `-ErrorCode`.
+#[napi(js_name = "parseIcapRequest")]
+pub fn parse_icap_request(
+    env: Env,
+    buf: Buffer<'_>,
+    start: Number,
+    mut table: Uint32Array<'_>,
+    mut head: Uint32Array<'_>,
+) -> Result<i32> {
+    let bytes = buf.get(&env, "buf")?;
+    let start = start.offset(&env, "start", bytes.len())?;
+    let (buf_at, table_at, head_at) = (buf.region(), table.region(), head.region());
+    let icap = table.get_mut(&env, "table", abi::icap::SIZE, &[buf_at, head_at])?;
+    let http = head.get_mut(&env, "head", abi::slot::HEADERS, &[buf_at, table_at])?;
+    Ok(http::parse_icap_request(bytes, start, icap, http))
+}

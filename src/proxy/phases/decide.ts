@@ -19,6 +19,14 @@ export type Route =
   /** A whole response from a helper, written as it is. */
   | { kind: 'raw'; head: Buffer; body: Buffer; status: number };
 
+/** Who asks: the client, the address it reached, and (from the ICAP listener) the ICAP client's identity lines. */
+export interface HelperClient {
+  ip: string;
+  localIp: string;
+  localPort: number;
+  icapHeaders?: string;
+}
+
 /** The route of a request no helper is asked about. */
 export function directRoute(head: RequestHead, ex: Exchange): Route {
   return ex.methodId === Method.CONNECT
@@ -45,7 +53,7 @@ export function decideByHelper(
   ctx: ProxyContext,
   head: RequestHead,
   ex: Exchange,
-  client: { ip: string; localIp: string; localPort: number },
+  client: HelperClient,
   done: (route: Route, head: RequestHead) => void,
 ): void {
   const kept: RequestHead = { ...head, table: head.table.slice(0, head.tableLength) };
@@ -70,7 +78,7 @@ function askHelper(
   ctx: ProxyContext,
   head: RequestHead,
   ex: Exchange,
-  client: { ip: string; localIp: string; localPort: number },
+  client: HelperClient,
 ): Promise<DecideResult> {
   const t = head.table;
   return ctx.decider!.decide({
@@ -85,6 +93,7 @@ function askHelper(
     user: ex.user,
     rawHead: head.input.subarray(t[Slot.METHOD_START]!, t[Slot.HEAD_END]!),
     transport: 'http',
+    icapHeaders: client.icapHeaders,
   });
 }
 

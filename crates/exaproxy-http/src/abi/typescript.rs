@@ -4,7 +4,10 @@
 
 use std::fmt::Write as _;
 
-use super::{chunk, error, flag, form, header, method, proxy, record, rewrite, scheme, slot, sni};
+use super::{
+    chunk, error, flag, form, header, icap, icap_flag, icap_method, method, proxy, record, rewrite,
+    scheme, slot, sni,
+};
 use super::{ERRORS, HEADERS, METHODS, NEED_MORE};
 
 /// Each TypeScript object and the module it mirrors, in the file's order.
@@ -26,6 +29,9 @@ const AFTER_ERRORS: &[Section] = &[
     ("Proxy", proxy::DOC, proxy::ALL),
     ("Sni", sni::DOC, sni::ALL),
     ("Rewrite", rewrite::DOC, rewrite::ALL),
+    ("Icap", icap::DOC, icap::ALL),
+    ("IcapMethod", icap_method::DOC, icap_method::ALL),
+    ("IcapFlag", icap_flag::DOC, icap_flag::ALL),
 ];
 
 /// Renders the TypeScript mirror of the ABI (`src/native/abi.generated.ts`).
