@@ -9,7 +9,6 @@ import pino, { type Logger } from 'pino';
 import { configToJson, loadConfig, type Config } from './config';
 import { PINO_LEVEL } from './log/logger';
 import type { RecentLines } from './monitor/recent';
-import { startProxy } from './proxy/server';
 import { runSupervisor, type WorkerHandle } from './supervisor';
 import { preflight, runAsUser } from './supervisor/preflight';
 import { StartError, startFailureLine, type ListenSetting } from './supervisor/start-errors';
@@ -89,6 +88,9 @@ export async function run(config: Config, log: Logger, recent: RecentLines, sour
       return { workers: fresh.daemon.workers, monitor: monitorSettings(fresh) };
     },
     startWorker: async (): Promise<WorkerHandle> => {
+      // Loaded here, in the worker only: the primary never runs the data path, and the addon,
+      // the phases and the helper pool would cost it memory for nothing.
+      const { startProxy } = await import('./proxy/server.js');
       let proxy: Awaited<ReturnType<typeof startProxy>>;
       try {
         proxy = await startProxy(config, log);
