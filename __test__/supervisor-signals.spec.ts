@@ -233,6 +233,28 @@ test('workers share the port; a killed worker is replaced; totals survive it', a
   }
 });
 
+test('workers start with a small young generation (--max-semi-space-size=2), unless NODE_OPTIONS sets one', async () => {
+  const cmdline = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  const r = await start();
+  try {
+    for (const pid of await pids(r.port)) {
+      assert.ok(cmdline(pid).includes('--max-semi-space-size=2'), `worker ${pid}: ${cmdline(pid).join(' ')}`);
+      // The primary's own command line is left as it was.
+      assert.ok(!cmdline(r.child.pid!).includes('--max-semi-space-size=2'));
+    }
+  } finally {
+    await stopped(r);
+  }
+  const own = await start({ NODE_OPTIONS: '--max-semi-space-size=8' });
+  try {
+    for (const pid of await pids(own.port)) {
+      assert.ok(!cmdline(pid).some((arg) => arg.startsWith('--max-semi-space-size')), `worker ${pid}: ${cmdline(pid).join(' ')}`);
+    }
+  } finally {
+    await stopped(own);
+  }
+});
+
 test('SIGTTOU/SIGTTIN stop and restart listening; SIGUSR1/2 change the pool; SIGTRAP toggles debug', async () => {
   const r = await start();
   try {

@@ -8,7 +8,7 @@ import { runWrk, type LoadResult } from './load/wrk';
 import { DOCUMENTS } from './origin';
 import { startFrontHaproxy } from './peers/haproxy';
 import type { HelperProtocol, PeerContext, PeerSpec, RunningPeer } from './peers/types';
-import { coreBusy, freePort, pinned, readCoreTimes, resetPeakRss, sleep, treeCpuSeconds, treePeakRssKiB, treeRssKiB, type CorePlan } from './proc';
+import { coreBusy, freePort, pinned, readCoreTimes, resetPeakRss, sleep, treeCpuSeconds, treePeakRssByRole, treePeakRssKiB, treeRssKiB, type CorePlan, type ProcessPeak } from './proc';
 import type { Scenario } from './scenarios';
 
 const MiB = 1024 * 1024;
@@ -18,6 +18,8 @@ export interface Variant {
   label: string;
   peer: PeerSpec;
   helper?: HelperProtocol;
+  /** The helper's decisions are remembered (the cache-on figure beside the helper goal). */
+  cache?: boolean;
 }
 
 export interface Measurement {
@@ -46,6 +48,8 @@ export interface Measurement {
   p50Ms: number;
   p99Ms: number;
   peakRssKiB: number;
+  /** peakRssKiB split by process: the primary, its workers, its helpers (or the one process). */
+  peakRssProcesses?: ProcessPeak[];
   statusErrors: number;
   socketErrors: number;
   /** How busy the peer's core and the load core were (0..1): a busy load core means req/s is bounded by wrk/origin, a peer core busier than the peer means a neighbour interfered. */
@@ -86,6 +90,7 @@ export function variantsFor(scenario: Scenario, peers: PeerSpec[], reference: st
     if (scenario.kind === 'idle' && peer.keepAlive === false) continue;
     if (scenario.helper) {
       for (const helper of peer.helpers ?? []) variants.push({ label: `${peer.name}+${helper}`, peer, helper });
+      if (peer.helperCache && peer.helpers?.includes('url')) variants.push({ label: `${peer.name}+url+cache`, peer, helper: 'url', cache: true });
       // The reference runs without a helper (it has none) so that the helper's cost shows in the ratio.
       if (peer.name === reference) variants.push({ label: peer.name, peer });
       continue;
@@ -131,6 +136,7 @@ export async function measure(settings: MeasureSettings, scenario: Scenario, var
       originPort: settings.originPort,
       core: variant.peer.pinned ? settings.cores.peer : undefined,
       helper: variant.helper,
+      helperCache: variant.cache === true,
       helperCommand: variant.helper === undefined ? undefined : settings.helperCommand(variant.helper),
       helperChildren: settings.helperChildren,
     };
@@ -163,6 +169,7 @@ export async function measure(settings: MeasureSettings, scenario: Scenario, var
       result.loadCoreBusy = coreBusy(coresBefore, coresAfter, settings.cores.load);
       result.cpuS = treeCpuSeconds(peer.pid) - cpuBefore;
       result.peakRssKiB = treePeakRssKiB(peer.pid);
+      result.peakRssProcesses = treePeakRssByRole(peer.pid);
       if (front) {
         result.frontCpuS = treeCpuSeconds(front.pid) - frontBefore;
         result.chainCpuRatio = result.frontCpuS > 0 ? result.cpuS / result.frontCpuS : undefined;
@@ -301,6 +308,7 @@ async function measureIdle(settings: MeasureSettings, scenario: Scenario, peer: 
     await sleep(1000);
     result.rssHeldKiB = treeRssKiB(peer.pid);
     result.peakRssKiB = treePeakRssKiB(peer.pid);
+    result.peakRssProcesses = treePeakRssByRole(peer.pid);
     result.idleOpen = ready.open;
     result.idleFailed = ready.failed;
     result.requests = ready.open;

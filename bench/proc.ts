@@ -2,7 +2,7 @@
 // CPU time and memory of a whole process tree from /proc (a proxy may fork workers and helpers, and
 // all of them count).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { cpus } from 'node:os';
 
@@ -180,6 +180,39 @@ export function treeRssKiB(root: number): number {
 /** Sum of the peak resident memory (VmHWM) of the tree, KiB. */
 export function treePeakRssKiB(root: number): number {
   return treePids(root).reduce((sum, pid) => sum + statusKiB(pid, 'VmHWM'), 0);
+}
+
+/** The peak RSS of one kind of process in a tree: the root, its workers (children running the same program), the rest. */
+export interface ProcessPeak {
+  /** `process` for a peer that is one process; `primary` for a root with workers. */
+  role: 'process' | 'primary' | 'worker' | 'helpers';
+  count: number;
+  kib: number;
+}
+
+function executable(pid: number): string {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * VmHWM of the tree split by role. Each process's resident set counts the program's shared pages
+ * (Node's text, the addon) again, so two Node processes cost at least twice a bare Node's.
+ */
+export function treePeakRssByRole(root: number): ProcessPeak[] {
+  const [first, ...rest] = treePids(root);
+  if (first === undefined) return [];
+  const program = executable(first);
+  const workers = rest.filter((pid) => program !== '' && executable(pid) === program);
+  const helpers = rest.filter((pid) => !workers.includes(pid));
+  const sum = (pids: number[]): number => pids.reduce((total, pid) => total + statusKiB(pid, 'VmHWM'), 0);
+  const peaks: ProcessPeak[] = [{ role: workers.length > 0 ? 'primary' : 'process', count: 1, kib: statusKiB(first, 'VmHWM') }];
+  if (workers.length > 0) peaks.push({ role: 'worker', count: workers.length, kib: sum(workers) });
+  if (helpers.length > 0) peaks.push({ role: 'helpers', count: helpers.length, kib: sum(helpers) });
+  return peaks;
 }
 
 /** Resets VmHWM of every process in the tree (writing 5 to clear_refs), so the peak is that of what follows. */

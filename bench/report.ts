@@ -1,5 +1,5 @@
 // Turns the measurements of every round into medians, ratios to the reference (HAProxy in the same
-// round), the goals, and the markdown table printed on stdout.
+// round) and the markdown tables printed on stdout.
 import type { Measurement } from './measure';
 import type { Scenario } from './scenarios';
 
@@ -29,6 +29,8 @@ export interface VariantSummary {
   ratio: Partial<Record<Metric, number>>;
   errors: number;
   idleOpen?: number;
+  /** The peak RSS per process, medians over rounds: `primary 40.1 + worker 38.2 MiB` (unset for one process). */
+  processes?: string;
 }
 
 export interface ScenarioSummary {
@@ -62,6 +64,19 @@ export function pairedRatio(all: Measurement[], scenario: string, a: string, b: 
   return median(ratios);
 }
 
+/** The median peak RSS of each kind of process over the rounds, as printed in the tables. */
+function processes(runs: Measurement[]): string | undefined {
+  const roles = [...new Set(runs.flatMap((m) => (m.peakRssProcesses ?? []).map((p) => p.role)))];
+  if (roles.length === 0 || (roles.length === 1 && roles[0] === 'process')) return undefined;
+  const parts = roles.map((role) => {
+    const peaks = runs.flatMap((m) => (m.peakRssProcesses ?? []).filter((p) => p.role === role));
+    const mib = (median(peaks.map((p) => p.kib)) ?? 0) / 1024;
+    const count = median(peaks.map((p) => p.count)) ?? 1;
+    return `${role}${count > 1 ? ` ×${count}` : ''} ${mib.toFixed(1)}`;
+  });
+  return `${parts.join(' + ')} MiB`;
+}
+
 export function summarize(all: Measurement[], scenarios: Scenario[], reference: string): ScenarioSummary[] {
   return scenarios.map((scenario) => {
     const inScenario = all.filter((m) => m.scenario === scenario.name);
@@ -82,6 +97,7 @@ export function summarize(all: Measurement[], scenarios: Scenario[], reference: 
         ratio: {},
         errors: runs.reduce((sum, m) => sum + m.statusErrors + m.socketErrors + (m.idleFailed ?? 0), 0),
         idleOpen: median(ok.map((m) => m.idleOpen ?? 0)),
+        processes: processes(ok),
       };
       for (const metric of Object.keys(METRICS) as Metric[]) {
         const m = median(ok.map((r) => value(r, metric)).filter((v): v is number => v !== undefined));
@@ -93,31 +109,6 @@ export function summarize(all: Measurement[], scenarios: Scenario[], reference: 
     });
     return { scenario: scenario.name, description: scenario.description, variants };
   });
-}
-
-export interface Goal {
-  goal: string;
-  target: string;
-  value: number | undefined;
-  status: 'met' | 'missed' | 'not measured';
-}
-
-function goal(text: string, target: string, value: number | undefined, met: (v: number) => boolean): Goal {
-  return { goal: text, target, value, status: value === undefined ? 'not measured' : met(value) ? 'met' : 'missed' };
-}
-
-/** The project's goals, read from this run's figures. They are reported, never asserted. */
-export function goals(all: Measurement[], summaries: ScenarioSummary[], reference: string): Goal[] {
-  const find = (scenario: string, variant: string): VariantSummary | undefined =>
-    summaries.find((s) => s.scenario === scenario)?.variants.find((v) => v.variant === variant);
-  return [
-    goal(`small keep-alive: exaproxy CPU per request ÷ ${reference}`, '≤ 1.5×', find('small', 'exaproxy')?.ratio.cpuUsPerReq, (v) => v <= 1.5),
-    goal(`1 MiB: exaproxy CPU per MiB ÷ ${reference}`, '≤ 1.1×', find('1m', 'exaproxy')?.ratio.cpuMsPerMiB, (v) => v <= 1.1),
-    goal('allow-all helper: exaproxy+url req/s ÷ squid+squid req/s', '≥ 3×', pairedRatio(all, 'helper', 'exaproxy+url', 'squid+squid', 'reqPerSec'), (v) => v >= 3),
-    goal('small keep-alive: exaproxy-workers req/s ÷ exaproxy (1 worker) req/s', '≥ 1.8×', pairedRatio(all, 'small', 'exaproxy-workers', 'exaproxy', 'reqPerSec'), (v) => v >= 1.8),
-    goal('idle keep-alive: exaproxy KiB of RSS per connection', '≤ 4 KiB', find('idle', 'exaproxy')?.median.rssPerConnKiB, (v) => v <= 4),
-    goal(`chain: exaproxy CPU ÷ front ${reference} CPU on the same traffic`, '≤ 1.5× (info)', find('chain', 'exaproxy')?.median.chainCpuRatio, (v) => v <= 1.5),
-  ];
 }
 
 function format(n: number | undefined, digits = 1): string {
@@ -137,23 +128,31 @@ function ratio(n: number | undefined): string {
 }
 
 /** The columns each kind of scenario shows. */
-function columnsFor(scenario: string): Metric[] {
+export function columnsFor(scenario: string): Metric[] {
   if (scenario === 'idle') return ['rssPerConnKiB', 'peakRssKiB'];
   if (scenario === 'chain') return ['reqPerSec', 'cpuUsPerReq', 'chainCpuRatio', 'p50Ms', 'p99Ms'];
   if (scenario === '100k' || scenario === '1m' || scenario === 'connect') return ['mibPerSec', 'cpuMsPerMiB', 'reqPerSec', 'p50Ms', 'p99Ms', 'peakRssKiB'];
   return ['reqPerSec', 'cpuUsPerReq', 'p50Ms', 'p99Ms', 'peakRssKiB'];
 }
 
-export function markdown(summaries: ScenarioSummary[], goalList: Goal[], reference: string): string {
+/** The table of each scenario (the goals follow, from goals.ts). */
+export function markdown(summaries: ScenarioSummary[], reference: string): string {
+  const perProcess = (columns: Metric[]): boolean => columns.includes('peakRssKiB');
   const lines: string[] = [];
   for (const s of summaries) {
     const columns = columnsFor(s.scenario);
     lines.push(`### ${s.scenario}: ${s.description}`, '');
-    const head = ['peer', ...columns.flatMap((c) => [METRICS[c].title, `× ${reference}`]), 'errors', 'rounds'];
+    const head = ['peer', ...columns.flatMap((c) => [METRICS[c].title, `× ${reference}`]), ...(perProcess(columns) ? ['peak RSS per process'] : []), 'errors', 'rounds'];
     if (s.scenario === 'idle') head.splice(1, 0, 'connections');
     lines.push(`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
     for (const v of s.variants) {
-      const cells = [v.variant, ...columns.flatMap((c) => [format(scaled(c, v.median[c])), ratio(v.ratio[c])]), String(v.errors), String(v.rounds)];
+      const cells = [
+        v.variant,
+        ...columns.flatMap((c) => [format(scaled(c, v.median[c])), ratio(v.ratio[c])]),
+        ...(perProcess(columns) ? [v.processes ?? 'one process'] : []),
+        String(v.errors),
+        String(v.rounds),
+      ];
       if (s.scenario === 'idle') cells.splice(1, 0, format(v.idleOpen, 0));
       lines.push(`| ${cells.join(' | ')} |`);
     }
@@ -161,8 +160,5 @@ export function markdown(summaries: ScenarioSummary[], goalList: Goal[], referen
     if (footnotes.length > 0) lines.push('', ...footnotes);
     lines.push('');
   }
-  lines.push('### Goals (ratios taken in the same run)', '', '| goal | target | value | status |', '|---|---|---:|---|');
-  for (const g of goalList) lines.push(`| ${g.goal} | ${g.target} | ${g.value === undefined ? '–' : g.value.toFixed(2)} | ${g.status} |`);
-  lines.push('');
   return lines.join('\n');
 }

@@ -12,7 +12,8 @@ import { startOrigin } from './origin';
 import { PEERS, REFERENCE_PEER, peerByName } from './peers';
 import type { HelperProtocol, PeerSpec } from './peers/types';
 import { fileLimit, planCores, runText } from './proc';
-import { goals, markdown, summarize } from './report';
+import { goals, goalsMarkdown } from './goals';
+import { markdown, summarize } from './report';
 import { SCENARIOS, scenarioByName, type Scenario } from './scenarios';
 
 export interface BenchOptions {
@@ -219,7 +220,7 @@ async function main(): Promise<number> {
 
   const summaries = summarize(measurements, options.scenarios, REFERENCE_PEER);
   const goalList = goals(measurements, summaries, REFERENCE_PEER);
-  const table = markdown(summaries, goalList, REFERENCE_PEER);
+  const table = `${markdown(summaries, REFERENCE_PEER)}\n${goalsMarkdown(goalList).join('\n')}`;
   const header = `## exaproxy bench, ${meta.date}\n\nMachine: ${meta.machine.nproc} × ${meta.machine.cpu}, Linux ${meta.machine.kernel}, node ${meta.machine.node}. ${options.durationS} s per measurement, ${options.rounds} round(s), medians; ${meta.parameters.cores}.\n`;
   console.log(`\n${header}\n${table}`);
 

@@ -9,8 +9,6 @@ import pino, { type Logger } from 'pino';
 import { configToJson, loadConfig, type Config } from './config';
 import { PINO_LEVEL } from './log/logger';
 import type { RecentLines } from './monitor/recent';
-import { openTransparentSockets, passthroughSettingsFromConfig } from './proxy/passthrough-listener';
-import { startProxy } from './proxy/server';
 import { runSupervisor, type WorkerHandle } from './supervisor';
 import { preflight, runAsUser } from './supervisor/preflight';
 import { StartError, startFailureLine, type ListenSetting } from './supervisor/start-errors';
@@ -59,6 +57,12 @@ function debugSwitch(log: Logger, config: Config): (on: boolean) => void {
   };
 }
 
+/** The passthrough listener's transparent sockets, made by the primary (see openTransparentSockets). */
+async function transparentSockets(config: Config): Promise<(() => NodeJS.ProcessEnv) | undefined> {
+  const { openTransparentSockets, passthroughSettingsFromConfig } = await import('./proxy/passthrough-listener.js');
+  return openTransparentSockets(passthroughSettingsFromConfig(config));
+}
+
 /**
  * Starts the primary or, in a worker, the data path. Resolves with the exit code once
  * everything has stopped (primary), or never (a worker exits when its primary says so).
@@ -68,7 +72,8 @@ export async function run(config: Config, log: Logger, recent: RecentLines, sour
   // a connection (node:cluster's default would accept everything in the primary and pass it on).
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   // Made here, while the primary may still hold CAP_NET_ADMIN; each worker is given their numbers.
-  const forkEnv = cluster.isPrimary ? openTransparentSockets(passthroughSettingsFromConfig(config)) : undefined;
+  // Loaded only when asked for: the primary otherwise loads nothing of the data path.
+  const forkEnv = cluster.isPrimary && config.passthrough.enable ? await transparentSockets(config) : undefined;
   const debug = debugSwitch(log, config);
   const reopenMain = mainLogReopener(log, config);
   const role = await runSupervisor({
@@ -93,6 +98,9 @@ export async function run(config: Config, log: Logger, recent: RecentLines, sour
       return { workers: fresh.daemon.workers, monitor: monitorSettings(fresh) };
     },
     startWorker: async (): Promise<WorkerHandle> => {
+      // Loaded here, in the worker only: the primary never runs the data path, and the addon,
+      // the phases and the helper pool would cost it memory for nothing.
+      const { startProxy } = await import('./proxy/server.js');
       let proxy: Awaited<ReturnType<typeof startProxy>>;
       try {
         proxy = await startProxy(config, log);

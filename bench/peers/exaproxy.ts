@@ -36,6 +36,8 @@ export function exaproxyArguments(context: PeerContext, workers: number): string
       `--redirector.program=${(context.helperCommand ?? []).map(shellQuote).join(' ')}`,
       `--redirector.minimum=${context.helperChildren}`,
       `--redirector.maximum=${context.helperChildren}`,
+      // Off by default, as in exaproxy: the helper goal is taken without it, the cache-on figure beside it.
+      `--redirector.cache=${context.helperCache ? 60 : 0}`,
     );
   }
   return args;
@@ -53,6 +55,7 @@ function spec(name: string, workers: number, pinned: boolean, description: strin
     onlyScenarios,
     description,
     helpers: ['url', 'squid'],
+    helperCache: true,
     connect: true,
     pinned,
     version: () => version(root),

@@ -18,6 +18,8 @@ export interface PeerContext {
   helper?: HelperProtocol;
   /** The allow-all helper command for this protocol (program and arguments). */
   helperCommand?: string[];
+  /** The helper's decisions may be remembered (exaproxy: redirector.cache); off unless a variant asks. */
+  helperCache?: boolean;
   /** How many helper processes to run (the same for every peer). */
   helperChildren: number;
 }
@@ -40,6 +42,8 @@ export interface PeerSpec {
   npm?: string[];
   /** Helper protocols the peer can run the allow-all helper with (the helper scenario uses these). */
   helpers?: HelperProtocol[];
+  /** The peer can remember helper decisions: the helper scenario adds a `+url+cache` variant. */
+  helperCache?: boolean;
   /** Whether the peer can carry a CONNECT tunnel. */
   connect: boolean;
   /** false for a peer that closes the client connection after each response (it then gets `Connection: close`). */

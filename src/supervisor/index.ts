@@ -1,8 +1,8 @@
 // runSupervisor: one entry point for both sides of node:cluster. In the primary it forks and
 // supervises the workers; in a worker it runs startWorker() and obeys the primary.
 import cluster from 'node:cluster';
-import { runPrimary, type PrimaryOptions, type Supervisor } from './primary';
-import { runWorker, type WorkerHandle } from './worker';
+import type { PrimaryOptions, Supervisor } from './primary';
+import type { WorkerHandle } from './worker';
 
 export type { PrimaryMessage, WorkerMessage } from './messages';
 export type { WorkerHandle } from './worker';
@@ -26,9 +26,12 @@ export type SupervisorRole = { role: 'primary'; supervisor: Supervisor } | { rol
  * `supervisor.done` and exit with its code; a worker exits by itself when told to stop.
  */
 export async function runSupervisor(options: SupervisorOptions): Promise<SupervisorRole> {
+  // Each side loads only its own half: the worker has no use for the monitor's HTTP server.
   if (cluster.isWorker) {
+    const { runWorker } = await import('./worker.js');
     const handle = await runWorker({ startWorker: options.startWorker, log: options.log, user: options.user, reportMs: options.reportMs });
     return { role: 'worker', handle };
   }
+  const { runPrimary } = await import('./primary.js');
   return { role: 'primary', supervisor: await runPrimary(options) };
 }
