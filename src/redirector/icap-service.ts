@@ -16,7 +16,7 @@ import type { IcapServiceUri } from './icap-uri';
 import { RedirectorPool } from './pool';
 import type { DecideResult, PoolInternals, PoolStats, RedirectorOptions, RedirectorRequest } from './types';
 
-/** How soon OPTIONS is asked again after it failed, or when the service gives no Options-TTL. */
+/** How soon OPTIONS is asked again after it failed (sooner when the service's Options-TTL is shorter). */
 const OPTIONS_RETRY_MS = 10_000;
 const DEFAULT_MAX_REPLY_BYTES = 1024 * 1024;
 
@@ -92,9 +92,10 @@ export class IcapService {
       (error: Error) => {
         if (this.closed) return;
         // Said once per outage: the REQMOD failures meanwhile are logged by the pool.
-        if (!this.optionsFailing) this.log.warn({ service: this.service.uri }, `ICAP service ${this.service.uri} ${error.message}; asking again every ${OPTIONS_RETRY_MS / 1000}s`);
+        const retryMs = Math.min(OPTIONS_RETRY_MS, (this.current?.ttl ?? Infinity) * 1000);
+        if (!this.optionsFailing) this.log.warn({ service: this.service.uri }, `ICAP service ${this.service.uri} ${error.message}; asking again every ${retryMs / 1000}s`);
         this.optionsFailing = true;
-        this.schedule(OPTIONS_RETRY_MS);
+        this.schedule(retryMs);
       },
     );
   }
