@@ -3,7 +3,7 @@
  * TCP (RFC 3507, default port 1344). `icap://` already names ExaProxy's stdin/stdout dialect,
  * so the network form has its own scheme; the service is sent `icap://host:port/service`.
  */
-import { parseHostPort } from './wire';
+import { hasControl, parseHostPort } from './wire';
 
 export const ICAP_SERVICE_SCHEME = 'icap-service://';
 export const ICAP_SERVICE_FORM = 'icap-service://HOST[:PORT]/SERVICE';
@@ -24,7 +24,7 @@ export function parseIcapServiceUri(text: string): IcapServiceUri | string {
   const slash = rest.indexOf('/');
   if (slash <= 0) return `expected ${ICAP_SERVICE_FORM} (the service name after the host is missing)`;
   const path = rest.slice(slash);
-  if (path.length < 2 || /[\s\x00-\x1f\x7f]/.test(path)) return `expected ${ICAP_SERVICE_FORM} ("${path}" is not a service name)`;
+  if (path.length < 2 || path.includes(' ') || hasControl(path)) return `expected ${ICAP_SERVICE_FORM} ("${path}" is not a service name)`;
   const target = parseHostPort(rest.slice(0, slash), 1344);
   if (target === null) return `expected ${ICAP_SERVICE_FORM} ("${rest.slice(0, slash)}" is not host[:port])`;
   const host = target.host.includes(':') ? `[${target.host}]` : target.host;
