@@ -8,6 +8,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { startExaproxy, testArgs, type RunningExaproxy } from '../helpers/exaproxy';
+import { join } from 'node:path';
+import { ensureNcsaAuth, writeHtpasswd } from '../fixtures/auth/htpasswd';
+import { tempDir } from '../fixtures/redirectors/harness';
 import { startCIcap, startTestIcapService, type CIcap, type TestIcapService } from '../helpers/icap';
 import { curl, parseDump, startOrigin, until, type Origin } from '../helpers/net';
 
@@ -170,4 +173,24 @@ describe('OPTIONS is honoured', () => {
       await second?.stop();
     }
   });
+});
+
+test('with auth.enable the service gets the checked user (X-Authenticated-User), never the password', async () => {
+  const dir = tempDir();
+  const passwd = writeHtpasswd(join(dir.path, 'passwd'), { alice: 'alice pw' });
+  const service = await startTestIcapService();
+  const proxy = await startExaproxy(icapArgs(`icap-service://127.0.0.1:${service.port}/filter`, [
+    '--auth.enable=true', `--auth.program=${ensureNcsaAuth()} ${passwd}`, '--auth.minimum=1',
+  ]));
+  try {
+    const r = await curl(['-i', '-x', proxy.url, '-U', 'alice:alice pw', `http://127.0.0.1:${origin.port}/as-alice`]).then((c) => parseDump(c.stdout));
+    assert.equal(r.status, 200);
+    const sent = service.requests().find((q) => q.method === 'REQMOD' && q.http.includes('/as-alice'))!;
+    assert.equal(sent.headers['x-authenticated-user'], 'alice');
+    assert.doesNotMatch(sent.http, /proxy-authorization/i);
+  } finally {
+    await proxy.stop();
+    await service.stop();
+    dir.remove();
+  }
 });

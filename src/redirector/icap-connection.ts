@@ -93,7 +93,7 @@ export class IcapConnection<A> implements Helper<A> {
     this.reader = this.settings.dialect.newReader(this.settings.maxReplyBytes);
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     this.connectTimer = setTimeout(() => {
-      this.lost(socket, `could not connect within ${connectTimeoutMs} ms`);
+      this.lost(socket, `no connection within ${connectTimeoutMs} ms`);
     }, connectTimeoutMs);
     this.connectTimer.unref();
     socket.once('connect', () => {
@@ -104,9 +104,9 @@ export class IcapConnection<A> implements Helper<A> {
       if (waiting !== null) this.write(waiting.seq, waiting.text);
     });
     socket.on('data', (chunk: Buffer) => this.read(socket, chunk));
-    socket.on('error', (error: NodeJS.ErrnoException) => this.lost(socket, `failed: ${error.code ?? error.message}`));
+    socket.on('error', (error: NodeJS.ErrnoException) => this.lost(socket, error.code ?? error.message));
     socket.on('close', () => {
-      this.lost(socket, 'closed the connection');
+      this.lost(socket, 'closed by the service');
       if (this.state === 'dead' || this.state === 'stopping') this.hooks.onExit(this, null, null);
     });
   }
@@ -146,6 +146,7 @@ export class IcapConnection<A> implements Helper<A> {
     if (wasConnected && this.slots.size === 0 && this.waiting === null) return;
     this.waiting = null;
     const { host, port } = this.settings.endpoint;
-    this.hooks.onFailure(this, `(ICAP service ${host}:${port}) ${reason}`, 'crash');
+    const what = wasConnected ? `lost its connection from ${host}:${port}` : `could not be connected to at ${host}:${port}`;
+    this.hooks.onFailure(this, `${what} (${reason})`, 'crash');
   }
 }

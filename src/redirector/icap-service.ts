@@ -38,7 +38,11 @@ export class IcapService {
     const settings = { endpoint: this.endpoint, dialect, maxReplyBytes: internals.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES };
     this.pool = new RedirectorPool({ ...options, protocol: { icap: service.uri } }, log, internals, dialect, {
       open: (hooks, now) => new IcapConnection(settings, hooks, now),
-      subject: { name: `ICAP service ${service.uri}`, check: 'that the ICAP service runs and that redirector.protocol names it' },
+      subject: {
+        name: `ICAP service ${service.uri}`,
+        check: 'that the ICAP service runs and that redirector.protocol names it',
+        none: `no connection to the ICAP service ${service.uri} could be made (see the errors logged before)`,
+      },
     });
   }
 

@@ -41,13 +41,14 @@ const DEFAULTS: Required<PoolInternals> = {
 
 /** Squid resends a BH'd request up to 2 more times (MAX_RETRIES). */
 const MAX_BROKEN_REPLIES = 2;
-const NO_HELPER = 'no redirector helper is running (the program keeps exiting: see the errors logged before)';
 
 const clock = (): number => performance.now();
 
 export class RedirectorPool extends EventEmitter {
   private readonly options: RedirectorOptions;
   private readonly dialect: Dialect;
+  /** Why a request finds no helper at all. */
+  private readonly noHelper: string;
   private readonly timeoutMs: number;
   private readonly tickMs: number;
   private readonly cache: VerdictCache | null;
@@ -97,6 +98,7 @@ export class RedirectorPool extends EventEmitter {
       queued: () => this.queue.length,
     };
     const { open, subject } = transport ?? processTransport(settings);
+    this.noHelper = subject.none;
     this.roster = new HelperRoster<Attempt>(open, subject, hooks, events, tuning, log, options);
     this.helpers = this.roster.helpers;
   }
@@ -197,7 +199,7 @@ export class RedirectorPool extends EventEmitter {
     if (helper !== undefined) {
       this.send(helper, pending);
     } else if (this.helpers.length === 0) {
-      this.settlePolicy(pending, NO_HELPER);
+      this.settlePolicy(pending, this.noHelper);
     } else if (retry) {
       this.queue.unshift(pending); // already waited once: first in line
     } else if (this.queue.length < this.options.queue) {
@@ -249,7 +251,7 @@ export class RedirectorPool extends EventEmitter {
       this.send(helper, pending);
     }
     if (this.queue.length > 0 && this.helpers.length === 0) {
-      for (const pending of this.queue.splice(0)) this.settlePolicy(pending, NO_HELPER);
+      for (const pending of this.queue.splice(0)) this.settlePolicy(pending, this.noHelper);
     }
   }
 

@@ -30,11 +30,17 @@ export interface RespawnSubject {
   name: string;
   /** The option to check, said after "Check". */
   check: string;
+  /** Why a request finds no helper at all (each start failed). */
+  none: string;
 }
 
 /** The subject of a helper program's messages. */
 export function programSubject(program: readonly string[]): RespawnSubject {
-  return { name: `redirector helper "${program.join(' ')}"`, check: 'redirector.program and run it by hand to see why it stops' };
+  return {
+    name: `redirector helper "${program.join(' ')}"`,
+    check: 'redirector.program and run it by hand to see why it stops',
+    none: 'no redirector helper is running (the program keeps exiting: see the errors logged before)',
+  };
 }
 
 export class RespawnPolicy {
