@@ -11,7 +11,7 @@ import { startExaproxy, testArgs, type RunningExaproxy } from '../helpers/exapro
 import { join } from 'node:path';
 import { ensureNcsaAuth, writeHtpasswd } from '../fixtures/auth/htpasswd';
 import { tempDir } from '../fixtures/redirectors/harness';
-import { startCIcap, startTestIcapService, type CIcap, type TestIcapService } from '../helpers/icap';
+import { startCIcap, startTestIcapService, type CIcap, type TestIcapService } from '../helpers/icap-services';
 import { curl, parseDump, startOrigin, until, type Origin } from '../helpers/net';
 
 let origin: Origin;
@@ -146,6 +146,23 @@ describe('OPTIONS is honoured', () => {
       const r = await get(proxy, `http://127.0.0.1:${origin.port}/deny/but-allowed`);
       assert.equal(r.status, 200);
       assert.equal(service.requests().some((q) => q.method === 'REQMOD'), false);
+    } finally {
+      await proxy.stop();
+      await service.stop();
+    }
+  });
+
+  test('Max-Connections bounds the pool: redirector.minimum 3 becomes 1 connection, requests take turns on it', async () => {
+    const service = await startTestIcapService(['--max-connections=1']);
+    const proxy = await startExaproxy(icapArgs(`icap-service://127.0.0.1:${service.port}/filter`, ['--redirector.minimum=3', '--log.level=INFO']));
+    try {
+      await until(() => /"minimum":1,"maximum":1,"msg":"redirector pool resized"/.test(proxy.stdout() + proxy.stderr()), 'the pool resized to Max-Connections', () => proxy.stdout() + proxy.stderr());
+      await until(() => (service.requests().at(-1)?.open ?? 9) <= 1, 'the connections above the limit to close', () => JSON.stringify(service.requests()));
+      const results = await Promise.all(['a', 'b', 'c', 'd'].map((name) => get(proxy, `http://127.0.0.1:${origin.port}/turn-${name}`)));
+      for (const r of results) assert.equal(r.status, 200);
+      const reqmods = service.requests().filter((q) => q.method === 'REQMOD');
+      assert.equal(reqmods.length, 4);
+      for (const q of reqmods) assert.equal(q.open, 1, 'one connection at a time');
     } finally {
       await proxy.stop();
       await service.stop();

@@ -103,7 +103,7 @@ export async function startCIcap(): Promise<CIcap> {
 export interface TestIcapService {
   port: number;
   /** The ICAP request heads it read, in order. */
-  requests(): Array<{ method: string; uri: string; headers: Record<string, string>; http: string }>;
+  requests(): Array<{ method: string; uri: string; headers: Record<string, string>; http: string; open: number }>;
   stop(): Promise<void>;
 }
 
