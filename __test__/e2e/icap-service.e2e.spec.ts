@@ -152,6 +152,23 @@ describe('OPTIONS is honoured', () => {
     }
   });
 
+  test('a path whose extension is in Transfer-Ignore is not sent to the service (and goes through)', async () => {
+    const service = await startTestIcapService(['--ignore=jpg,png']);
+    const proxy = await startExaproxy(icapArgs(`icap-service://127.0.0.1:${service.port}/filter`));
+    try {
+      await until(() => service.requests().some((q) => q.method === 'OPTIONS'), 'the OPTIONS request');
+      // Until OPTIONS is read, /deny/… is sent and refused; from then on a .jpg no longer is.
+      await until(async () => (await get(proxy, `http://127.0.0.1:${origin.port}/deny/probe.jpg`)).status === 200, 'the Transfer-Ignore list to apply');
+      const r = await get(proxy, `http://127.0.0.1:${origin.port}/deny/picture.JPG?size=2`);
+      assert.equal(r.status, 200);
+      assert.equal(service.requests().some((q) => q.http.includes('picture')), false);
+      assert.equal((await get(proxy, `http://127.0.0.1:${origin.port}/deny/page.html`)).status, 403, 'other paths are still sent');
+    } finally {
+      await proxy.stop();
+      await service.stop();
+    }
+  });
+
   test('Max-Connections bounds the pool: redirector.minimum 3 becomes 1 connection, requests take turns on it', async () => {
     const service = await startTestIcapService(['--max-connections=1']);
     const proxy = await startExaproxy(icapArgs(`icap-service://127.0.0.1:${service.port}/filter`, ['--redirector.minimum=3', '--log.level=INFO']));

@@ -3,9 +3,10 @@
  * process's stdin/stdout (helper-process.ts) or a TCP connection to an ICAP service
  * (icap-connection.ts). Which requests it holds, and when it is replaced, is the pool's business.
  */
+import type { RawReply } from './dialect';
 
 export interface HelperHooks<A> {
-  onReplies(helper: Helper<A>, replies: import('./dialect').RawReply[]): void;
+  onReplies(helper: Helper<A>, replies: RawReply[]): void;
   /**
    * The helper can no longer be used. `crash`: it exited, closed its output or could not be
    * written to; `broken`: it is alive but its output can no longer be trusted.

@@ -39,7 +39,9 @@ export class IcapService {
     this.pool = new RedirectorPool({ ...options, protocol: { icap: service.uri } }, log, internals, dialect, {
       open: (hooks, now) => new IcapConnection(settings, hooks, now),
       subject: {
+        kind: `ICAP service ${service.uri}`,
         name: `ICAP service ${service.uri}`,
+        fields: { service: service.uri },
         check: 'that the ICAP service runs and that redirector.protocol names it',
         none: `no connection to the ICAP service ${service.uri} could be made (see the errors logged before)`,
       },

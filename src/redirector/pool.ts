@@ -1,5 +1,5 @@
 /**
- * The redirector pool: long-lived helper processes that decide each request.
+ * The redirector pool: long-lived helpers (processes or ICAP connections) deciding each request.
  *
  * - Helpers start at `minimum`, a new one is spawned whenever a request finds none free
  *   (up to `maximum`), and helpers idle for a whole shrink interval are retired.

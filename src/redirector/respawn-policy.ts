@@ -26,8 +26,12 @@ export type FailureKind = 'crash' | 'broken' | 'timeout';
 
 /** How the log names what keeps failing, and what the operator should check. */
 export interface RespawnSubject {
-  /** `redirector helper "PROGRAM"`, or `ICAP service icap://…`. */
+  /** `redirector helper`, or `ICAP service icap://…`. */
+  kind: string;
+  /** With the program: `redirector helper "PROGRAM"`. */
   name: string;
+  /** Logged with each message: `{ program }` or `{ service }`. */
+  fields: Record<string, string>;
   /** The option to check, said after "Check". */
   check: string;
   /** Why a request finds no helper at all (each start failed). */
@@ -37,7 +41,9 @@ export interface RespawnSubject {
 /** The subject of a helper program's messages. */
 export function programSubject(program: readonly string[]): RespawnSubject {
   return {
+    kind: 'redirector helper',
     name: `redirector helper "${program.join(' ')}"`,
+    fields: { program: program.join(' ') },
     check: 'redirector.program and run it by hand to see why it stops',
     none: 'no redirector helper is running (the program keeps exiting: see the errors logged before)',
   };
@@ -67,7 +73,7 @@ export class RespawnPolicy {
     if (line !== undefined) {
       const delay = neverAnswered ? this.failedStart(now) : 0;
       const suppressed = this.unsolicitedLog.pass(now);
-      const fields = { helper: this.subject.name, pid: helper.pid, line, inFlight: helper.slots.size, suppressed };
+      const fields = { ...this.subject.fields, pid: helper.pid, line, inFlight: helper.slots.size, suppressed };
       const message = `${this.subject.name} ${reason}: taken for a verdict, such a line would decide `
         + `another request, so the helper is replaced${delay > 0 ? ` in ${delay} ms` : ''}. A helper must write `
         + 'nothing on stdout but one answer per request (a line printed at start is the usual cause)';
@@ -79,8 +85,8 @@ export class RespawnPolicy {
       const delay = this.failedStart(now);
       const suppressed = this.startLog.pass(now);
       if (suppressed !== null) {
-        this.log.error({ helper: this.subject.name, pid: helper.pid, reason, suppressed },
-          `${this.subject.name} stopped before answering anything (it ${reason}); starting another in ${delay} ms. Check ${this.subject.check}`);
+        this.log.error({ ...this.subject.fields, pid: helper.pid, reason, suppressed },
+          `${this.subject.kind} stopped before answering anything (it ${reason}); starting another in ${delay} ms. Check ${this.subject.check}`);
       }
       return;
     }
@@ -92,7 +98,7 @@ export class RespawnPolicy {
   spawnThrew(now: number, error: Error): void {
     this.failedStarts++;
     this.blockedUntil = now + Math.min(100 * 2 ** this.failedStarts, MAX_RESPAWN_DELAY_MS);
-    this.log.error({ helper: this.subject.name }, `${this.subject.name} could not be started: ${error.message}. Check ${this.subject.check}`);
+    this.log.error(this.subject.fields, `${this.subject.kind} could not be started: ${error.message}. Check ${this.subject.check}`);
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
- * Which helper processes exist: spawns them (at least `minimum`, up to `maximum` when
- * requests find none free, with the back-off of respawn-policy), retires idle ones above
- * `minimum`, and keeps every process not yet seen exiting so that close() can wait for all.
+ * Which helpers exist (processes, or connections to an ICAP service): starts them (at least
+ * `minimum`, up to `maximum` when requests find none free, with the back-off of
+ * respawn-policy), retires idle ones above `minimum`, and keeps every one not yet seen
+ * gone so that close() can wait for all.
  * Which helper a request goes to is the pool's business.
  */
 import { performance } from 'node:perf_hooks';
