@@ -104,6 +104,8 @@ export interface TestIcapService {
   port: number;
   /** The ICAP request heads it read, in order. */
   requests(): Array<{ method: string; uri: string; headers: Record<string, string>; http: string; open: number }>;
+  /** Connections open at its last event (a request read, or a connection closed by exaproxy). */
+  open(): number;
   stop(): Promise<void>;
 }
 
@@ -115,9 +117,11 @@ export async function startTestIcapService(flags: string[] = []): Promise<TestIc
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   await until(() => /^listening \d+$/m.test(out), 'the test ICAP service to listen', () => out);
   const port = Number(/^listening (\d+)$/m.exec(out)![1]);
+  const lines = () => out.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
   return {
     port,
-    requests: () => out.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line)),
+    requests: () => lines().filter((line) => line.method !== '-closed-'),
+    open: () => lines().at(-1)?.open ?? 0,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -44,6 +44,9 @@ export class IcapConnection<A> implements Helper<A> {
   private waiting: { seq: number; text: string } | null = null;
   private connectTimer: NodeJS.Timeout | null = null;
   private closed: Promise<void> = Promise.resolve();
+  /** The socket opened last: its close is the helper's end once it is stopped. */
+  private lastSocket: Socket | null = null;
+  private exitReported = false;
 
   constructor(private readonly settings: IcapConnectionSettings, private readonly hooks: HelperHooks<A>, now: number) {
     this.startedAt = now;
@@ -69,7 +72,8 @@ export class IcapConnection<A> implements Helper<A> {
 
   kill(): void {
     this.state = 'dead';
-    this.socket?.destroy();
+    if (this.socket === null) this.gone();
+    else this.socket.destroy();
   }
 
   /** Closes the connection (after the grace period, at once if nothing is in flight). */
@@ -81,14 +85,24 @@ export class IcapConnection<A> implements Helper<A> {
       const force = setTimeout(() => socket.destroy(), graceMs);
       force.unref();
       void this.closed.then(() => clearTimeout(force));
+    } else {
+      this.gone();
     }
     return this.closed;
+  }
+
+  /** Tells the roster, once, that nothing more will come from this helper. */
+  private gone(): void {
+    if (this.exitReported) return;
+    this.exitReported = true;
+    this.hooks.onExit(this, null, null);
   }
 
   private open(): void {
     const { host, port, connectTimeoutMs } = this.settings.endpoint;
     const socket = connect({ host, port, noDelay: true });
     this.socket = socket;
+    this.lastSocket = socket;
     this.connected = false;
     this.reader = this.settings.dialect.newReader(this.settings.maxReplyBytes);
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
@@ -107,7 +121,7 @@ export class IcapConnection<A> implements Helper<A> {
     socket.on('error', (error: NodeJS.ErrnoException) => this.lost(socket, error.code ?? error.message));
     socket.on('close', () => {
       this.lost(socket, 'closed by the service');
-      if (this.state === 'dead' || this.state === 'stopping') this.hooks.onExit(this, null, null);
+      if (socket === this.lastSocket && (this.state === 'dead' || this.state === 'stopping')) this.gone();
     });
   }
 
@@ -127,7 +141,17 @@ export class IcapConnection<A> implements Helper<A> {
       this.hooks.onFailure(this, error.message, 'broken');
       return;
     }
-    if (replies.length > 0) this.hooks.onReplies(this, replies);
+    if (replies.length === 0) return;
+    // The service closes after this answer (`Connection: close`, its keep-alive limit): let the
+    // socket go now, so the next request opens a new one instead of racing the close.
+    if (/\bclose\b/i.test(replies[replies.length - 1]!.icap?.headers.get('connection') ?? '')) this.release(socket);
+    this.hooks.onReplies(this, replies);
+  }
+
+  private release(socket: Socket): void {
+    this.socket = null;
+    this.connected = false;
+    socket.end();
   }
 
   /**
