@@ -186,6 +186,20 @@ describe('OPTIONS is honoured', () => {
     }
   });
 
+  test('a service that closes after each answer (Connection: close): queued requests go on new connections, none fails', async () => {
+    const service = await startTestIcapService(['--close']);
+    const proxy = await startExaproxy(icapArgs(`icap-service://127.0.0.1:${service.port}/filter`, ['--redirector.maximum=1']));
+    try {
+      const results = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((name) => get(proxy, `http://127.0.0.1:${origin.port}/closing-${name}`)));
+      for (const r of results) assert.equal(r.status, 200);
+      assert.equal(service.requests().filter((q) => q.method === 'REQMOD').length, 5);
+      assert.doesNotMatch(proxy.stdout() + proxy.stderr(), /lost its connection|failure policy/);
+    } finally {
+      await proxy.stop();
+      await service.stop();
+    }
+  });
+
   test('a new ISTag forgets the remembered verdicts (redirector.cache)', async () => {
     const first = await startTestIcapService(['--ttl=1', '--istag=one']);
     const proxy = await startExaproxy(icapArgs(`icap-service://127.0.0.1:${first.port}/filter`, ['--redirector.cache=600']));
