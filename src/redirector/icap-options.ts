@@ -65,10 +65,13 @@ export function extensionListed(extensions: readonly string[], path: string): bo
   return dot !== -1 && extensions.includes(file.slice(dot + 1).toLowerCase());
 }
 
-/** Sends OPTIONS on a new connection and reads the answer; rejects with a sentence on any failure. */
-export function queryOptions(service: IcapServiceUri, endpoint: IcapEndpoint, timeoutMs: number): Promise<ServiceOptions> {
+/**
+ * Sends OPTIONS on a new connection and reads the answer; rejects with a sentence on any
+ * failure. `signal` closes the connection (exaproxy stops).
+ */
+export function queryOptions(service: IcapServiceUri, endpoint: IcapEndpoint, timeoutMs: number, signal: AbortSignal): Promise<ServiceOptions> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: endpoint.host, port: endpoint.port, noDelay: true });
+    const socket = connect({ host: endpoint.host, port: endpoint.port, noDelay: true, signal });
     const reader = new IcapReader(64 * 1024);
     const fail = (reason: string): void => {
       socket.destroy();

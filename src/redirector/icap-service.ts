@@ -28,6 +28,8 @@ export class IcapService {
   private bounds: { minimum: number; maximum: number };
   private refresh: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Ends an OPTIONS request in progress when the service is closed. */
+  private readonly stopping = new AbortController();
   private optionsFailing = false;
 
   constructor(private readonly service: IcapServiceUri, options: RedirectorOptions, private readonly log: Log, internals: PoolInternals = {}) {
@@ -82,13 +84,14 @@ export class IcapService {
 
   close(): Promise<void> {
     this.closed = true;
+    this.stopping.abort();
     if (this.refresh !== null) clearTimeout(this.refresh);
     this.refresh = null;
     return this.pool.close();
   }
 
   private askOptions(): void {
-    queryOptions(this.service, this.endpoint, this.timeoutMs).then(
+    queryOptions(this.service, this.endpoint, this.timeoutMs, this.stopping.signal).then(
       (options) => {
         if (this.closed) return;
         this.optionsFailing = false;
