@@ -193,12 +193,13 @@ test('redirector.program: shell-like quoting, ExaProxy path search, PATH for a b
   );
 });
 
-test('redirector.protocol: url, squid or icap://NAME', () => {
+test('redirector.protocol: url, squid, icap://NAME or icap-service://HOST[:PORT]/SERVICE', () => {
   assert.equal(load(['--redirector.protocol=squid']).config.redirector.protocol, 'squid');
   assert.equal(load(['--redirector.protocol=icap://surfprotect']).config.redirector.protocol, 'icap://surfprotect');
+  assert.equal(load(['--redirector.protocol=icap-service://10.0.0.5/avscan']).config.redirector.protocol, 'icap-service://10.0.0.5/avscan');
   assert.equal(
     errorOf(() => load(['--redirector.protocol=header'])),
-    'exaproxy: --redirector.protocol: redirector.protocol = "header": expected url (ExaProxy line protocol), squid (Squid url_rewrite helper protocol) or icap://NAME (ExaProxy ICAP-like protocol)',
+    'exaproxy: --redirector.protocol: redirector.protocol = "header": expected url (ExaProxy line protocol), squid (Squid url_rewrite helper protocol), icap://NAME (ExaProxy ICAP-like protocol) or icap-service://HOST[:PORT]/SERVICE (an ICAP server, RFC 3507)',
   );
 });
 

@@ -12,7 +12,7 @@ import { ConfigError, InvalidValue } from './errors';
 import { parseIni, unquote } from './ini';
 import { ALIASES, camelCase, OPTION_BY_KEY, OPTIONS, SCHEMA, valueOf, type Config, type OptionEntry } from './schema';
 import { closest } from './suggest';
-import { commandRunnable, programCandidates, type ResolveContext } from './types';
+import { commandRunnable, programCandidates, usesIcapService, type ResolveContext } from './types';
 
 export interface LoadOptions {
   /** Command-line arguments, without the node and script paths. */
@@ -193,7 +193,7 @@ function crossCheck(config: Config, values: ReadonlyMap<string, Given>, context:
       `redirector.minimum = ${redirector.minimum} is above redirector.maximum = ${redirector.maximum}: expected minimum <= maximum`,
     );
   }
-  if (redirector.enable && !commandRunnable(redirector.program)) {
+  if (redirector.enable && !usesIcapService(redirector.protocol) && !commandRunnable(redirector.program)) {
     const key = values.has('redirector.program') ? 'redirector.program' : 'redirector.enable';
     const raw = values.get('redirector.program')?.raw ?? SCHEMA.redirector.program.default;
     const looked = programCandidates(redirector.program.program, context).join(', ');

@@ -9,6 +9,7 @@ import { isAbsolute, join, normalize, resolve } from 'node:path';
 import { InvalidValue } from './errors';
 import { canonicalCidr, ipv4Bytes, ipv6Bytes } from './ip';
 import { quoteCommand, splitCommand } from './shell';
+import { ICAP_SERVICE_FORM, ICAP_SERVICE_SCHEME, parseIcapServiceUri } from '../redirector/icap-uri';
 
 /** Where relative paths are looked for (ExaProxy's search, see resolvePath). */
 export interface ResolveContext {
@@ -345,17 +346,28 @@ export function services(meta: OptionMeta): Option<readonly Service[]> {
   );
 }
 
-/** How requests are handed to helpers. */
-export type RedirectorProtocol = 'url' | 'squid' | `icap://${string}`;
+/** How requests are handed to helpers, or to an ICAP service over TCP. */
+export type RedirectorProtocol = 'url' | 'squid' | `icap://${string}` | `icap-service://${string}`;
+
+/** `redirector.protocol` names a network ICAP service: no helper program runs. */
+export function usesIcapService(protocol: RedirectorProtocol): protocol is `icap-service://${string}` {
+  return protocol.startsWith(ICAP_SERVICE_SCHEME);
+}
 
 export function redirectorProtocol(meta: OptionMeta): Option<RedirectorProtocol> {
+  const expected = `expected url (ExaProxy line protocol), squid (Squid url_rewrite helper protocol), icap://NAME (ExaProxy ICAP-like protocol) or ${ICAP_SERVICE_FORM} (an ICAP server, RFC 3507)`;
   return {
     ...meta,
-    type: 'url|squid|icap://NAME',
+    type: `url|squid|icap://NAME|${ICAP_SERVICE_FORM}`,
     parse(value) {
       if (value === 'url' || value === 'squid') return value;
       if (/^icap:\/\/[^\s]*$/.test(value)) return value as `icap://${string}`;
-      throw new InvalidValue('expected url (ExaProxy line protocol), squid (Squid url_rewrite helper protocol) or icap://NAME (ExaProxy ICAP-like protocol)');
+      if (value.startsWith(ICAP_SERVICE_SCHEME)) {
+        const service = parseIcapServiceUri(value);
+        if (typeof service === 'string') throw new InvalidValue(service);
+        return value as `icap-service://${string}`;
+      }
+      throw new InvalidValue(expected);
     },
     format: (value) => value,
   };

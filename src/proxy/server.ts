@@ -8,7 +8,7 @@ import { openLineDestination } from '../log/syslog';
 import { Stats } from '../monitor/stats';
 import { native } from '../native';
 import { VERSION } from '../version';
-import type { RedirectorPool } from '../redirector';
+import type { Redirector } from '../redirector';
 import { startRedirector } from './redirect';
 import type { Authenticator } from '../auth/authenticator';
 import { startAuthenticator } from '../auth/start';
@@ -137,7 +137,7 @@ export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): 
 export async function startProxy(
   config: Config,
   log: Log,
-): Promise<RunningProxy & { stats: Stats; pool: RedirectorPool | null; reopen: () => void }> {
+): Promise<RunningProxy & { stats: Stats; pool: Redirector | null; reopen: () => void }> {
   const settings = settingsFromConfig(config, VERSION);
   const stats = new Stats();
   const access = config.usage.enable ? accessWriter(config) : null;

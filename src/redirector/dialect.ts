@@ -23,7 +23,9 @@ export type Outcome =
   /** `note` explains a reply that was read as permit although it asked for something else. */
   | { kind: 'decision'; decision: Decision; cacheable: boolean; note?: string }
   /** Squid `BH`: the helper is alive but could not decide; ask another helper. */
-  | { kind: 'retry'; reason: string };
+  | { kind: 'retry'; reason: string }
+  /** An ICAP service answered with an error status: `redirector.failure` decides, the connection stays. */
+  | { kind: 'fail'; reason: string };
 
 export interface ReplyReader {
   /** Feeds stdout bytes; appends every complete reply to `out`. Throws ProtocolError. */

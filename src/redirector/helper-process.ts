@@ -11,18 +11,10 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { ProtocolError } from './dialect';
 import type { Dialect, RawReply, ReplyReader } from './dialect';
+import type { Helper, HelperHooks, HelperOpener } from './helper';
+import { programSubject, type RespawnSubject } from './respawn-policy';
 import { StderrLog } from './stderr-log';
 import type { Log } from '../log/log';
-
-export interface HelperHooks<A> {
-  onReplies(helper: Helper<A>, replies: RawReply[]): void;
-  /**
-   * The helper can no longer be used. `crash`: it exited, closed stdout or could not be
-   * written to; `broken`: it is alive but its output can no longer be trusted.
-   */
-  onFailure(helper: Helper<A>, reason: string, kind: 'crash' | 'broken'): void;
-  onExit(helper: Helper<A>, code: number | null, signal: NodeJS.Signals | null): void;
-}
 
 export interface HelperSettings {
   program: string[];
@@ -37,9 +29,7 @@ export interface HelperSettings {
 /** If stdout is still open this long after the process exited (a grandchild holds it), give up on it. */
 const EXIT_WITHOUT_EOF_MS = 200;
 
-export class Helper<A> {
-  private static sequence = 0;
-  readonly id = ++Helper.sequence;
+export class HelperProcess<A> implements Helper<A> {
   readonly pid: number | undefined;
   readonly startedAt: number;
   /** Requests written and not yet answered, by sequence number (the channel-ID), oldest first. */
@@ -123,6 +113,10 @@ export class Helper<A> {
       }
     });
     stderr.on('error', () => undefined);
+  }
+
+  get started(): boolean {
+    return this.pid !== undefined;
   }
 
   /** Whether a request written to the helper awaits its answer (slots are in sequence order). */
@@ -219,6 +213,11 @@ export class Helper<A> {
       }
     }
   }
+}
+
+/** Helpers that are processes of `settings.program`, and how the log names them. */
+export function processTransport(settings: HelperSettings): { open: HelperOpener; subject: RespawnSubject } {
+  return { open: (hooks, now) => new HelperProcess(settings, hooks, now), subject: programSubject(settings.program) };
 }
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {

@@ -28,7 +28,7 @@ function headEnd(head: string): number {
 }
 
 /** The request head without anything after its blank line (the client's own body is what gets forwarded). */
-function headOnly(section: Buffer): Buffer {
+export function headOnly(section: Buffer): Buffer {
   const end = headEnd(section.toString('latin1'));
   return end === -1 ? section : section.subarray(0, end);
 }
@@ -38,7 +38,7 @@ function headOnly(section: Buffer): Buffer {
  * it): split the section at the end of the HTTP head so `head` is only the head, and the
  * body is those trailing bytes followed by the de-chunked `res-body`.
  */
-function responseDecision(section: Buffer, chunked: Buffer | null): Decision {
+export function responseDecision(section: Buffer, chunked: Buffer | null): Decision {
   const end = headEnd(section.toString('latin1'));
   if (end === -1 || end === section.length) return { kind: 'response', head: section, body: chunked ?? Buffer.alloc(0) };
   const inline = section.subarray(end);

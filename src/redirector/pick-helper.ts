@@ -2,7 +2,7 @@
  * Which running helper a request goes to; the pool adds growth (spawning) between these
  * choices. A helper holds `slots` requests at once: channel-IDs, or in-order pipelining.
  */
-import type { Helper } from './helper-process';
+import type { Helper } from './helper';
 
 /** A helper answering faster than this (moving average) may be sent requests ahead (pipeline). */
 const QUICK_HELPER_MS = 1;

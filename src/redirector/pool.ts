@@ -1,5 +1,5 @@
 /**
- * The redirector pool: long-lived helper processes that decide each request.
+ * The redirector pool: long-lived helpers (processes or ICAP connections) deciding each request.
  *
  * - Helpers start at `minimum`, a new one is spawned whenever a request finds none free
  *   (up to `maximum`), and helpers idle for a whole shrink interval are retired.
@@ -18,38 +18,17 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { createDialect } from './create-dialect';
 import { interpretReply, type Dialect, type RawReply } from './dialect';
-import type { Helper } from './helper-process';
+import type { Helper, HelperOpener } from './helper';
+import { processTransport } from './helper-process';
 import { checkOptions, checkPoolSize } from './options';
 import { batchTarget, leastLoaded, stillFree, takesAhead } from './pick-helper';
-import type { FailureKind } from './respawn-policy';
+import type { FailureKind, RespawnSubject } from './respawn-policy';
 import { HelperRoster } from './roster';
 import { Throttle, guarded } from './throttle';
 import type { DecideResult, Decision, PoolInternals, PoolStats, RedirectorOptions, RedirectorRequest } from './types';
 import { VerdictCache } from './verdict-cache';
 import type { Log } from '../log/log';
-
-interface Pending {
-  req: RedirectorRequest;
-  /** What the helper is sent (without channel-ID): also the cache key. */
-  payload: string;
-  resolve: (result: DecideResult) => void;
-  /** Monotonic ms after which the failure policy answers. */
-  deadline: number;
-  /** Helper failures (exit, garbage) met so far: the second one ends the request. */
-  failures: number;
-  /** Squid `BH` replies so far: Squid resends up to twice. */
-  brokenReplies: number;
-  lastHelper: Helper<Attempt> | null;
-  lastVerdict: string;
-  settled: boolean;
-}
-
-interface Attempt {
-  pending: Pending;
-  helper: Helper<Attempt>;
-  seq: number;
-  deadline: number;
-}
+import type { Attempt, Pending } from './pending';
 
 const DEFAULTS: Required<PoolInternals> = {
   shrinkIntervalMs: 60_000,
@@ -62,13 +41,14 @@ const DEFAULTS: Required<PoolInternals> = {
 
 /** Squid resends a BH'd request up to 2 more times (MAX_RETRIES). */
 const MAX_BROKEN_REPLIES = 2;
-const NO_HELPER = 'no redirector helper is running (the program keeps exiting: see the errors logged before)';
 
 const clock = (): number => performance.now();
 
 export class RedirectorPool extends EventEmitter {
   private readonly options: RedirectorOptions;
   private readonly dialect: Dialect;
+  /** Why a request finds no helper at all. */
+  private readonly noHelper: string;
   private readonly timeoutMs: number;
   private readonly tickMs: number;
   private readonly cache: VerdictCache | null;
@@ -86,8 +66,12 @@ export class RedirectorPool extends EventEmitter {
   private readonly policyLog = new Throttle(1_000);
   private readonly noteLog = new Throttle(10_000);
 
-  /** `dialect`: another protocol of the same request/reply shape (src/auth's Squid basic-auth helpers). */
-  constructor(options: RedirectorOptions, private readonly log: Log, internals: PoolInternals = {}, dialect?: Dialect) {
+  /**
+   * `dialect`: another protocol of the same request/reply shape (src/auth's login helpers);
+   * `transport`: helpers that are not processes of `program` (ICAP connections, icap-service.ts).
+   */
+  constructor(options: RedirectorOptions, private readonly log: Log, internals: PoolInternals = {}, dialect?: Dialect,
+    transport?: { open: HelperOpener; subject: RespawnSubject }) {
     super();
     this.options = checkOptions(options);
     const tuning = { ...DEFAULTS, ...internals };
@@ -109,11 +93,13 @@ export class RedirectorPool extends EventEmitter {
       onExit: (helper: Helper<Attempt>, code: number | null, signal: NodeJS.Signals | null) => this.onExit(helper, code, signal),
     };
     const events = {
-      spawned: (pid: number) => this.emit('spawn', { pid }),
+      spawned: (pid: number | undefined) => this.emit('spawn', { pid }),
       spawnAllowed: () => this.drain(),
       queued: () => this.queue.length,
     };
-    this.roster = new HelperRoster<Attempt>(settings, hooks, events, tuning, log, options);
+    const { open, subject } = transport ?? processTransport(settings);
+    this.noHelper = subject.none;
+    this.roster = new HelperRoster<Attempt>(open, subject, hooks, events, tuning, log, options);
     this.helpers = this.roster.helpers;
   }
 
@@ -168,6 +154,17 @@ export class RedirectorPool extends EventEmitter {
     if (this.started) this.drain();
   }
 
+  /** Forgets every remembered verdict (an ICAP service announced a new ISTag: its answers may differ). */
+  forgetVerdicts(): void {
+    this.cache?.clear();
+  }
+
+  /** The answer of `redirector.failure` for a request no helper may be asked about; counted and logged as any. */
+  answerByPolicy(reason: string): DecideResult {
+    this.counters.requests++;
+    return this.policyResult(reason, '-');
+  }
+
   stats(): PoolStats {
     return {
       size: this.helpers.length,
@@ -202,7 +199,7 @@ export class RedirectorPool extends EventEmitter {
     if (helper !== undefined) {
       this.send(helper, pending);
     } else if (this.helpers.length === 0) {
-      this.settlePolicy(pending, NO_HELPER);
+      this.settlePolicy(pending, this.noHelper);
     } else if (retry) {
       this.queue.unshift(pending); // already waited once: first in line
     } else if (this.queue.length < this.options.queue) {
@@ -254,7 +251,7 @@ export class RedirectorPool extends EventEmitter {
       this.send(helper, pending);
     }
     if (this.queue.length > 0 && this.helpers.length === 0) {
-      for (const pending of this.queue.splice(0)) this.settlePolicy(pending, NO_HELPER);
+      for (const pending of this.queue.splice(0)) this.settlePolicy(pending, this.noHelper);
     }
   }
 
@@ -304,6 +301,10 @@ export class RedirectorPool extends EventEmitter {
       pending.brokenReplies++;
       if (pending.brokenReplies > MAX_BROKEN_REPLIES) this.settlePolicy(pending, `${outcome.reason} (3 attempts)`);
       else this.place(pending, true);
+      return;
+    }
+    if (outcome.kind === 'fail') {
+      this.settlePolicy(pending, outcome.reason);
       return;
     }
     if (outcome.note !== undefined) {

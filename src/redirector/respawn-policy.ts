@@ -24,18 +24,40 @@ export interface FailedHelper {
 
 export type FailureKind = 'crash' | 'broken' | 'timeout';
 
+/** How the log names what keeps failing, and what the operator should check. */
+export interface RespawnSubject {
+  /** `redirector helper`, or `ICAP service icap://…`. */
+  kind: string;
+  /** With the program: `redirector helper "PROGRAM"`. */
+  name: string;
+  /** Logged with each message: `{ program }` or `{ service }`. */
+  fields: Record<string, string>;
+  /** The option to check, said after "Check". */
+  check: string;
+  /** Why a request finds no helper at all (each start failed). */
+  none: string;
+}
+
+/** The subject of a helper program's messages. */
+export function programSubject(program: readonly string[]): RespawnSubject {
+  return {
+    kind: 'redirector helper',
+    name: `redirector helper "${program.join(' ')}"`,
+    fields: { program: program.join(' ') },
+    check: 'redirector.program and run it by hand to see why it stops',
+    none: 'no redirector helper is running (the program keeps exiting: see the errors logged before)',
+  };
+}
+
 export class RespawnPolicy {
   /** Monotonic ms before which no helper is spawned. */
   blockedUntil = 0;
   private failedStarts = 0;
-  private readonly program: string;
   private readonly startLog = new Throttle(5_000);
   /** Such a line is a bug of the helper, not of a request: once a minute is enough to find it. */
   private readonly unsolicitedLog = new Throttle(60_000);
 
-  constructor(program: readonly string[], private readonly log: Log) {
-    this.program = program.join(' ');
-  }
+  constructor(private readonly subject: RespawnSubject, private readonly log: Log) {}
 
   /** A helper answered: the program works. */
   answered(): void {
@@ -51,8 +73,8 @@ export class RespawnPolicy {
     if (line !== undefined) {
       const delay = neverAnswered ? this.failedStart(now) : 0;
       const suppressed = this.unsolicitedLog.pass(now);
-      const fields = { program: this.program, pid: helper.pid, line, inFlight: helper.slots.size, suppressed };
-      const message = `redirector helper "${this.program}" ${reason}: taken for a verdict, such a line would decide `
+      const fields = { ...this.subject.fields, pid: helper.pid, line, inFlight: helper.slots.size, suppressed };
+      const message = `${this.subject.name} ${reason}: taken for a verdict, such a line would decide `
         + `another request, so the helper is replaced${delay > 0 ? ` in ${delay} ms` : ''}. A helper must write `
         + 'nothing on stdout but one answer per request (a line printed at start is the usual cause)';
       if (suppressed !== null) this.log.error(fields, message);
@@ -63,8 +85,8 @@ export class RespawnPolicy {
       const delay = this.failedStart(now);
       const suppressed = this.startLog.pass(now);
       if (suppressed !== null) {
-        this.log.error({ program: this.program, pid: helper.pid, reason, suppressed },
-          `redirector helper stopped before answering anything (it ${reason}); starting another in ${delay} ms. Check redirector.program and run it by hand to see why it stops`);
+        this.log.error({ ...this.subject.fields, pid: helper.pid, reason, suppressed },
+          `${this.subject.kind} stopped before answering anything (it ${reason}); starting another in ${delay} ms. Check ${this.subject.check}`);
       }
       return;
     }
@@ -76,7 +98,7 @@ export class RespawnPolicy {
   spawnThrew(now: number, error: Error): void {
     this.failedStarts++;
     this.blockedUntil = now + Math.min(100 * 2 ** this.failedStarts, MAX_RESPAWN_DELAY_MS);
-    this.log.error({ program: this.program }, `redirector helper could not be started: ${error.message}. Check redirector.program`);
+    this.log.error(this.subject.fields, `${this.subject.kind} could not be started: ${error.message}. Check ${this.subject.check}`);
   }
 
   /**

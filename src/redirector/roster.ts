@@ -1,18 +1,18 @@
 /**
- * Which helper processes exist: spawns them (at least `minimum`, up to `maximum` when
- * requests find none free, with the back-off of respawn-policy), retires idle ones above
- * `minimum`, and keeps every process not yet seen exiting so that close() can wait for all.
+ * Which helpers exist (processes, or connections to an ICAP service): starts them (at least
+ * `minimum`, up to `maximum` when requests find none free, with the back-off of
+ * respawn-policy), retires idle ones above `minimum`, and keeps every one not yet seen
+ * gone so that close() can wait for all.
  * Which helper a request goes to is the pool's business.
  */
 import { performance } from 'node:perf_hooks';
-import { Helper } from './helper-process';
-import type { HelperHooks, HelperSettings } from './helper-process';
-import { RespawnPolicy } from './respawn-policy';
+import type { Helper, HelperHooks, HelperOpener } from './helper';
+import { RespawnPolicy, type RespawnSubject } from './respawn-policy';
 import type { Log } from '../log/log';
 import { guarded } from '../monitor/periodic';
 
 export interface RosterEvents {
-  spawned(pid: number): void;
+  spawned(pid: number | undefined): void;
   /** A spawn held back by the back-off may now happen: the pool feeds its queue. */
   spawnAllowed(): void;
   /** Requests waiting for a helper: none may be retired while some wait. */
@@ -42,7 +42,8 @@ export class HelperRoster<A> {
   private respawnTimer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly settings: HelperSettings,
+    private readonly open: HelperOpener,
+    subject: RespawnSubject,
     private readonly hooks: HelperHooks<A>,
     private readonly events: RosterEvents,
     private readonly times: RosterTimes,
@@ -51,7 +52,7 @@ export class HelperRoster<A> {
   ) {
     this.minimum = bounds.minimum;
     this.maximum = bounds.maximum;
-    this.respawn = new RespawnPolicy(settings.program, log);
+    this.respawn = new RespawnPolicy(subject, log);
   }
 
   start(): void {
@@ -139,12 +140,12 @@ export class HelperRoster<A> {
   private spawn(now: number): Helper<A> | undefined {
     let helper: Helper<A>;
     try {
-      helper = new Helper<A>(this.settings, this.hooks, now);
+      helper = this.open(this.hooks, now);
     } catch (error) {
       this.respawn.spawnThrew(now, error as Error);
       return undefined;
     }
-    if (helper.pid === undefined) {
+    if (!helper.started) {
       this.respawn.spawnFailed(now);
       return undefined;
     }

@@ -33,6 +33,10 @@ export class VerdictCache {
     }
   }
 
+  clear(): void {
+    this.entries.clear();
+  }
+
   get size(): number {
     return this.entries.size;
   }

@@ -10,6 +10,7 @@ import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config';
 import { sourceOf } from '../config/load';
+import { usesIcapService } from '../config/types';
 import { denial, MISSING, withGroups, type Need, type Who } from './access';
 import { lookupUser } from './privileges';
 import { StartError } from './start-errors';
@@ -50,7 +51,8 @@ function checks(config: Config, source: string, dropping: boolean): Check[] {
   if (config.usage.enable && config.usage.destination.kind === 'file') {
     list.push({ label: `usage.destination ${config.usage.destination.path}`, path: config.usage.destination.path, need: 'write', advice: ownIt });
   }
-  if (config.redirector.enable) {
+  // An ICAP service (icap-service://) runs no program.
+  if (config.redirector.enable && !usesIcapService(config.redirector.protocol)) {
     const program = config.redirector.program.program;
     list.push({
       label: `redirector.program ${program}`,
