@@ -31,6 +31,8 @@ export interface AccessEntry {
   contentType?: string;
   /** authenticated user, for the squid and combined formats ('-' when absent) */
   user?: string;
+  /** the external ACL helper's tag= (Squid's %et), for the json format */
+  tag?: string;
 }
 
 export type AccessFormat = 'exaproxy' | 'squid' | 'combined' | 'json';
@@ -124,6 +126,7 @@ function jsonLine(e: AccessEntry): string {
     detail: e.detail,
     upstream: e.upstream,
     user: e.user ?? null,
+    tag: e.tag || null,
     contentType: e.contentType ?? null,
     referer: e.referer ?? null,
     userAgent: e.userAgent ?? null,

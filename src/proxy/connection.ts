@@ -2,7 +2,7 @@
  * One client connection: its socket, its input, the PROXY header, keep-alive and
  * pipelining, and the phases of each request, in order:
  *
- *   read head → admit → [authenticate] → decide → connect → forward → respond → log   (phases/)
+ *   read head → admit → [authenticate] → [external-acl] → decide → connect → forward → respond → log
  *
  * The connection reads the client socket and writes to both; what the upstream socket
  * says is read by the UpstreamLeg (connect, respond, the response body). Requests are
@@ -18,6 +18,7 @@ import { MAX_BUFFERED } from './buffers';
 import { ClientSocket, Expiry, State } from './client-socket';
 import { admit, forwardedClient } from './phases/admit';
 import { authenticate } from './phases/authenticate';
+import { checkExternalAcl } from './phases/external-acl';
 import { refusal, renderAnswer, type LocalAnswer } from './phases/answer';
 import { asksHelper, decideByHelper, directRoute, type Route } from './phases/decide';
 import { replacedTarget, rewriteRequestHead } from './phases/forward';
@@ -153,11 +154,17 @@ export class ClientConnection extends ClientSocket implements ClientSide {
     this.clientIp = forwardedClient(head, ctx.settings, this.socketIp) ?? this.clientIp;
     const refused = admit(head, ex, ctx.settings, this.allowed);
     if (refused !== null) return this.answer(refused);
-    if (ctx.auth === null) return this.decide(ex, head); // auth off: this one check is all it costs
-    this.state = State.Deciding; // while a helper checks the login
-    authenticate(ctx.auth, head, ex, this.clientIp, (kept, no) => {
-      if (this.ex === ex && this.state === State.Deciding) return no === null ? this.decide(ex, kept) : this.answer(no); // else the client left
-    });
+    if (ctx.auth === null && ctx.externalAcl === null) return this.decide(ex, head); // both off: this one check is all it costs
+    this.state = State.Deciding; // while helpers check the login, then the external ACL
+    const acl = ctx.externalAcl;
+    const then = (next: (kept: RequestHead) => void) => (kept: RequestHead, no: LocalAnswer | null): void => {
+      if (this.ex === ex && this.state === State.Deciding) return no === null ? next(kept) : this.answer(no); // else the client left
+    };
+    const decide = then((kept) => this.decide(ex, kept));
+    const client = { ip: this.clientIp, port: this.clientPort, localIp: this.localIp, localPort: this.localPort };
+    const checkAcl = acl === null ? decide : then((kept) => checkExternalAcl(acl, kept, ex, client, decide));
+    if (ctx.auth === null) return checkAcl(head, null);
+    authenticate(ctx.auth, head, ex, this.clientIp, checkAcl);
   }
 
   private decide(ex: Exchange, head: RequestHead): void {

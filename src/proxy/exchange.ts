@@ -31,6 +31,8 @@ export class Exchange {
   outcome: Outcome = Outcome.Permit;
   /** The user of the login the authenticate phase accepted (RFC 1738-escaped), '' without one. */
   user = '';
+  /** The external ACL helper's `tag=`, '' without one. */
+  tag = '';
   /** How long the helpers took to decide (0: none was asked). */
   decideMs = 0;
   /** ExaProxy's text after the slash: the helper's verdict or the reason. */
@@ -96,6 +98,7 @@ export class Exchange {
       referer: this.referer,
       contentType: this.contentType,
       user: this.user,
+      tag: this.tag,
     };
   }
 }

@@ -12,6 +12,8 @@ import type { RedirectorPool } from '../redirector';
 import { startRedirector } from './redirect';
 import type { Authenticator } from '../auth/authenticator';
 import { startAuthenticator } from '../auth/start';
+import type { ExternalAcl } from '../external-acl/external-acl';
+import { startExternalAcl } from '../external-acl/start';
 import { Scratch, type AccessRecord, type DataPathStats, type Decider, type ProxyContext } from './context';
 import { Resolver } from './dns';
 import { Listener } from './listener';
@@ -36,6 +38,7 @@ export interface ProxyDeps {
   log: Log;
   decider?: Decider | null;
   auth?: Authenticator | null;
+  externalAcl?: ExternalAcl | null;
   stats?: DataPathStats | null;
   access?: ((r: AccessRecord) => void) | null;
   tls?: TlsListenerSettings | null;
@@ -64,6 +67,7 @@ export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): 
     scratch: new Scratch(settings.limits),
     decider: deps.decider ?? null,
     auth: deps.auth ?? null,
+    externalAcl: deps.externalAcl ?? null,
     stats: deps.stats ?? null,
     access: deps.access ?? null,
     log: deps.log,
@@ -96,7 +100,8 @@ export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): 
 
 /**
  * Starts the proxy described by the configuration: the data path, the helper pool when
- * `redirector.enable`, the auth helpers when `auth.enable`, the access log when `usage.enable`.
+ * `redirector.enable`, the auth helpers when `auth.enable`, the external ACL helpers when
+ * `acl.enable`, the access log when `usage.enable`.
  */
 export async function startProxy(
   config: Config,
@@ -107,7 +112,9 @@ export async function startProxy(
   const access = config.usage.enable ? accessWriter(config) : null;
   const decider = config.redirector.enable ? startRedirector(config, log) : null;
   const auth = config.auth.enable ? startAuthenticator(config, log) : null;
-  const proxy = await startProxyWith(settings, { log, stats, access: access?.write ?? null, decider, auth, tls: tlsSettingsFromConfig(config) });
+  const externalAcl = config.acl.enable ? startExternalAcl(config, log) : null;
+  const deps = { log, stats, access: access?.write ?? null, decider, auth, externalAcl, tls: tlsSettingsFromConfig(config) };
+  const proxy = await startProxyWith(settings, deps);
   return {
     ...proxy,
     stats,
@@ -117,6 +124,7 @@ export async function startProxy(
       await proxy.close();
       await decider?.close();
       await auth?.close();
+      await externalAcl?.close();
       await access?.close();
     },
   };
