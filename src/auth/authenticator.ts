@@ -5,6 +5,7 @@
  */
 import type { DecideResult, RedirectorPool } from '../redirector';
 import type { RangeList } from '../proxy/acl';
+import { DomainList } from '../proxy/domain-list';
 import type { Credentials } from './credentials';
 import { rfc1738Escape } from './escape';
 import { LoginCache, loginKey, type Login } from './login-cache';
@@ -25,22 +26,18 @@ export class Authenticator {
   readonly realm: string;
   private readonly cache: LoginCache;
   private readonly asking = new Map<string, Promise<Login>>();
-  private readonly hosts: ReadonlySet<string>;
-  private readonly domains: readonly string[];
+  private readonly exemptHosts: DomainList;
 
   constructor(private readonly settings: AuthSettings, private readonly pool: LoginPool) {
     this.realm = settings.realm;
     this.cache = new LoginCache(settings.ttlMs, settings.negativeTtlMs);
-    this.hosts = new Set(settings.exemptHosts.filter((h) => !h.startsWith('.')).map((h) => h.toLowerCase()));
-    this.domains = settings.exemptHosts.filter((h) => h.startsWith('.')).map((h) => h.toLowerCase());
+    this.exemptHosts = new DomainList(settings.exemptHosts);
   }
 
   /** Whether this client, or this destination, needs no login. */
   exempt(clientIp: string, host: string): boolean {
     if (!this.settings.exemptClients.empty && this.settings.exemptClients.has(clientIp)) return true;
-    if (this.hosts.size === 0 && this.domains.length === 0) return false;
-    const name = host.toLowerCase();
-    return this.hosts.has(name) || this.domains.some((d) => name.endsWith(d) || name === d.slice(1));
+    return this.exemptHosts.has(host);
   }
 
   /** The login's verdict: at once when remembered, else once a helper has answered. */

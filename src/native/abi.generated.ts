@@ -351,4 +351,6 @@ export const Rewrite = {
   CLIENT_KEEP_ALIVE: 4,
   /** Response: the client spoke HTTP/1.0. */
   CLIENT_HTTP_10: 8,
+  /** Request: the next hop is a proxy (a parent): the target goes in absolute-form, an origin-form one written `http://` + the Host value + the path. */
+  ABSOLUTE_FORM: 16,
 } as const;

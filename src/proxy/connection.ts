@@ -21,6 +21,7 @@ import { authenticate } from './phases/authenticate';
 import { checkExternalAcl } from './phases/external-acl';
 import { refusal, renderAnswer, type LocalAnswer } from './phases/answer';
 import { asksHelper, decideByHelper, directRoute, type Route } from './phases/decide';
+import { viaParent } from './phases/connect-parent';
 import { replacedTarget, rewriteRequestHead } from './phases/forward';
 import { logExchange } from './phases/log';
 import { readRequestHead, type RequestHead } from './phases/read-head';
@@ -182,6 +183,7 @@ export class ClientConnection extends ClientSocket implements ClientSide {
       case 'tunnel':
         this.state = State.Connecting;
         ex.url = `${route.host}:${route.port}`;
+        ex.viaParent = viaParent(this.ctx, ex, route.host);
         return this.leg.connect(ex, route.host, route.port, 'tunnel');
       case 'replace': {
         const to = replacedTarget(this.ctx, route.head);
@@ -200,7 +202,8 @@ export class ClientConnection extends ClientSocket implements ClientSide {
 
   /** Rewrites the head now, while the table describes it, and connects. */
   private forward(ex: Exchange, input: Buffer, table: Uint32Array, host: string, port: number, tls: boolean): void {
-    const head = rewriteRequestHead(this.ctx, input, table, this.clientIp);
+    ex.viaParent = viaParent(this.ctx, ex, host);
+    const head = rewriteRequestHead(this.ctx, input, table, this.clientIp, ex.viaParent);
     if (!Buffer.isBuffer(head)) return this.answer(head);
     ex.upHead = head;
     this.state = State.Connecting;
@@ -229,8 +232,7 @@ export class ClientConnection extends ClientSocket implements ClientSide {
     this.deadline = Date.now() + this.ctx.settings.timeouts.upstreamResponse;
     this.expiry = Expiry.UpstreamTimeout;
     up.socket.cork();
-    up.socket.write(ex.upHead!);
-    this.ctx.stats?.bytesToUpstream(ex.upHead!.length);
+    this.ctx.stats?.bytesToUpstream(up.writeHead(ex.upHead!));
     if (ex.body.pending) this.pumpRequestBody();
     up.socket.uncork();
   }

@@ -12,6 +12,7 @@ import type { RedirectorPool } from '../redirector';
 import type { Authenticator } from '../auth/authenticator';
 import type { ExternalAcl } from '../external-acl/external-acl';
 import type { Pages } from './pages';
+import type { Parents } from './parents';
 import type { Resolver } from './dns';
 import type { ProxySettings } from './settings';
 import type { UpstreamPool } from './upstream';
@@ -120,6 +121,8 @@ export interface ProxyContext {
   auth: Authenticator | null;
   /** `acl.enable`: the external-acl phase's helper (src/external-acl); null skips the phase. */
   externalAcl: ExternalAcl | null;
+  /** `parent.proxies`: the parent proxies the connect phase goes through; null: directly. */
+  parents: Parents | null;
   stats: DataPathStats | null;
   access: ((r: AccessRecord) => void) | null;
   log: Log;

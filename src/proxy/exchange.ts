@@ -6,6 +6,7 @@
 import type { AccessRecord } from './context';
 import { Outcome } from '../log/outcome';
 import { BodyFramer } from './body-framer';
+import type { Parent } from './parents';
 import type { Upstream } from './upstream';
 
 export class Exchange {
@@ -47,6 +48,14 @@ export class Exchange {
   target = '';
   port = 0;
   tls: { servername: string } | null = null;
+  /** Through a parent proxy (parent.*): decided before the head is rewritten (absolute-form then). */
+  viaParent = false;
+  /** The parent proxy the request went to, or null (directly). */
+  parent: Parent | null = null;
+  /** Parents tried for this request. */
+  parentTries = 0;
+  /** A tunnel's CONNECT was sent to the parent, whose answer is awaited. */
+  parentConnect = false;
   /** The rewritten request head, kept for one retry on a fresh connection. */
   upHead: Buffer | null = null;
   retried = false;
@@ -99,6 +108,7 @@ export class Exchange {
       contentType: this.contentType,
       user: this.user,
       tag: this.tag,
+      peer: this.parent === null ? undefined : `${this.parent.hierarchy}/${this.parent.host}`,
     };
   }
 }

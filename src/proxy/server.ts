@@ -18,6 +18,7 @@ import { Scratch, type AccessRecord, type DataPathStats, type Decider, type Prox
 import { Resolver } from './dns';
 import { Listener } from './listener';
 import { Pages, SHIPPED_HTML } from './pages';
+import { parentsFromConfig, type Parents } from './parents';
 import { settingsFromConfig, type ProxySettings } from './settings';
 import { tlsListenError, tlsListener, tlsSettingsFromConfig, type TlsListenerSettings } from './tls-listener';
 import { UpstreamPool } from './upstream';
@@ -39,6 +40,7 @@ export interface ProxyDeps {
   decider?: Decider | null;
   auth?: Authenticator | null;
   externalAcl?: ExternalAcl | null;
+  parents?: Parents | null;
   stats?: DataPathStats | null;
   access?: ((r: AccessRecord) => void) | null;
   tls?: TlsListenerSettings | null;
@@ -68,6 +70,7 @@ export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): 
     decider: deps.decider ?? null,
     auth: deps.auth ?? null,
     externalAcl: deps.externalAcl ?? null,
+    parents: deps.parents ?? null,
     stats: deps.stats ?? null,
     access: deps.access ?? null,
     log: deps.log,
@@ -113,7 +116,8 @@ export async function startProxy(
   const decider = config.redirector.enable ? startRedirector(config, log) : null;
   const auth = config.auth.enable ? startAuthenticator(config, log) : null;
   const externalAcl = config.acl.enable ? startExternalAcl(config, log) : null;
-  const deps = { log, stats, access: access?.write ?? null, decider, auth, externalAcl, tls: tlsSettingsFromConfig(config) };
+  const parents = parentsFromConfig(config, log);
+  const deps = { log, stats, access: access?.write ?? null, decider, auth, externalAcl, parents, tls: tlsSettingsFromConfig(config) };
   const proxy = await startProxyWith(settings, deps);
   return {
     ...proxy,

@@ -22,6 +22,7 @@ import { decideTls, TLS_PORT, type TlsRoute } from './phases/decide-tls';
 import { logExchange } from './phases/log';
 import type { Upstream } from './upstream';
 import { UpstreamLeg, type ClientSide } from './upstream-leg';
+import { viaParent } from './phases/connect-parent';
 
 const { peekSni } = native;
 
@@ -143,6 +144,7 @@ export class SniConnection extends ClientSocket implements ClientSide {
     if (route.kind === 'close') return this.refuse(route.status, '', Alert.AccessDenied, route.outcome);
     this.state = State.Connecting;
     ex.url = `${route.host}:${route.port}`;
+    ex.viaParent = viaParent(this.ctx, ex, route.host);
     this.leg.connect(ex, route.host, route.port, 'tunnel');
   }
 
