@@ -5,7 +5,8 @@
  * parent that is down → the next one, and back once it returns; all down → 503.
  */
 import assert from 'node:assert/strict';
-import { chmodSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ensureNcsaAuth } from '../fixtures/auth/htpasswd';
@@ -13,6 +14,7 @@ import { startSquid, type Squid } from '../fixtures/parents/squid';
 import { tempDir } from '../fixtures/redirectors/harness';
 import { startExaproxy, testArgs } from '../helpers/exaproxy';
 import { curl, freePort, parseDump, startOrigin, until, type Origin } from '../helpers/net';
+import { makePki } from '../helpers/tls';
 
 let origin: Origin;
 let dir: ReturnType<typeof tempDir>;
@@ -44,7 +46,7 @@ function lastVia(): string {
 }
 
 test('GET and CONNECT through a Squid parent that asks for a login: absolute-form, the login, one kept-alive connection; Squid logs them', async () => {
-  const squid = await startSquid('parent-login', await freePort(), join(dir.path, 'login'), { exa: 'parent pw' });
+  const squid = await startSquid('parent-login', await freePort(), join(dir.path, 'login'), { users: { exa: 'parent pw' } });
   // %20 in the password: parent.proxies takes %XX escapes, as Squid's login= does.
   const proxy = await startExaproxy(parentArgs([
     `--parent.proxies=exa:parent%20pw@127.0.0.1:${squid.port}`,
@@ -141,4 +143,28 @@ test('parent.domains and parent.direct: only the listed destinations go through 
     await all.stop();
     await squid.stop();
   }
+});
+
+test("the TLS listener's tunnels go through the parent as CONNECT to the SNI name, port 443", async () => {
+  // The origin: HTTPS on 127.0.0.3:443, the address Squid's own hosts file gives tls-origin.test.
+  const pki = makePki();
+  const server = createHttpsServer({ cert: pki.cert, key: pki.key }, (_req, res) => res.end('through the parent'));
+  await new Promise<void>((resolve) => server.listen(443, '127.0.0.3', resolve));
+  const squid = await startSquid('parent-tls', await freePort(), join(dir.path, 'tls'), { hosts: '127.0.0.3 tls-origin.test\n' });
+  const tlsPort = await freePort();
+  const proxy = await startExaproxy(parentArgs([
+    `--parent.proxies=127.0.0.1:${squid.port}`, '--tls.enable=true', '--tls.host=127.0.0.1', `--tls.port=${tlsPort}`,
+  ]));
+  try {
+    const r = await curl(['-s', '-k', '--connect-to', `tls-origin.test:443:127.0.0.1:${tlsPort}`, 'https://tls-origin.test/']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'through the parent');
+  } finally {
+    await proxy.stop();
+    await squid.stop();
+    server.closeAllConnections();
+    server.close();
+    rmSync(pki.dir, { recursive: true, force: true });
+  }
+  assert.ok(squid.accessLines().some((l) => /^127\.0\.0\.1:\d+ CONNECT tls-origin\.test:443 - 200$/.test(l)), squid.accessLines().join('\n'));
 });
