@@ -5,13 +5,14 @@
  * parent that is down → the next one, and back once it returns; all down → 503.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ensureNcsaAuth } from '../fixtures/auth/htpasswd';
 import { startSquid, type Squid } from '../fixtures/parents/squid';
-import { tempDir } from '../fixtures/redirectors/harness';
+import { PYTHON, tempDir } from '../fixtures/redirectors/harness';
 import { startExaproxy, testArgs } from '../helpers/exaproxy';
 import { curl, freePort, parseDump, startOrigin, until, type Origin } from '../helpers/net';
 import { makePki } from '../helpers/tls';
@@ -63,6 +64,8 @@ test('GET and CONNECT through a Squid parent that asks for a login: absolute-for
     const tunnel = await curl(['-s', '-p', '-o', '/dev/null', '-w', '%{http_connect} %{http_code}', '-x', proxy.url, `${base}/parent/tunnel`]);
     assert.equal(tunnel.stdout, '200 200');
     assert.match(lastVia(), /^$/); // through the tunnel, the origin sees curl's own request
+    // The tunnel's line is written once both sides have closed.
+    await until(() => proxy.stderr().includes('TCP_TUNNEL/200'), "the tunnel's access line", () => proxy.stderr());
   } finally {
     await proxy.stop();
   }
@@ -167,4 +170,33 @@ test("the TLS listener's tunnels go through the parent as CONNECT to the SNI nam
     rmSync(pki.dir, { recursive: true, force: true });
   }
   assert.ok(squid.accessLines().some((l) => /^127\.0\.0\.1:\d+ CONNECT tls-origin\.test:443 - 200$/.test(l)), squid.accessLines().join('\n'));
+});
+
+/** A port that never completes a connection: its one-place accept queue is taken and never accepted. */
+async function blackhole(): Promise<{ port: number; close: () => void }> {
+  const script = [
+    'import socket, sys, time',
+    "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)",
+    "filler = socket.create_connection(s.getsockname())",
+    'print(s.getsockname()[1], flush=True)',
+    'time.sleep(120)',
+  ].join('\n');
+  const child = spawn(PYTHON, ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+  return { port, close: () => child.kill('SIGKILL') };
+}
+
+test('a parent that never accepts the connection is given up after parent.connect-timeout: the next one takes the request', async () => {
+  const silent = await blackhole();
+  const squid = await startSquid('parent-next', await freePort(), join(dir.path, 'next'));
+  const proxy = await startExaproxy(parentArgs([`--parent.proxies=127.0.0.1:${silent.port}, 127.0.0.1:${squid.port}`, '--parent.connect-timeout=1']));
+  try {
+    assert.equal((await get(proxy.url, `http://127.0.0.1:${origin.port}/silent/1`)).status, 200);
+    assert.match(lastVia(), /parent-next/);
+    assert.match(proxy.stdout() + proxy.stderr(), new RegExp(`parent proxy 127\\.0\\.0\\.1:${silent.port} could not be connected to \\(ETIMEDOUT\\)`));
+  } finally {
+    await proxy.stop();
+    await squid.stop();
+    silent.close();
+  }
 });

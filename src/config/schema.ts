@@ -125,6 +125,7 @@ export const SCHEMA = {
     direct: text({ default: '', pattern: DESTINATIONS, accepted: DESTINATIONS_ACCEPTED, help: 'destinations always reached directly, never through a parent (Squid always_direct)' }),
     select: oneOf(['first', 'round-robin'], { default: 'first', help: 'first: the first parent up takes every request (Squid FIRSTUP_PARENT); round-robin: spread by weight (Squid round-robin)' }),
     retry: seconds({ default: '10', min: 0.001, max: DAY, help: 'seconds a parent that could not be connected to is left alone before it is tried again' }),
+    'connect-timeout': seconds({ default: '5', min: 0.001, max: DAY, help: 'seconds to connect to a parent before the next one is tried (keep it below http.upstream-connect-timeout)' }),
   },
   http: {
     enable: bool({ default: 'true', help: 'ExaProxy serving state for SIGTTIN/SIGTTOU (use tcp4/tcp6.listen to stop listening)', implemented: false }),

@@ -31,12 +31,16 @@ export interface ParentSettings {
   direct: DomainList;
   select: 'first' | 'round-robin';
   retryMs: number;
+  /** A connection to a parent not made within this is given up (the next parent is tried). */
+  connectTimeoutMs: number;
 }
 
 export class Parents {
   readonly list: readonly Parent[];
+  readonly connectTimeoutMs: number;
 
   constructor(private readonly settings: ParentSettings, private readonly log: Log) {
+    this.connectTimeoutMs = settings.connectTimeoutMs;
     const hierarchy = settings.select === 'first' ? 'FIRSTUP_PARENT' : 'ROUNDROBIN_PARENT';
     this.list = settings.proxies.map((p) => {
       const host = p.host.includes(':') ? `[${p.host}]` : p.host;
@@ -88,7 +92,7 @@ export function parentsFromConfig(config: Config, log: Log): Parents | null {
   const p = config.parent;
   if (p.proxies.length === 0) return null;
   return new Parents(
-    { proxies: p.proxies, domains: DomainList.parse(p.domains), direct: DomainList.parse(p.direct), select: p.select, retryMs: p.retry * 1000 },
+    { proxies: p.proxies, domains: DomainList.parse(p.domains), direct: DomainList.parse(p.direct), select: p.select, retryMs: p.retry * 1000, connectTimeoutMs: p.connectTimeout * 1000 },
     log,
   );
 }

@@ -79,7 +79,13 @@ export class UpstreamLeg implements UpstreamOwner {
     const opened = (addresses: Resolved): void => {
       if (this.client.active() !== ex) return;
       this.open(ex, key, parent.host, parent.port, addresses);
-      if (ex.up !== null) ex.up.authorization = parent.authorization;
+      const up = ex.up;
+      if (up === null) return;
+      up.authorization = parent.authorization;
+      // A parent that does not answer is given up in time for the next one to be tried.
+      up.socket.setTimeout(ctx.parents!.connectTimeoutMs, () => {
+        if (!up.connected) up.socket.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
+      });
     };
     const resolved = ctx.resolver.resolve(parent.host, Date.now());
     if (!(resolved instanceof Promise)) return opened(resolved);
@@ -110,6 +116,7 @@ export class UpstreamLeg implements UpstreamOwner {
     const ex = this.client.active();
     if (ex === null || ex.up !== up) return up.destroy();
     if (ex.parent !== null) {
+      up.socket.setTimeout(0);
       this.client.ctx.parents!.connected(ex.parent);
       if (ex.parentConnect) return void up.socket.write(connectHead(ex.targetHost, ex.port, ex.parent));
     }
