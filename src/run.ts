@@ -101,6 +101,7 @@ export async function run(config: Config, log: Logger, recent: RecentLines, sour
         addresses: proxy.addresses.map((a) => hostPort(a.host, a.port)),
         stats: proxy.stats,
         pool: pool ?? undefined,
+        helperPools: proxy.helperPools,
         recent,
         // The TLS SNI listener (tls.enable) stops, resumes and drains with the proxy's.
         listen: async (on) => {

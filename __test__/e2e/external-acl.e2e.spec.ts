@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { ensureNcsaAuth, writeHtpasswd } from '../fixtures/auth/htpasswd';
 import { PYTHON, readLines, tempDir } from '../fixtures/redirectors/harness';
 import { startExaproxy, testArgs } from '../helpers/exaproxy';
-import { curl, parseDump, startOrigin, type Origin } from '../helpers/net';
+import { curl, freePort, parseDump, startOrigin, until, type Origin } from '../helpers/net';
 import { runCli } from '../helpers/run-cli';
 
 const USERIP = '/usr/lib/squid/ext_file_userip_acl';
@@ -168,4 +168,34 @@ test('a bad acl.format stops the start with one line naming it and the macros ac
   const missing = await runCli(['-c', '/dev/null', '--tcp4.port=0', '--web.enable=false', '--acl.enable=true', '--acl.program=/nonexistent/ext_acl']);
   assert.equal(missing.status, 1);
   assert.match(missing.stderr.trim(), /^exaproxy: --acl\.program: acl\.program = "\/nonexistent\/ext_acl": no executable file there/);
+});
+
+test("the monitor shows the auth and external ACL helper pools: /json/stats, /metrics and the dashboard's history", async () => {
+  const userip = join(dir.path, 'userip-monitor.conf');
+  writeFileSync(userip, '127.0.0.1 alice\n');
+  const web = await freePort();
+  const proxy = await startExaproxy(aclArgs([
+    ...login, `--auth.program=/usr/lib/squid/basic_ncsa_auth ${passwd}`,
+    `--acl.program=${USERIP} -f ${userip}`, '--acl.format=%SRC %LOGIN',
+    '--web.enable=true', `--web.port=${web}`,
+  ]));
+  try {
+    assert.equal((await get(proxy.url, `http://127.0.0.1:${origin.port}/monitor/alice`, ['-U', 'alice:alice pw'])).status, 200);
+    type Pool = { size: number; requests: number; minimum: number; maximum: number };
+    const stats = async (): Promise<{ helpers: { auth?: Pool; acl?: Pool } }> => JSON.parse((await curl(['-s', `http://127.0.0.1:${web}/json/stats`])).stdout);
+    // The workers report once a second.
+    await until(async () => ((await stats()).helpers.acl?.requests ?? 0) >= 1, 'the helper pools in /json/stats');
+    const { helpers } = await stats();
+    assert.deepEqual([helpers.auth!.requests, helpers.auth!.size >= 1, helpers.auth!.maximum], [1, true, 1]);
+    assert.deepEqual([helpers.acl!.requests, helpers.acl!.size >= 1, helpers.acl!.maximum], [1, true, 2]);
+    const metrics = (await curl(['-s', `http://127.0.0.1:${web}/metrics`])).stdout;
+    assert.match(metrics, /^exaproxy_auth_helper_requests_total 1$/m);
+    assert.match(metrics, /^exaproxy_acl_helper_requests_total 1$/m);
+    assert.match(metrics, /^exaproxy_acl_helpers [1-9]/m);
+    const dashboard = JSON.parse((await curl(['-s', `http://127.0.0.1:${web}/json/dashboard`])).stdout) as { history: { seconds: Array<Record<string, number>> } };
+    assert.ok(dashboard.history.seconds.length > 0);
+    assert.ok(dashboard.history.seconds.every((p) => typeof p.authBusy === 'number' && typeof p.aclQueue === 'number'));
+  } finally {
+    await proxy.stop();
+  }
 });

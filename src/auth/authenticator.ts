@@ -3,7 +3,7 @@
  * then a Squid basic auth helper of the pool (one question per login at a time, however
  * many requests carry it).
  */
-import type { DecideResult, RedirectorPool } from '../redirector';
+import type { DecideResult, PoolStats, RedirectorPool } from '../redirector';
 import type { RangeList } from '../proxy/acl';
 import { DomainList } from '../proxy/domain-list';
 import type { Credentials } from './credentials';
@@ -20,7 +20,7 @@ export interface AuthSettings {
   exemptHosts: readonly string[];
 }
 
-export type LoginPool = Pick<RedirectorPool, 'decide' | 'close'>;
+export type LoginPool = Pick<RedirectorPool, 'decide' | 'close' | 'stats'>;
 
 export class Authenticator {
   readonly realm: string;
@@ -59,6 +59,11 @@ export class Authenticator {
       });
     this.asking.set(key, asked);
     return asked;
+  }
+
+  /** The helper pool's figures, for the monitor. */
+  stats(): PoolStats {
+    return this.pool.stats();
   }
 
   close(): Promise<void> {

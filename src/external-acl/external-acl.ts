@@ -5,7 +5,7 @@
  * line is asked once at a time however many requests wait for it.
  */
 import type { AclField } from '../config/acl-format';
-import type { DecideResult } from '../redirector';
+import type { DecideResult, PoolStats } from '../redirector';
 import type { LoginPool } from '../auth/authenticator';
 import { rfc1738Escape } from '../auth/escape';
 import { LoginCache } from '../auth/login-cache';
@@ -66,6 +66,11 @@ export class ExternalAcl {
       });
     this.asking.set(line, asked);
     return asked;
+  }
+
+  /** The helper pool's figures, for the monitor. */
+  stats(): PoolStats {
+    return this.pool.stats();
   }
 
   close(): Promise<void> {

@@ -6,6 +6,7 @@ import type { Log } from '../log/log';
 import { createAccessLog } from '../log/access';
 import { openLineDestination } from '../log/syslog';
 import { Stats } from '../monitor/stats';
+import type { HelperPools } from '../monitor/pool';
 import { native } from '../native';
 import { VERSION } from '../version';
 import type { RedirectorPool } from '../redirector';
@@ -109,7 +110,7 @@ export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): 
 export async function startProxy(
   config: Config,
   log: Log,
-): Promise<RunningProxy & { stats: Stats; pool: RedirectorPool | null; reopen: () => void }> {
+): Promise<RunningProxy & { stats: Stats; pool: RedirectorPool | null; helperPools: () => HelperPools; reopen: () => void }> {
   const settings = settingsFromConfig(config, VERSION);
   const stats = new Stats();
   const access = config.usage.enable ? accessWriter(config) : null;
@@ -123,6 +124,7 @@ export async function startProxy(
     ...proxy,
     stats,
     pool: decider,
+    helperPools: () => ({ auth: auth?.stats(), acl: externalAcl?.stats() }),
     reopen: () => access?.reopen(),
     close: async () => {
       await proxy.close();
