@@ -92,19 +92,19 @@ function parents(list: string, select: 'first' | 'round-robin' = 'first', domain
 }
 
 test("parent.proxies: '[user:password@]host:port [weight=N]' entries, %XX in credentials, IPv6 in brackets; printed back as written", () => {
-  const config = load(['--parent.proxies=exa:p%40ss%20w@proxy1.test:3128 weight=3, [2001:db8::1]:8080']);
+  const config = load(['--parent.proxies=exa:p%40ss%20w@proxy1.test:3128 weight=3, [2001:db8::1]:8080 tag=vip']);
   assert.deepEqual(config.parent.proxies, [
-    { host: 'proxy1.test', port: 3128, login: { user: 'exa', password: 'p@ss w' }, weight: 3 },
-    { host: '2001:db8::1', port: 8080, login: null, weight: 1 },
+    { host: 'proxy1.test', port: 3128, login: { user: 'exa', password: 'p@ss w' }, weight: 3, tag: '' },
+    { host: '2001:db8::1', port: 8080, login: null, weight: 1, tag: 'vip' },
   ]);
   const printed = SCHEMA.parent.proxies.format(config.parent.proxies);
-  assert.equal(printed, 'exa:p%40ss%20w@proxy1.test:3128 weight=3, [2001:db8::1]:8080');
+  assert.equal(printed, 'exa:p%40ss%20w@proxy1.test:3128 weight=3, [2001:db8::1]:8080 tag=vip');
   assert.deepEqual(load([`--parent.proxies=${printed}`]).parent.proxies, config.parent.proxies);
   const p = parents('exa:p%40ss%20w@proxy1.test:3128');
   assert.equal(p.list[0]!.authorization!.toString(), `Proxy-Authorization: Basic ${Buffer.from('exa:p@ss w').toString('base64')}\r\n\r\n`);
   assert.match(errorOf(['--parent.proxies=proxy1.test']), /--parent\.proxies: .*"proxy1\.test" has no host:port/);
   assert.match(errorOf(['--parent.proxies=proxy1.test:99999']), /has no port from 1 to 65535/);
-  assert.match(errorOf(['--parent.proxies=proxy1.test:3128 round-robin']), /only weight=N/);
+  assert.match(errorOf(['--parent.proxies=proxy1.test:3128 round-robin']), /only weight=N \(1 to 9999\) and tag=T/);
   assert.match(errorOf(['--parent.proxies=:pw@proxy1.test:3128']), /no user:password before @/);
   assert.match(errorOf(['--parent.domains=a/b']), /--parent\.domains.*host names, or \.domain/);
 });
@@ -125,6 +125,17 @@ test('choosing a parent: the first up, or smooth weighted round-robin; one down 
   const names = Array.from({ length: 8 }, () => rr.pick(0)!.name);
   assert.deepEqual(names.filter((n) => n === 'a.test:1').length, 6);
   assert.deepEqual(names.slice(0, 4), ['a.test:1', 'a.test:1', 'b.test:2', 'a.test:1']);
+});
+
+test("a request the external ACL tagged goes to the parents with that tag=, others (and unknown tags) to the untagged ones", () => {
+  const p = parents('a.test:1, b.test:2 tag=gold, c.test:3 tag=gold');
+  assert.equal(p.pick(0)!.name, 'a.test:1');
+  assert.equal(p.pick(0, 'silver')!.name, 'a.test:1');
+  assert.equal(p.pick(0, 'gold')!.name, 'b.test:2');
+  p.failed(p.list[1]!, 0, 'x');
+  assert.equal(p.pick(1, 'gold')!.name, 'c.test:3'); // failover within the tag
+  p.failed(p.list[0]!, 0, 'x');
+  assert.equal(p.pick(1), null);
 });
 
 test('which destinations go through the parents: parent.domains (all when empty), less parent.direct', () => {

@@ -17,6 +17,8 @@ import { startExaproxy, testArgs } from '../helpers/exaproxy';
 import { curl, freePort, parseDump, startOrigin, until, type Origin } from '../helpers/net';
 import { makePki } from '../helpers/tls';
 
+const SCRIPTED_ACL = join(__dirname, '..', 'fixtures', 'external-acl', 'scripted-acl.py');
+
 let origin: Origin;
 let dir: ReturnType<typeof tempDir>;
 
@@ -198,5 +200,25 @@ test('a parent that never accepts the connection is given up after parent.connec
     await proxy.stop();
     await squid.stop();
     silent.close();
+  }
+});
+
+test("the external ACL's tag= picks the parent: tag=gold requests go to the parent of that tag, the others to the untagged one", async () => {
+  const plain = await startSquid('parent-plain', await freePort(), join(dir.path, 'plain'));
+  const gold = await startSquid('parent-gold', await freePort(), join(dir.path, 'gold'));
+  const proxy = await startExaproxy(parentArgs([
+    `--parent.proxies=127.0.0.1:${plain.port}, 127.0.0.1:${gold.port} tag=gold`,
+    '--acl.enable=true', `--acl.program=${PYTHON} ${SCRIPTED_ACL}`, '--acl.format=%URI', '--acl.concurrency=2',
+  ]));
+  const base = `http://127.0.0.1:${origin.port}`;
+  try {
+    assert.equal((await get(proxy.url, `${base}/acl/gold`)).status, 200);
+    assert.match(lastVia(), /parent-gold/);
+    assert.equal((await get(proxy.url, `${base}/acl/plain`)).status, 200);
+    assert.match(lastVia(), /parent-plain/);
+  } finally {
+    await proxy.stop();
+    await plain.stop();
+    await gold.stop();
   }
 });

@@ -1,8 +1,9 @@
 /**
  * The `parent.proxies` option: the upstream proxies requests go through (Squid's
  * `cache_peer HOST parent PORT 0 login=USER:PASSWORD weight=N`), comma separated, each
- * `[user:password@]host:port [weight=N]`. User and password may hold %XX escapes (as Squid's
- * login= does), so any byte can be written.
+ * `[user:password@]host:port [weight=N] [tag=T]`. User and password may hold %XX escapes (as
+ * Squid's login= does), so any byte can be written. `tag=T` keeps a parent for the requests the
+ * external ACL helper tagged T (Squid: `acl t tag T` + `cache_peer_access NAME allow t`).
  */
 import { InvalidValue } from './errors';
 import type { Option, OptionMeta } from './types';
@@ -13,9 +14,11 @@ export interface ParentProxy {
   /** Basic credentials for the parent, or null. */
   login: { user: string; password: string } | null;
   weight: number;
+  /** The external ACL tag of the requests this parent takes; '' for the untagged ones. */
+  tag: string;
 }
 
-const ACCEPTED = "comma-separated '[user:password@]host:port [weight=N]' entries (user and password may use %XX escapes)";
+const ACCEPTED = "comma-separated '[user:password@]host:port [weight=N] [tag=T]' entries (user and password may use %XX escapes)";
 const HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)$/;
 
 function decoded(text: string, what: string, entry: string): string {
@@ -46,18 +49,20 @@ function parseEntry(entry: string): ParentProxy {
   if (!HOST.test(host)) bad('has no host:port');
   if (!Number.isInteger(port) || port < 1 || port > 65535 || !/^\d+$/.test(hostPort.slice(colon + 1))) bad('has no port from 1 to 65535');
   let weight = 1;
+  let tag = '';
   for (const option of options) {
-    const m = /^weight=(\d{1,4})$/.exec(option);
-    if (m === null || Number(m[1]) < 1) bad(`has ${JSON.stringify(option)}: only weight=N (1 to 9999) may follow the address`);
-    weight = Number(m![1]);
+    const m = /^(?:weight=(\d{1,4})|tag=([!-~]+))$/.exec(option);
+    if (m === null || (m[1] !== undefined && Number(m[1]) < 1)) bad(`has ${JSON.stringify(option)}: only weight=N (1 to 9999) and tag=T may follow the address`);
+    if (m![1] !== undefined) weight = Number(m![1]);
+    else tag = m![2]!;
   }
-  return { host: host.startsWith('[') ? host.slice(1, -1) : host, port, login, weight };
+  return { host: host.startsWith('[') ? host.slice(1, -1) : host, port, login, weight, tag };
 }
 
 function formatEntry(p: ParentProxy): string {
   const login = p.login === null ? '' : `${encodeURIComponent(p.login.user)}:${encodeURIComponent(p.login.password)}@`;
   const host = p.host.includes(':') ? `[${p.host}]` : p.host;
-  return `${login}${host}:${p.port}${p.weight === 1 ? '' : ` weight=${p.weight}`}`;
+  return `${login}${host}:${p.port}${p.weight === 1 ? '' : ` weight=${p.weight}`}${p.tag === '' ? '' : ` tag=${p.tag}`}`;
 }
 
 export function parentProxies(meta: OptionMeta): Option<readonly ParentProxy[]> {

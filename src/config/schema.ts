@@ -120,7 +120,7 @@ export const SCHEMA = {
     failure: oneOf(['deny', 'allow'], { default: 'deny', help: 'when the helper answers BH three times or not at all: deny (503 page) or allow (go on)' }),
   },
   parent: {
-    proxies: parentProxies({ default: '', help: "upstream proxies to go through (Squid cache_peer … parent): '[user:password@]host:port [weight=N]', comma separated; empty: connect directly" }),
+    proxies: parentProxies({ default: '', help: "upstream proxies to go through (Squid cache_peer … parent): '[user:password@]host:port [weight=N] [tag=T]', comma separated; empty: connect directly" }),
     domains: text({ default: '', pattern: DESTINATIONS, accepted: DESTINATIONS_ACCEPTED, help: 'destinations sent through the parents (host, or .domain and its subdomains); empty: every destination (Squid never_direct allow all)' }),
     direct: text({ default: '', pattern: DESTINATIONS, accepted: DESTINATIONS_ACCEPTED, help: 'destinations always reached directly, never through a parent (Squid always_direct)' }),
     select: oneOf(['first', 'round-robin'], { default: 'first', help: 'first: the first parent up takes every request (Squid FIRSTUP_PARENT); round-robin: spread by weight (Squid round-robin)' }),

@@ -17,6 +17,8 @@ export interface Parent {
   /** `Proxy-Authorization: Basic …` and the blank line that ends a head, or null without credentials. */
   readonly authorization: Buffer | null;
   readonly weight: number;
+  /** The external ACL tag of the requests it takes ('' for the untagged ones). */
+  readonly tag: string;
   /** Squid's hierarchy code for the access log (FIRSTUP_PARENT, ROUNDROBIN_PARENT). */
   readonly hierarchy: string;
   /** Left alone until then (ms since the epoch); 0 while up. */
@@ -37,6 +39,7 @@ export interface ParentSettings {
 
 export class Parents {
   readonly list: readonly Parent[];
+  private readonly tags: ReadonlySet<string>;
   readonly connectTimeoutMs: number;
 
   constructor(private readonly settings: ParentSettings, private readonly log: Log) {
@@ -46,8 +49,9 @@ export class Parents {
       const host = p.host.includes(':') ? `[${p.host}]` : p.host;
       const basic = p.login === null ? null : Buffer.from(`${p.login.user}:${p.login.password}`, 'utf8').toString('base64');
       const authorization = basic === null ? null : Buffer.from(`Proxy-Authorization: Basic ${basic}\r\n\r\n`, 'latin1');
-      return { name: `${host}:${p.port}`, host: p.host, port: p.port, authorization, weight: p.weight, hierarchy, downUntil: 0, score: 0 };
+      return { name: `${host}:${p.port}`, host: p.host, port: p.port, authorization, weight: p.weight, tag: p.tag, hierarchy, downUntil: 0, score: 0 };
     });
+    this.tags = new Set(this.list.map((p) => p.tag).filter((t) => t !== ''));
   }
 
   /** Whether a request to `host` goes through a parent (parent.domains, less parent.direct). */
@@ -56,12 +60,16 @@ export class Parents {
     return this.settings.domains.empty || this.settings.domains.has(host);
   }
 
-  /** The parent for the next request, among those up; null when all are down. */
-  pick(now: number): Parent | null {
+  /**
+   * The parent for the next request, among those up for its external ACL tag: the parents
+   * with that tag= when there are some, else the untagged ones. Null when all are down.
+   */
+  pick(now: number, tag = ''): Parent | null {
+    const group = tag !== '' && this.tags.has(tag) ? tag : '';
     let best: Parent | null = null;
     let total = 0;
     for (const p of this.list) {
-      if (p.downUntil > now) continue;
+      if (p.downUntil > now || p.tag !== group) continue;
       if (this.settings.select === 'first') return p;
       // nginx's smooth weighted round-robin: each gains its weight, the highest goes and pays the total.
       p.score += p.weight;

@@ -67,7 +67,7 @@ export class UpstreamLeg implements UpstreamOwner {
     const ctx = this.client.ctx;
     const refused = parentRefuses(ctx, host, port, this.client.localIp, tunnel);
     if (refused !== null) return this.client.answer(refused);
-    const parent = ctx.parents!.pick(Date.now());
+    const parent = ctx.parents!.pick(Date.now(), ex.tag);
     // Each failed parent is tried once per request at most, however short parent.retry is.
     if (parent === null || ex.parentTries++ > ctx.parents!.list.length) return this.client.answer(NO_PARENT);
     ex.parent = parent;
