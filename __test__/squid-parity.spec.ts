@@ -106,6 +106,11 @@ test("parent.proxies: '[user:password@]host:port [weight=N]' entries, %XX in cre
   assert.match(errorOf(['--parent.proxies=proxy1.test:99999']), /has no port from 1 to 65535/);
   assert.match(errorOf(['--parent.proxies=proxy1.test:3128 round-robin']), /only weight=N \(1 to 9999\) and tag=T/);
   assert.match(errorOf(['--parent.proxies=:pw@proxy1.test:3128']), /no user:password before @/);
+  // The line never shows the credentials.
+  const leaked = errorOf(['--parent.proxies=exa:s3cret@proxy1.test:3128 weight=0']);
+  assert.match(leaked, /"USER:PASSWORD@proxy1\.test:3128 weight=0" has "weight=0"/);
+  assert.doesNotMatch(leaked, /s3cret/);
+  assert.doesNotMatch(errorOf(['--parent.proxies=exa:s3cret%zz@proxy1.test:3128']), /s3cret/);
   assert.match(errorOf(['--parent.domains=a/b']), /--parent\.domains.*host names, or \.domain/);
 });
 

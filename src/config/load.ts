@@ -167,7 +167,7 @@ function parseOne(entry: OptionEntry, given: Given | undefined, context: Resolve
   } catch (error) {
     if (!(error instanceof InvalidValue)) throw error;
     if (!given) throw new Error(`the built-in default of ${entry.key} (${JSON.stringify(raw)}) is invalid: ${error.expected}`);
-    throw new ConfigError(given.where, `${entry.key} = ${JSON.stringify(raw)}: ${error.expected}`);
+    throw new ConfigError(given.where, `${entry.key} = ${JSON.stringify(entry.option.shown?.(raw) ?? raw)}: ${error.expected}`);
   }
 }
 

@@ -21,18 +21,24 @@ export interface ParentProxy {
 const ACCEPTED = "comma-separated '[user:password@]host:port [weight=N] [tag=T]' entries (user and password may use %XX escapes)";
 const HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)$/;
 
-function decoded(text: string, what: string, entry: string): string {
+/** An error line never shows the credentials. */
+function hidden(text: string): string {
+  return text.replace(/[^\s,]*@/g, 'USER:PASSWORD@');
+}
+
+function decoded(text: string, what: string, shown: string): string {
   try {
     return decodeURIComponent(text);
   } catch {
-    throw new InvalidValue(`expected ${ACCEPTED}; the ${what} of ${JSON.stringify(entry)} has a bad %XX escape`);
+    throw new InvalidValue(`expected ${ACCEPTED}; the ${what} of ${shown} has a bad %XX escape`);
   }
 }
 
 function parseEntry(entry: string): ParentProxy {
   const [address = '', ...options] = entry.split(/\s+/);
+  const shown = JSON.stringify(hidden(entry));
   const bad = (why: string): never => {
-    throw new InvalidValue(`expected ${ACCEPTED}; ${JSON.stringify(entry)} ${why}`);
+    throw new InvalidValue(`expected ${ACCEPTED}; ${shown} ${why}`);
   };
   const at = address.lastIndexOf('@');
   let login: ParentProxy['login'] = null;
@@ -40,7 +46,7 @@ function parseEntry(entry: string): ParentProxy {
     const credentials = address.slice(0, at);
     const colon = credentials.indexOf(':');
     if (colon <= 0) bad('has no user:password before @');
-    login = { user: decoded(credentials.slice(0, colon), 'user', entry), password: decoded(credentials.slice(colon + 1), 'password', entry) };
+    login = { user: decoded(credentials.slice(0, colon), 'user', shown), password: decoded(credentials.slice(colon + 1), 'password', shown) };
   }
   const hostPort = address.slice(at + 1);
   const colon = hostPort.lastIndexOf(':');
@@ -69,6 +75,7 @@ export function parentProxies(meta: OptionMeta): Option<readonly ParentProxy[]> 
   return {
     ...meta,
     type: 'parent proxy list',
+    shown: hidden,
     parse: (value) => value.split(',').map((e) => e.trim()).filter((e) => e !== '').map(parseEntry),
     format: (list) => list.map(formatEntry).join(', '),
   };
