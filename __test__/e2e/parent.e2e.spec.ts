@@ -6,13 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ensureNcsaAuth } from '../fixtures/auth/htpasswd';
 import { startSquid, type Squid } from '../fixtures/parents/squid';
-import { PYTHON, tempDir } from '../fixtures/redirectors/harness';
+import { PYTHON, readLines, tempDir } from '../fixtures/redirectors/harness';
 import { startExaproxy, testArgs } from '../helpers/exaproxy';
 import { curl, freePort, parseDump, startOrigin, until, type Origin } from '../helpers/net';
 import { makePki } from '../helpers/tls';
@@ -150,20 +150,35 @@ test('parent.domains and parent.direct: only the listed destinations go through 
   }
 });
 
-test("the TLS listener's tunnels go through the parent as CONNECT to the SNI name, port 443", async () => {
+test("the TLS listener's tunnels go through the parent as CONNECT to the SNI name, port 443, once the external ACL allowed them", async () => {
   // The origin: HTTPS on 127.0.0.3:443, the address Squid's own hosts file gives tls-origin.test.
   const pki = makePki();
   const server = createHttpsServer({ cert: pki.cert, key: pki.key }, (_req, res) => res.end('through the parent'));
   await new Promise<void>((resolve) => server.listen(443, '127.0.0.3', resolve));
   const squid = await startSquid('parent-tls', await freePort(), join(dir.path, 'tls'), { hosts: '127.0.0.3 tls-origin.test\n' });
   const tlsPort = await freePort();
+  // The external ACL is asked about TLS connections too: method CONNECT, the SNI name, port 443.
+  const asked = join(dir.path, 'tls-acl-lines');
+  const helper = join(dir.path, 'tls-acl.py');
+  writeFileSync(helper, [
+    'import sys',
+    'for line in sys.stdin:',
+    `    open(${JSON.stringify(asked)}, 'a').write(line)`,
+    "    sys.stdout.write('ERR message=blocked\\n' if line.split()[0].startswith('blocked.') else 'OK\\n'); sys.stdout.flush()",
+    '',
+  ].join('\n'));
   const proxy = await startExaproxy(parentArgs([
     `--parent.proxies=127.0.0.1:${squid.port}`, '--tls.enable=true', '--tls.host=127.0.0.1', `--tls.port=${tlsPort}`,
+    '--acl.enable=true', `--acl.program=${PYTHON} ${helper}`, '--acl.format=%DST %PORT %METHOD %URI',
+    '--usage.enable=true', '--usage.destination=stderr',
   ]));
   try {
     const r = await curl(['-s', '-k', '--connect-to', `tls-origin.test:443:127.0.0.1:${tlsPort}`, 'https://tls-origin.test/']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'through the parent');
+    const blocked = await curl(['-s', '-k', '--connect-to', `blocked.test:443:127.0.0.1:${tlsPort}`, 'https://blocked.test/']);
+    assert.notEqual(blocked.code, 0, 'the TLS connection the ACL refused was relayed');
+    await until(() => /TLS blocked\.test:443 DENY\/external ACL: blocked/.test(proxy.stderr()), 'the refused TLS connection in the access log', () => proxy.stderr());
   } finally {
     await proxy.stop();
     await squid.stop();
@@ -172,6 +187,8 @@ test("the TLS listener's tunnels go through the parent as CONNECT to the SNI nam
     rmSync(pki.dir, { recursive: true, force: true });
   }
   assert.ok(squid.accessLines().some((l) => /^127\.0\.0\.1:\d+ CONNECT tls-origin\.test:443 - 200$/.test(l)), squid.accessLines().join('\n'));
+  assert.ok(!squid.accessLines().some((l) => l.includes('blocked.test')), 'the refused connection reached the parent');
+  assert.deepEqual(readLines(asked), ['tls-origin.test 443 CONNECT tls-origin.test:443 -', 'blocked.test 443 CONNECT blocked.test:443 -']);
 });
 
 /** A port that never completes a connection: its one-place accept queue is taken and never accepted. */

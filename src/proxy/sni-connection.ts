@@ -23,6 +23,7 @@ import { logExchange } from './phases/log';
 import type { Upstream } from './upstream';
 import { UpstreamLeg, type ClientSide } from './upstream-leg';
 import { viaParent } from './phases/connect-parent';
+import { checkTlsExternalAcl } from './phases/external-acl';
 
 const { peekSni } = native;
 
@@ -132,6 +133,23 @@ export class SniConnection extends ClientSocket implements ClientSide {
     ex.host = sni;
     ex.url = `${sni}:${TLS_PORT}`;
     if (!this.allowed) return this.refuse(403, 'client not allowed', Alert.AccessDenied, Outcome.Deny);
+    const acl = ctx.externalAcl;
+    if (acl === null) return this.decide(ex, sni, hello);
+    this.state = State.Deciding; // while the external ACL helper thinks
+    this.pauseClient();
+    const question = {
+      method: 'CONNECT', scheme: 'https', host: sni, port: TLS_PORT, path: '', clientIp: this.clientIp, clientPort: this.clientPort,
+      myIp: this.localIp, myPort: this.localPort, rawHead: hello, transport: 'tls',
+    } as const;
+    checkTlsExternalAcl(acl, ex, question, (no) => {
+      if (this.ex !== ex || this.state !== State.Deciding) return; // the client went away meanwhile
+      if (no === null) this.decide(ex, sni, hello);
+      else this.answer(no);
+    });
+  }
+
+  private decide(ex: Exchange, sni: string, hello: Buffer): void {
+    const ctx = this.ctx;
     if (ctx.decider === null) return this.follow(ex, { kind: 'connect', host: sni, port: TLS_PORT });
     this.state = State.Deciding;
     this.pauseClient();

@@ -33,6 +33,9 @@ export async function decideTls(
       clientIp: client.ip,
       myIp: client.localIp,
       myPort: client.localPort,
+      // From the external ACL helper (user=, tag=), when one is asked.
+      user: ex.user,
+      tag: ex.tag,
       rawHead: hello,
       transport: 'tls',
     });

@@ -7,6 +7,7 @@
  */
 import { Outcome } from '../../log/outcome';
 import type { AclNotes, AclVerdict, ExternalAcl } from '../../external-acl/external-acl';
+import type { AclQuestion } from '../../external-acl/format';
 import type { Exchange } from '../exchange';
 import type { LocalAnswer } from './answer';
 import { helperRequest } from './decide';
@@ -34,6 +35,16 @@ export function checkExternalAcl(
   if (!(verdict instanceof Promise)) return then(head, answerTo(acl, verdict, ex));
   const kept: RequestHead = { ...head, table: head.table.slice(0, head.tableLength) };
   void verdict.then((v) => then(kept, answerTo(acl, v, ex)));
+}
+
+/**
+ * The same check for a connection of the TLS SNI listener, asked as Squid asks about HTTPS:
+ * method CONNECT, the SNI name and port 443 (`%URI` is `name:443`). No page can be shown there.
+ */
+export function checkTlsExternalAcl(acl: ExternalAcl, ex: Exchange, q: AclQuestion, then: (refused: LocalAnswer | null) => void): void {
+  const verdict = acl.check(q);
+  if (!(verdict instanceof Promise)) return then(answerTo(acl, verdict, ex));
+  void verdict.then((v) => then(answerTo(acl, v, ex)));
 }
 
 function answerTo(acl: ExternalAcl, verdict: AclVerdict, ex: Exchange): LocalAnswer | null {
