@@ -92,7 +92,7 @@ test('the authenticator over a real helper with channel-IDs: replies out of orde
 });
 
 test('exempt clients and destinations: ranges, host names and .domain suffixes', () => {
-  const pool = { decide: () => assert.fail('no helper is asked'), close: async () => {} };
+  const pool = { decide: () => assert.fail('no helper is asked'), close: async () => {}, stats: () => assert.fail('no figures are asked') };
   const auth = new Authenticator({ realm: 'r', ttlMs: 0, negativeTtlMs: 0, exemptClients: new RangeList(['10.0.0.0/8']), exemptHosts: ['intranet', '.example.org'] }, pool);
   assert.ok(auth.exempt('10.1.2.3', 'anything.test'));
   assert.ok(auth.exempt('192.0.2.1', 'INTRANET'));

@@ -272,7 +272,7 @@ test('the schema: every option has help, a valid default and a camelCase name in
     assert.ok(camel in (config[section] as object), `${section}.${name} is missing from Config`);
   }
   // ExaProxy's sections (proxy and debug were internal, never configured), and exaproxy's [auth].
-  assert.deepEqual(Object.keys(SCHEMA).sort(), ['auth', 'daemon', 'dns', 'http', 'icap', 'log', 'passthrough', 'profile', 'redirector', 'security', 'tcp4', 'tcp6', 'tls', 'usage', 'web']);
+  assert.deepEqual(Object.keys(SCHEMA).sort(), ['acl', 'auth', 'daemon', 'dns', 'http', 'icap', 'log', 'parent', 'passthrough', 'profile', 'redirector', 'security', 'tcp4', 'tcp6', 'tls', 'usage', 'web']);
 });
 
 test('configToJson gives the keys of ExaProxy /json/configuration', () => {

@@ -113,6 +113,7 @@ export async function run(config: Config, log: Logger, recent: RecentLines, sour
         addresses: proxy.addresses.map((a) => hostPort(a.host, a.port)),
         stats: proxy.stats,
         pool: pool ?? undefined,
+        helperPools: proxy.helperPools,
         recent,
         // The TLS SNI and passthrough listeners stop, resume and drain with the proxy's.
         listen: async (on) => {

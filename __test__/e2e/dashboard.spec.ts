@@ -28,6 +28,11 @@ test('the dashboard draws live graphs, client IPs and log lines', { timeout: 60_
     port: 0,
     stats: () => stats.snapshot(),
     pool: { stats: () => ({ size: 4, busy: 2, queue: helpersQueued, timeouts: 0, crashes: 0, requests: 0, cacheHits: 0, cacheMisses: 0, minimum: 2, maximum: 8 }) },
+    // The auth and external ACL helpers (auth.*, acl.*).
+    helperPools: () => ({
+      auth: { size: 2, busy: 1, queue: helpersQueued, timeouts: 0, crashes: 0, requests: 0, cacheHits: 0, cacheMisses: 0, minimum: 1, maximum: 5 },
+      acl: { size: 1, busy: 1, queue: 0, timeouts: 0, crashes: 0, requests: 0, cacheHits: 0, cacheMisses: 0, minimum: 1, maximum: 5 },
+    }),
     configJson: () => ({}),
     control: { resize() {}, listen() {}, debug() {} },
     recentLogs: () => recent.all(),
@@ -101,8 +106,8 @@ test('the dashboard draws live graphs, client IPs and log lines', { timeout: 60_
         return { id: c.id as string, points: Number(c.dataset.points), total: Number(c.dataset.total), coloured };
       }),
     );
-    assert.equal(charts.length, 10, 'five graphs for the last minute and five for the last hour');
-    for (const id of ['seconds-requests', 'seconds-bytes', 'seconds-connections', 'seconds-helpers', 'seconds-decisions']) {
+    assert.equal(charts.length, 12, 'six graphs for the last minute and six for the last hour');
+    for (const id of ['seconds-requests', 'seconds-bytes', 'seconds-connections', 'seconds-helpers', 'seconds-squid-helpers', 'seconds-decisions']) {
       const chart = charts.find((c) => c.id === id);
       assert.ok(chart && chart.points >= 5 && chart.total > 0, `${id} has live data: ${JSON.stringify(chart)}`);
       assert.ok(chart.coloured > 50, `${id} draws its series: ${JSON.stringify(chart)}`);

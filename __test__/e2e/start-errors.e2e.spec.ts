@@ -71,6 +71,11 @@ function badValue(entry: OptionEntry): string | undefined {
     'auth.program': '"unclosed quote',
     'auth.realm': 'say "hi"',
     'auth.exempt-destinations': 'bad/host',
+    'acl.program': '"unclosed quote',
+    'acl.format': '%SRC %FOO',
+    'parent.proxies': 'proxy.example',
+    'parent.domains': 'bad/host',
+    'parent.direct': 'bad/host',
   };
   if (entry.key in byKey) return byKey[entry.key];
   const type = entry.option.type;
@@ -98,6 +103,7 @@ const ANY_VALUE: Record<string, string> = {
   'web.token': 'any text is a token',
   'profile.destination': 'not implemented: any text is accepted and ignored',
   'dns.definitions': 'not implemented: the path is never read',
+  'acl.data': 'any words are external ACL arguments (each is URL-escaped for the helper)',
 };
 
 test('each option of -h given a bad value stops the command with one line naming it', async () => {

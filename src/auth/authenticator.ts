@@ -3,8 +3,9 @@
  * then a Squid basic auth helper of the pool (one question per login at a time, however
  * many requests carry it).
  */
-import type { DecideResult, RedirectorPool } from '../redirector';
+import type { DecideResult, PoolStats, RedirectorPool } from '../redirector';
 import type { RangeList } from '../proxy/acl';
+import { DomainList } from '../proxy/domain-list';
 import type { Credentials } from './credentials';
 import { rfc1738Escape } from './escape';
 import { LoginCache, loginKey, type Login } from './login-cache';
@@ -19,28 +20,24 @@ export interface AuthSettings {
   exemptHosts: readonly string[];
 }
 
-export type LoginPool = Pick<RedirectorPool, 'decide' | 'close'>;
+export type LoginPool = Pick<RedirectorPool, 'decide' | 'close' | 'stats'>;
 
 export class Authenticator {
   readonly realm: string;
   private readonly cache: LoginCache;
   private readonly asking = new Map<string, Promise<Login>>();
-  private readonly hosts: ReadonlySet<string>;
-  private readonly domains: readonly string[];
+  private readonly exemptHosts: DomainList;
 
   constructor(private readonly settings: AuthSettings, private readonly pool: LoginPool) {
     this.realm = settings.realm;
     this.cache = new LoginCache(settings.ttlMs, settings.negativeTtlMs);
-    this.hosts = new Set(settings.exemptHosts.filter((h) => !h.startsWith('.')).map((h) => h.toLowerCase()));
-    this.domains = settings.exemptHosts.filter((h) => h.startsWith('.')).map((h) => h.toLowerCase());
+    this.exemptHosts = new DomainList(settings.exemptHosts);
   }
 
   /** Whether this client, or this destination, needs no login. */
   exempt(clientIp: string, host: string): boolean {
     if (!this.settings.exemptClients.empty && this.settings.exemptClients.has(clientIp)) return true;
-    if (this.hosts.size === 0 && this.domains.length === 0) return false;
-    const name = host.toLowerCase();
-    return this.hosts.has(name) || this.domains.some((d) => name.endsWith(d) || name === d.slice(1));
+    return this.exemptHosts.has(host);
   }
 
   /** The login's verdict: at once when remembered, else once a helper has answered. */
@@ -62,6 +59,11 @@ export class Authenticator {
       });
     this.asking.set(key, asked);
     return asked;
+  }
+
+  /** The helper pool's figures, for the monitor. */
+  stats(): PoolStats {
+    return this.pool.stats();
   }
 
   close(): Promise<void> {

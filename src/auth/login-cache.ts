@@ -12,8 +12,8 @@ export type Login =
   /** No helper could answer (all failed or timed out): not remembered. */
   | { kind: 'unavailable'; reason: string };
 
-interface Entry {
-  login: Login;
+interface Entry<V> {
+  login: V;
   expires: number;
 }
 
@@ -24,12 +24,16 @@ export function loginKey(c: Credentials): string {
   return createHash('sha256').update(c.user).update('\0').update(c.password).digest('base64');
 }
 
-export class LoginCache {
-  private readonly entries = new Map<string, Entry>();
+/**
+ * Also the external ACL's cache (src/external-acl), whose verdicts have the same three kinds:
+ * `ok` kept for the TTL, `refused` for the negative TTL, anything else not at all.
+ */
+export class LoginCache<V extends { kind: string } = Login> {
+  private readonly entries = new Map<string, Entry<V>>();
 
   constructor(private readonly ttlMs: number, private readonly negativeTtlMs: number) {}
 
-  get(key: string, now: number): Login | undefined {
+  get(key: string, now: number): V | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
     if (entry.expires > now) return entry.login;
@@ -37,7 +41,7 @@ export class LoginCache {
     return undefined;
   }
 
-  set(key: string, login: Login, now: number): void {
+  set(key: string, login: V, now: number): void {
     const ttl = login.kind === 'ok' ? this.ttlMs : login.kind === 'refused' ? this.negativeTtlMs : 0;
     if (ttl <= 0) return;
     this.entries.delete(key); // re-inserted last: Map order is age order

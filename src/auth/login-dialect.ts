@@ -4,7 +4,8 @@
  * concurrency, timeouts and restarts:
  *   -> `[channel-ID ]user password`   (each RFC 1738-escaped, see escape.ts)
  *   <- `[channel-ID ]OK [user=…]`, `ERR [message=…]` or `BH [message=…]`
- * BH ("broken helper") is asked again on another helper, as Squid does.
+ * BH ("broken helper") is asked again on another helper, as Squid does. External ACL helpers
+ * (src/external-acl) answer in the same words to a different line, so they use it too.
  */
 import type { Dialect, Outcome, RawReply, ReplyReader } from '../redirector/dialect';
 import { note, parseSquidReply } from '../redirector/squid-reply';
@@ -30,7 +31,8 @@ export class LoginDialect implements Dialect {
   /** Channel-IDs are read exactly as for url_rewrite helpers. */
   private readonly squid: SquidDialect;
 
-  constructor(concurrency: number) {
+  /** `words`: how the helper and a refusal are called in reasons (the auth helper's by default). */
+  constructor(concurrency: number, private readonly words = { helper: 'auth helper', refused: 'login refused' }) {
     this.squid = new SquidDialect(concurrency, 1);
     this.channels = this.squid.channels;
     this.slotsPerHelper = this.squid.slotsPerHelper;
@@ -52,11 +54,11 @@ export class LoginDialect implements Dialect {
       case 'OK':
         return { kind: 'decision', decision: { kind: 'permit' }, cacheable: false };
       case 'ERR':
-        return { kind: 'decision', decision: { kind: 'deny', reason: message ?? 'login refused' }, cacheable: false };
+        return { kind: 'decision', decision: { kind: 'deny', reason: message ?? this.words.refused }, cacheable: false };
       case 'BH':
-        return { kind: 'retry', reason: message === undefined ? 'auth helper answered BH' : `auth helper answered BH: ${message}` };
+        return { kind: 'retry', reason: message === undefined ? `${this.words.helper} answered BH` : `${this.words.helper} answered BH: ${message}` };
       default:
-        return { kind: 'decision', decision: { kind: 'error', reason: 'the auth helper answered neither OK, ERR nor BH' }, cacheable: false };
+        return { kind: 'decision', decision: { kind: 'error', reason: `the ${this.words.helper} answered neither OK, ERR nor BH` }, cacheable: false };
     }
   }
 }

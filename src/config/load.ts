@@ -167,7 +167,7 @@ function parseOne(entry: OptionEntry, given: Given | undefined, context: Resolve
   } catch (error) {
     if (!(error instanceof InvalidValue)) throw error;
     if (!given) throw new Error(`the built-in default of ${entry.key} (${JSON.stringify(raw)}) is invalid: ${error.expected}`);
-    throw new ConfigError(given.where, `${entry.key} = ${JSON.stringify(raw)}: ${error.expected}`);
+    throw new ConfigError(given.where, `${entry.key} = ${JSON.stringify(entry.option.shown?.(raw) ?? raw)}: ${error.expected}`);
   }
 }
 
@@ -210,6 +210,14 @@ function crossCheck(config: Config, values: ReadonlyMap<string, Given>, context:
   }
   if (auth.minimum > auth.maximum) {
     throw new ConfigError(at('auth.minimum'), `auth.minimum = ${auth.minimum} is above auth.maximum = ${auth.maximum}: expected minimum <= maximum`);
+  }
+  const { acl } = config;
+  if (acl.enable && !commandRunnable(acl.program)) {
+    throw new ConfigError(at(values.has('acl.program') ? 'acl.program' : 'acl.enable'),
+      `acl.program = ${JSON.stringify(acl.program.program)}: no executable file there; acl.enable is true, so give the path of a Squid external ACL helper (such as /usr/lib/squid/ext_file_userip_acl -f FILE)`);
+  }
+  if (acl.minimum > acl.maximum) {
+    throw new ConfigError(at('acl.minimum'), `acl.minimum = ${acl.minimum} is above acl.maximum = ${acl.maximum}: expected minimum <= maximum`);
   }
   for (const [family, listener] of [['tcp4', tcp4], ['tcp6', tcp6]] as const) {
     if (!config.web.enable || !listener.listen || listener.port === 0 || listener.port !== config.web.port) continue;

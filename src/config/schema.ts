@@ -25,11 +25,16 @@ import {
   type Option,
 } from './types';
 import { logDestination } from './log-destination';
+import { aclFormat } from './acl-format';
+import { parentProxies } from './parents';
 
 const LOOPBACK = '127.0.0.0/8 ::1/128';
 const PRIVATE = `${LOOPBACK} 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7 fe80::/10`;
 const MANY = 1_000_000;
 const DAY = 86_400;
+/** Destination lists: host names, and `.domain` for a domain and its subdomains. */
+const DESTINATIONS = /^[A-Za-z0-9.\-_ ]*$/;
+const DESTINATIONS_ACCEPTED = 'host names, or .domain for a domain and its subdomains, separated by spaces';
 
 /** ExaProxy's per-subsystem log switches (log.<subsystem>). */
 function subsystem(name: string): Option<boolean> {
@@ -99,7 +104,28 @@ export const SCHEMA = {
     ttl: seconds({ default: '7200', min: 0, max: 7 * DAY, zero: 'ask the helper every time', help: 'seconds a successful login is remembered (keyed by user and a hash of the password; Squid credentialsttl)' }),
     'negative-ttl': seconds({ default: '5', min: 0, max: DAY, zero: 'ask the helper every time', help: 'seconds a refused login is remembered' }),
     'exempt-clients': cidrs({ default: '', help: 'client ranges that need no login' }),
-    'exempt-destinations': text({ default: '', pattern: /^[A-Za-z0-9.\-_ ]*$/, accepted: 'host names, or .domain for a domain and its subdomains, separated by spaces', help: 'destinations that need no login (host, or .domain and its subdomains)' }),
+    'exempt-destinations': text({ default: '', pattern: DESTINATIONS, accepted: DESTINATIONS_ACCEPTED, help: 'destinations that need no login (host, or .domain and its subdomains)' }),
+  },
+  acl: {
+    enable: bool({ default: 'false', help: 'ask a Squid external ACL helper (external_acl_type) about each request: OK goes on, ERR gets 403' }),
+    program: command({ default: '/usr/lib/squid/ext_file_userip_acl -f /etc/squid/userip.conf', help: 'the external ACL helper with its arguments (reads the acl.format line, answers OK/ERR/BH)' }),
+    format: aclFormat({ default: '%SRC %LOGIN', help: "the helper's request line in Squid's FORMAT macros, each URL-escaped ('-' when unknown); %DATA appended if absent" }),
+    data: text({ default: '', help: "the arguments of Squid's `acl NAME external TYPE ARGS` line, sent as %DATA ('-' when empty)" }),
+    minimum: int({ default: '1', min: 0, max: 10_000, help: 'external ACL helpers kept running (Squid children-startup)' }),
+    maximum: int({ default: '5', min: 1, max: 10_000, help: 'most external ACL helpers running at once (Squid children-max)' }),
+    concurrency: int({ default: '0', min: 0, max: 1000, zero: 'one request at a time, no channel-ID', help: 'requests in flight per external ACL helper, with Squid channel-IDs' }),
+    timeout: seconds({ default: '5', min: 0.001, max: DAY, help: 'seconds an external ACL helper may take to answer (then it is replaced and acl.failure applies)' }),
+    ttl: seconds({ default: '3600', min: 0, max: 7 * DAY, zero: 'ask the helper every time', help: 'seconds an OK is remembered for the same request line (Squid ttl)' }),
+    'negative-ttl': seconds({ default: '3600', min: 0, max: 7 * DAY, zero: 'ask the helper every time', help: 'seconds an ERR is remembered for the same request line (Squid negative_ttl)' }),
+    failure: oneOf(['deny', 'allow'], { default: 'deny', help: 'when the helper answers BH three times or not at all: deny (503 page) or allow (go on)' }),
+  },
+  parent: {
+    proxies: parentProxies({ default: '', help: "upstream proxies to go through (Squid cache_peer … parent): '[user:password@]host:port [weight=N] [tag=T]', comma separated; empty: connect directly" }),
+    domains: text({ default: '', pattern: DESTINATIONS, accepted: DESTINATIONS_ACCEPTED, help: 'destinations sent through the parents (host, or .domain and its subdomains); empty: every destination (Squid never_direct allow all)' }),
+    direct: text({ default: '', pattern: DESTINATIONS, accepted: DESTINATIONS_ACCEPTED, help: 'destinations always reached directly, never through a parent (Squid always_direct)' }),
+    select: oneOf(['first', 'round-robin'], { default: 'first', help: 'first: the first parent up takes every request (Squid FIRSTUP_PARENT); round-robin: spread by weight (Squid round-robin)' }),
+    retry: seconds({ default: '10', min: 0.001, max: DAY, help: 'seconds a parent that could not be connected to is left alone before it is tried again' }),
+    'connect-timeout': seconds({ default: '5', min: 0.001, max: DAY, help: 'seconds to connect to a parent before the next one is tried (keep it below http.upstream-connect-timeout)' }),
   },
   http: {
     enable: bool({ default: 'true', help: 'ExaProxy serving state for SIGTTIN/SIGTTOU (use tcp4/tcp6.listen to stop listening)', implemented: false }),

@@ -39,6 +39,8 @@ export interface Option<T> extends OptionMeta {
   readonly type: string;
   parse(text: string, context: ResolveContext): T;
   format(value: T): string;
+  /** The value as an error line may show it (credentials hidden); the value itself without it. */
+  shown?(text: string): string;
   /** A reason when this particular value is accepted but not acted on yet. */
   unimplemented?(value: T): string | undefined;
 }

@@ -31,6 +31,10 @@ export interface AccessEntry {
   contentType?: string;
   /** authenticated user, for the squid and combined formats ('-' when absent) */
   user?: string;
+  /** the external ACL helper's tag= (Squid's %et), for the json format */
+  tag?: string;
+  /** Squid's hierarchy code and the parent proxy's host (FIRSTUP_PARENT/10.0.0.1) when one served it */
+  peer?: string;
 }
 
 export type AccessFormat = 'exaproxy' | 'squid' | 'combined' | 'json';
@@ -73,7 +77,7 @@ function squidLine(e: AccessEntry): string {
   const millis = String(Math.floor(e.time % 1000)).padStart(3, '0');
   const elapsed = String(Math.max(0, Math.round(e.durationMs))).padStart(6);
   const status = String(e.status).padStart(3, '0');
-  const peer = e.upstream === '-' || e.upstream === '' ? 'HIER_NONE/-' : `HIER_DIRECT/${hostOf(e.upstream)}`;
+  const peer = e.peer ?? (e.upstream === '-' || e.upstream === '' ? 'HIER_NONE/-' : `HIER_DIRECT/${hostOf(e.upstream)}`);
   return (
     `${seconds}.${millis} ${elapsed} ${e.clientIp} ${squidAction(e)}/${status} ${e.bytes} ` +
     `${token(e.method)} ${token(e.url)} ${token(e.user || '-')} ${peer} ${token(e.contentType || '-')}`
@@ -123,7 +127,9 @@ function jsonLine(e: AccessEntry): string {
     decision: EXAPROXY_WORDS[e.outcome],
     detail: e.detail,
     upstream: e.upstream,
+    peer: e.peer ?? null,
     user: e.user ?? null,
+    tag: e.tag || null,
     contentType: e.contentType ?? null,
     referer: e.referer ?? null,
     userAgent: e.userAgent ?? null,

@@ -40,6 +40,7 @@ const CHARTS = [
   { id: 'bytes', title: 'Bytes', series: [['bytesIn', 'in'], ['bytesOut', 'out']] },
   { id: 'connections', title: 'Connections', gauge: true, series: [['clients', 'clients'], ['upstreams', 'upstream']] },
   { id: 'helpers', title: 'Helper queue', gauge: true, series: [['queue', 'queued'], ['busy', 'busy']] },
+  { id: 'squid-helpers', title: 'Auth and ACL helpers', gauge: true, series: [['authQueue', 'auth queued'], ['authBusy', 'auth busy'], ['aclQueue', 'acl queued'], ['aclBusy', 'acl busy']] },
   { id: 'decisions', title: 'Decisions', series: 'decisions' },
 ];
 

@@ -1,7 +1,7 @@
 // The figures behind the dashboard graphs: one point per second for the last minute and one
 // point per minute for the last hour, like ExaProxy's monitor (60 of each).
 import { DECISIONS, type Snapshot } from './stats';
-import type { PoolStats } from './pool';
+import type { HelperPools, PoolStats } from './pool';
 
 export interface Point {
   /** end of the interval, ms since the epoch */
@@ -18,6 +18,11 @@ export interface Point {
   /** helper requests waiting, and helpers busy */
   queue: number;
   busy: number;
+  /** the same for the auth helpers and the external ACL helpers */
+  authQueue: number;
+  authBusy: number;
+  aclQueue: number;
+  aclBusy: number;
   /** decisions taken during the interval, by kind (DECISIONS order) */
   decisions: number[];
 }
@@ -32,7 +37,7 @@ export class History {
   private secondsInMinute = 0;
 
   /** Called once a second with the current totals. */
-  sample(now: Snapshot, pool: PoolStats | undefined): void {
+  sample(now: Snapshot, pool: PoolStats | undefined, helpers: HelperPools = {}): void {
     const before = this.last;
     this.last = now;
     if (before === undefined) return;
@@ -49,6 +54,10 @@ export class History {
       upstreams: now.gauges.upstreamOpen,
       queue: pool?.queue ?? 0,
       busy: pool?.busy ?? 0,
+      authQueue: helpers.auth?.queue ?? 0,
+      authBusy: helpers.auth?.busy ?? 0,
+      aclQueue: helpers.acl?.queue ?? 0,
+      aclBusy: helpers.acl?.busy ?? 0,
       decisions: DECISIONS.map((_, i) => positive(now.decisions[i] - before.decisions[i])),
     };
     keep(this.seconds, point);
@@ -68,6 +77,10 @@ export class History {
       m.upstreams = Math.max(m.upstreams, p.upstreams);
       m.queue = Math.max(m.queue, p.queue);
       m.busy = Math.max(m.busy, p.busy);
+      m.authQueue = Math.max(m.authQueue, p.authQueue);
+      m.authBusy = Math.max(m.authBusy, p.authBusy);
+      m.aclQueue = Math.max(m.aclQueue, p.aclQueue);
+      m.aclBusy = Math.max(m.aclBusy, p.aclBusy);
       for (let i = 0; i < m.decisions.length; i++) m.decisions[i] += p.decisions[i];
     }
     if (++this.secondsInMinute === 60) {

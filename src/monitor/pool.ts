@@ -18,6 +18,24 @@ export interface StatsPool {
   stats(): PoolStats;
 }
 
+/** The other helper pools of a worker: the auth helpers (auth.*) and the external ACL's (acl.*). */
+export interface HelperPools {
+  auth?: PoolStats;
+  acl?: PoolStats;
+}
+
+export const HELPER_POOL_NAMES = ['auth', 'acl'] as const;
+
+/** Each pool of several workers as one (mergePoolStats), absent when no worker has it. */
+export function mergeHelperPools(all: readonly HelperPools[]): HelperPools {
+  const merged: HelperPools = {};
+  for (const name of HELPER_POOL_NAMES) {
+    const pools = all.map((h) => h[name]).filter((p): p is PoolStats => p !== undefined);
+    if (pools.length > 0) merged[name] = mergePoolStats(pools);
+  }
+  return merged;
+}
+
 export function emptyPoolStats(): PoolStats {
   return { size: 0, busy: 0, queue: 0, timeouts: 0, crashes: 0, requests: 0, cacheHits: 0, cacheMisses: 0, minimum: 0, maximum: 0 };
 }

@@ -1,10 +1,10 @@
 // /metrics in the Prometheus text exposition format (version 0.0.4).
 import { DECISIONS, LATENCY_BUCKETS_MS, METHOD_NAMES, type Histogram, type Snapshot } from './stats';
-import type { PoolStats } from './pool';
+import { HELPER_POOL_NAMES, type HelperPools, type PoolStats } from './pool';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-export function renderMetrics(s: Snapshot, pool: PoolStats | undefined): string {
+export function renderMetrics(s: Snapshot, pool: PoolStats | undefined, helpers: HelperPools = {}): string {
   const out: string[] = [];
   const family = (name: string, type: string, help: string): void => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -44,6 +44,18 @@ export function renderMetrics(s: Snapshot, pool: PoolStats | undefined): string 
     single('exaproxy_helper_crashes_total', 'counter', 'Helper processes that died or misbehaved.', pool.crashes);
     single('exaproxy_helper_cache_hits_total', 'counter', 'Helper answers served from the cache.', pool.cacheHits);
     single('exaproxy_helper_cache_misses_total', 'counter', 'Helper answers not in the cache.', pool.cacheMisses);
+  }
+
+  for (const name of HELPER_POOL_NAMES) {
+    const p = helpers[name];
+    if (p === undefined) continue;
+    const what = name === 'auth' ? 'Auth helper' : 'External ACL helper';
+    single(`exaproxy_${name}_helpers`, 'gauge', `${what} processes running.`, p.size);
+    single(`exaproxy_${name}_helpers_busy`, 'gauge', `${what} processes working on a request.`, p.busy);
+    single(`exaproxy_${name}_helpers_queue`, 'gauge', `Requests waiting for a free ${what.toLowerCase()}.`, p.queue);
+    single(`exaproxy_${name}_helper_requests_total`, 'counter', `Requests sent to ${what.toLowerCase()}s.`, p.requests);
+    single(`exaproxy_${name}_helper_timeouts_total`, 'counter', `${what} answers that did not come in time.`, p.timeouts);
+    single(`exaproxy_${name}_helper_crashes_total`, 'counter', `${what} processes that died or misbehaved.`, p.crashes);
   }
 
   histogram(out, 'exaproxy_decision_duration_seconds', 'Time to decide what to do with a request (helpers included).', s.decisionLatency);

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Snapshot } from './stats';
-import type { PoolStats } from './pool';
+import type { HelperPools, PoolStats } from './pool';
 import { History } from './history';
 import { renderMetrics, PROMETHEUS_CONTENT_TYPE } from './prometheus';
 import { exaproxyRunning, sortedJson } from './running';
@@ -48,6 +48,8 @@ export interface MonitorOptions {
   proxyPids?: () => number[];
   stats: () => Snapshot;
   pool?: MonitorPool;
+  /** the auth and external ACL helper pools (auth.*, acl.*), those that run */
+  helperPools?: () => HelperPools;
   configJson: () => object;
   control: MonitorControl;
   recentLogs: () => string[];
@@ -83,7 +85,8 @@ const MAX_BODY = 8192;
 export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
   const history = new History();
   const poolStats = (): PoolStats | undefined => options.pool?.stats();
-  const sample = guarded('monitor: sampling statistics', options.log, () => history.sample(options.stats(), poolStats()));
+  const helperPools = (): HelperPools => options.helperPools?.() ?? {};
+  const sample = guarded('monitor: sampling statistics', options.log, () => history.sample(options.stats(), poolStats(), helperPools()));
   sample();
   const timer = setInterval(sample, options.sampleMs ?? 1000);
   timer.unref();
@@ -129,7 +132,7 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
         res.statusCode = 204;
         return void res.end();
       case '/metrics':
-        return send(res, 200, PROMETHEUS_CONTENT_TYPE, renderMetrics(options.stats(), poolStats()));
+        return send(res, 200, PROMETHEUS_CONTENT_TYPE, renderMetrics(options.stats(), poolStats(), helperPools()));
       case '/json':
       case '/json/':
         return json(res, 200, { error: 'invalid url', 'valid-paths': JSON_PATHS, 'control-paths (POST)': CONTROL_PATHS });
@@ -138,7 +141,7 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
       case '/json/configuration':
         return sendJsonText(res, sortedJson(options.configJson() as Record<string, unknown>));
       case '/json/stats':
-        return json(res, 200, { stats: options.stats(), pool: poolStats() ?? null });
+        return json(res, 200, { stats: options.stats(), pool: poolStats() ?? null, helpers: helperPools() });
       case '/json/history':
         return json(res, 200, history);
       case '/json/clients':

@@ -375,6 +375,8 @@ export const Rewrite = {
   CLIENT_KEEP_ALIVE: 4,
   /** Response: the client spoke HTTP/1.0. */
   CLIENT_HTTP_10: 8,
+  /** Request: the next hop is a proxy (a parent): the target goes in absolute-form, an origin-form one written `http://` + the Host value + the path. */
+  ABSOLUTE_FORM: 16,
 } as const;
 
 /** The ICAP request table: a `Uint32Array` of `icap::SIZE` slots, filled by `parse_icap_request` (the encapsulated HTTP request head goes into a head table). Offsets are absolute positions in the caller's buffer; spans are (0, 0) when absent. */

@@ -2,7 +2,7 @@
  * One client connection: its socket, its input, the PROXY header, keep-alive and
  * pipelining, and the phases of each request, in order:
  *
- *   read head → admit → [authenticate] → decide → connect → forward → respond → log   (phases/)
+ *   read head → admit → [authenticate] → [external-acl] → decide → connect → forward → respond → log
  *
  * The connection reads the client socket and writes to both; what the upstream socket
  * says is read by the UpstreamLeg (connect, respond, the response body). Requests are
@@ -18,8 +18,10 @@ import { MAX_BUFFERED } from './buffers';
 import { ClientSocket, Expiry, State } from './client-socket';
 import { admit, forwardedClient } from './phases/admit';
 import { authenticate } from './phases/authenticate';
+import { checkExternalAcl } from './phases/external-acl';
 import { refusal, renderAnswer, type LocalAnswer } from './phases/answer';
 import { asksHelper, decideByHelper, directRoute, type Route } from './phases/decide';
+import { viaParent } from './phases/connect-parent';
 import { replacedTarget, rewriteRequestHead } from './phases/forward';
 import { logExchange } from './phases/log';
 import { originalDestination, type Destination } from './original-destination';
@@ -156,11 +158,17 @@ export class ClientConnection extends ClientSocket implements ClientSide {
     this.clientIp = forwardedClient(head, ctx.settings, this.socketIp) ?? this.clientIp;
     const refused = admit(head, ex, ctx.settings, this.allowed);
     if (refused !== null) return this.answer(refused);
-    if (ctx.auth === null) return this.decide(ex, head); // auth off: this one check is all it costs
-    this.state = State.Deciding; // while a helper checks the login
-    authenticate(ctx.auth, head, ex, this.clientIp, (kept, no) => {
-      if (this.ex === ex && this.state === State.Deciding) return no === null ? this.decide(ex, kept) : this.answer(no); // else the client left
-    });
+    if (ctx.auth === null && ctx.externalAcl === null) return this.decide(ex, head); // both off: this one check is all it costs
+    this.state = State.Deciding; // while helpers check the login, then the external ACL
+    const acl = ctx.externalAcl;
+    const then = (next: (kept: RequestHead) => void) => (kept: RequestHead, no: LocalAnswer | null): void => {
+      if (this.ex === ex && this.state === State.Deciding) return no === null ? next(kept) : this.answer(no); // else the client left
+    };
+    const decide = then((kept) => this.decide(ex, kept));
+    const client = { ip: this.clientIp, port: this.clientPort, localIp: this.localIp, localPort: this.localPort };
+    const checkAcl = acl === null ? decide : then((kept) => checkExternalAcl(acl, kept, ex, client, decide));
+    if (ctx.auth === null) return checkAcl(head, null);
+    authenticate(ctx.auth, head, ex, this.clientIp, checkAcl);
   }
 
   /**
@@ -190,6 +198,7 @@ export class ClientConnection extends ClientSocket implements ClientSide {
       case 'tunnel':
         this.state = State.Connecting;
         ex.url = `${route.host}:${route.port}`;
+        ex.viaParent = viaParent(this.ctx, ex, route.host);
         return this.leg.connect(ex, route.host, route.port, 'tunnel');
       case 'replace': {
         const to = replacedTarget(this.ctx, route.head);
@@ -208,7 +217,8 @@ export class ClientConnection extends ClientSocket implements ClientSide {
 
   /** Rewrites the head now, while the table describes it, and connects. */
   private forward(ex: Exchange, input: Buffer, table: Uint32Array, host: string, port: number, tls: boolean): void {
-    const head = rewriteRequestHead(this.ctx, input, table, this.clientIp);
+    ex.viaParent = viaParent(this.ctx, ex, host);
+    const head = rewriteRequestHead(this.ctx, input, table, this.clientIp, ex.viaParent);
     if (!Buffer.isBuffer(head)) return this.answer(head);
     ex.upHead = head;
     this.state = State.Connecting;
@@ -237,8 +247,7 @@ export class ClientConnection extends ClientSocket implements ClientSide {
     this.deadline = Date.now() + this.ctx.settings.timeouts.upstreamResponse;
     this.expiry = Expiry.UpstreamTimeout;
     up.socket.cork();
-    up.socket.write(ex.upHead!);
-    this.ctx.stats?.bytesToUpstream(ex.upHead!.length);
+    this.ctx.stats?.bytesToUpstream(up.writeHead(ex.upHead!));
     if (ex.body.pending) this.pumpRequestBody();
     up.socket.uncork();
   }

@@ -10,7 +10,9 @@ import type { Outcome } from '../log/outcome';
 import type { RewritePlan } from '../native/addon';
 import type { RedirectorPool } from '../redirector';
 import type { Authenticator } from '../auth/authenticator';
+import type { ExternalAcl } from '../external-acl/external-acl';
 import type { Pages } from './pages';
+import type { Parents } from './parents';
 import type { Resolver } from './dns';
 import type { ProxySettings } from './settings';
 import type { UpstreamPool } from './upstream';
@@ -117,6 +119,10 @@ export interface ProxyContext {
   decider: Decider | null;
   /** `auth.enable`: the authenticate phase's logins (src/auth); null skips the phase. */
   auth: Authenticator | null;
+  /** `acl.enable`: the external-acl phase's helper (src/external-acl); null skips the phase. */
+  externalAcl: ExternalAcl | null;
+  /** `parent.proxies`: the parent proxies the connect phase goes through; null: directly. */
+  parents: Parents | null;
   stats: DataPathStats | null;
   access: ((r: AccessRecord) => void) | null;
   log: Log;

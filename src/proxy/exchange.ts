@@ -6,6 +6,7 @@
 import type { AccessRecord } from './context';
 import { Outcome } from '../log/outcome';
 import { BodyFramer } from './body-framer';
+import type { Parent } from './parents';
 import type { Upstream } from './upstream';
 
 export class Exchange {
@@ -31,6 +32,8 @@ export class Exchange {
   outcome: Outcome = Outcome.Permit;
   /** The user of the login the authenticate phase accepted (RFC 1738-escaped), '' without one. */
   user = '';
+  /** The external ACL helper's `tag=`, '' without one. */
+  tag = '';
   /** How long the helpers took to decide (0: none was asked). */
   decideMs = 0;
   /** ExaProxy's text after the slash: the helper's verdict or the reason. */
@@ -45,6 +48,14 @@ export class Exchange {
   target = '';
   port = 0;
   tls: { servername: string } | null = null;
+  /** Through a parent proxy (parent.*): decided before the head is rewritten (absolute-form then). */
+  viaParent = false;
+  /** The parent proxy the request went to, or null (directly). */
+  parent: Parent | null = null;
+  /** Parents tried for this request. */
+  parentTries = 0;
+  /** A tunnel's CONNECT was sent to the parent, whose answer is awaited. */
+  parentConnect = false;
   /** The rewritten request head, kept for one retry on a fresh connection. */
   upHead: Buffer | null = null;
   retried = false;
@@ -96,6 +107,8 @@ export class Exchange {
       referer: this.referer,
       contentType: this.contentType,
       user: this.user,
+      tag: this.tag,
+      peer: this.parent === null ? undefined : `${this.parent.hierarchy}/${this.parent.host}`,
     };
   }
 }

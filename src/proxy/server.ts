@@ -6,16 +6,20 @@ import type { Log } from '../log/log';
 import { createAccessLog } from '../log/access';
 import { openLineDestination } from '../log/syslog';
 import { Stats } from '../monitor/stats';
+import type { HelperPools } from '../monitor/pool';
 import { native } from '../native';
 import { VERSION } from '../version';
 import type { Redirector } from '../redirector';
 import { startRedirector } from './redirect';
 import type { Authenticator } from '../auth/authenticator';
 import { startAuthenticator } from '../auth/start';
+import type { ExternalAcl } from '../external-acl/external-acl';
+import { startExternalAcl } from '../external-acl/start';
 import { Scratch, type AccessRecord, type DataPathStats, type Decider, type ProxyContext } from './context';
 import { Resolver } from './dns';
 import { Listener } from './listener';
 import { Pages, SHIPPED_HTML } from './pages';
+import { parentsFromConfig, type Parents } from './parents';
 import { settingsFromConfig, type ProxySettings } from './settings';
 import { tlsListenError, tlsListener, tlsSettingsFromConfig, type TlsListenerSettings } from './tls-listener';
 import { passthroughListener, passthroughSettingsFromConfig, type PassthroughSettings } from './passthrough-listener';
@@ -46,6 +50,8 @@ export interface ProxyDeps {
   log: Log;
   decider?: Decider | null;
   auth?: Authenticator | null;
+  externalAcl?: ExternalAcl | null;
+  parents?: Parents | null;
   stats?: DataPathStats | null;
   access?: ((r: AccessRecord) => void) | null;
   tls?: TlsListenerSettings | null;
@@ -76,6 +82,8 @@ export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): 
     scratch: new Scratch(settings.limits),
     decider: deps.decider ?? null,
     auth: deps.auth ?? null,
+    externalAcl: deps.externalAcl ?? null,
+    parents: deps.parents ?? null,
     stats: deps.stats ?? null,
     access: deps.access ?? null,
     log: deps.log,
@@ -132,23 +140,28 @@ export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): 
 
 /**
  * Starts the proxy described by the configuration: the data path, the helper pool when
- * `redirector.enable`, the auth helpers when `auth.enable`, the access log when `usage.enable`.
+ * `redirector.enable`, the auth helpers when `auth.enable`, the external ACL helpers when
+ * `acl.enable`, the access log when `usage.enable`.
  */
 export async function startProxy(
   config: Config,
   log: Log,
-): Promise<RunningProxy & { stats: Stats; pool: Redirector | null; reopen: () => void }> {
+): Promise<RunningProxy & { stats: Stats; pool: Redirector | null; helperPools: () => HelperPools; reopen: () => void }> {
   const settings = settingsFromConfig(config, VERSION);
   const stats = new Stats();
   const access = config.usage.enable ? accessWriter(config) : null;
   const decider = config.redirector.enable ? startRedirector(config, log) : null;
   const auth = config.auth.enable ? startAuthenticator(config, log) : null;
+  const externalAcl = config.acl.enable ? startExternalAcl(config, log) : null;
+  const parents = parentsFromConfig(config, log);
   const proxy = await startProxyWith(settings, {
     log,
     stats,
     access: access?.write ?? null,
     decider,
     auth,
+    externalAcl,
+    parents,
     tls: tlsSettingsFromConfig(config),
     passthrough: passthroughSettingsFromConfig(config),
     icap: icapSettingsFromConfig(config, VERSION),
@@ -157,11 +170,13 @@ export async function startProxy(
     ...proxy,
     stats,
     pool: decider,
+    helperPools: () => ({ auth: auth?.stats(), acl: externalAcl?.stats() }),
     reopen: () => access?.reopen(),
     close: async () => {
       await proxy.close();
       await decider?.close();
       await auth?.close();
+      await externalAcl?.close();
       await access?.close();
     },
   };

@@ -15,6 +15,8 @@ import { ClientSocket, Expiry, State } from './client-socket';
 import { Exchange } from './exchange';
 import type { LocalAnswer } from './phases/answer';
 import { decideStream, type StreamDestination, type StreamQuestion, type StreamRoute } from './phases/decide-stream';
+import { checkTlsExternalAcl } from './phases/external-acl';
+import { viaParent } from './phases/connect-parent';
 import { logExchange } from './phases/log';
 import type { Upstream } from './upstream';
 import { UpstreamLeg, type ClientSide } from './upstream-leg';
@@ -57,6 +59,24 @@ export abstract class StreamConnection extends ClientSocket implements ClientSid
   protected begin(ex: Exchange, question: StreamQuestion): void {
     const ctx = this.ctx;
     if (!this.allowed) return this.refuse(403, 'client not allowed', this.farewell(403), Outcome.Deny);
+    const acl = ctx.externalAcl;
+    if (acl === null) return this.decide(ex, question);
+    this.state = State.Deciding; // while the external ACL helper thinks
+    this.pauseClient();
+    // Asked as Squid asks about HTTPS: method CONNECT, the name (or address) and port.
+    const aclQuestion = {
+      method: 'CONNECT', scheme: 'https', host: question.host, port: question.to.port, path: '', clientIp: this.clientIp, clientPort: this.clientPort,
+      myIp: this.localIp, myPort: this.localPort, rawHead: question.raw, transport: question.transport,
+    } as const;
+    checkTlsExternalAcl(acl, ex, aclQuestion, (no) => {
+      if (this.ex !== ex || this.state !== State.Deciding) return; // the client went away meanwhile
+      if (no === null) this.decide(ex, question);
+      else this.answer(no);
+    });
+  }
+
+  private decide(ex: Exchange, question: StreamQuestion): void {
+    const ctx = this.ctx;
     if (ctx.decider === null) return this.follow(ex, { kind: 'connect', ...question.to });
     this.state = State.Deciding;
     this.pauseClient();
@@ -70,6 +90,7 @@ export abstract class StreamConnection extends ClientSocket implements ClientSid
     this.state = State.Connecting;
     // An intercept is logged where it went; a permitted connection by what the client asked.
     if (ex.outcome === Outcome.Intercept) ex.url = hostPort(route);
+    ex.viaParent = viaParent(this.ctx, ex, route.host);
     this.leg.connect(ex, route.host, route.port, 'tunnel');
   }
 

@@ -11,6 +11,7 @@ import type { ProxyContext } from './context';
 import type { Exchange } from './exchange';
 import { refusal, type LocalAnswer } from './phases/answer';
 import { mayRetry, openUpstream, resolveDestination, upstreamKey, type Resolved } from './phases/connect';
+import { connectHead, NO_PARENT, parentRefuses, readParentAnswer } from './phases/connect-parent';
 import { readResponseHead } from './phases/respond';
 import type { Upstream, UpstreamOwner } from './upstream';
 
@@ -47,26 +48,66 @@ export class UpstreamLeg implements UpstreamOwner {
   connect(ex: Exchange, host: string, port: number, kind: 'plain' | 'tls' | 'tunnel', fresh = false): void {
     ex.target = `${host}:${port}`;
     ex.port = port;
+    if (ex.viaParent) return this.connectParent(ex, host, port, kind === 'tunnel', fresh);
     ex.tls = kind === 'tls' ? { servername: isIP(host) ? '' : host } : null;
     const key = upstreamKey(host, port, kind);
     const pooled = kind === 'tunnel' || fresh ? undefined : this.client.ctx.upstreams.acquire(key);
-    if (pooled) {
-      pooled.owner = this;
-      ex.up = pooled;
-      ex.received = false;
-      return this.client.sendRequest(ex, pooled);
-    }
+    if (pooled) return this.reuse(ex, pooled);
     const resolved = resolveDestination(this.client.ctx, ex, host, port, this.client.ownIp);
-    if (!(resolved instanceof Promise)) return this.open(ex, key, host, resolved);
+    if (!(resolved instanceof Promise)) return this.open(ex, key, host, port, resolved);
     resolved.then((r) => {
-      if (this.client.active() === ex) this.open(ex, key, host, r);
+      if (this.client.active() === ex) this.open(ex, key, host, port, r);
     }, () => undefined);
   }
 
-  private open(ex: Exchange, key: string, host: string, resolved: Resolved): void {
+  /**
+   * Through the next parent up (parent.*): a pooled connection to it or a new one; a tunnel
+   * asks it with CONNECT once connected. The parent resolves the destination itself.
+   */
+  private connectParent(ex: Exchange, host: string, port: number, tunnel: boolean, fresh: boolean): void {
+    const ctx = this.client.ctx;
+    const refused = parentRefuses(ctx, host, port, this.client.ownIp, tunnel);
+    if (refused !== null) return this.client.answer(refused);
+    const parent = ctx.parents!.pick(Date.now(), ex.tag);
+    // Each failed parent is tried once per request at most, however short parent.retry is.
+    if (parent === null || ex.parentTries++ > ctx.parents!.list.length) return this.client.answer(NO_PARENT);
+    ex.parent = parent;
+    ex.parentConnect = tunnel;
+    ex.tls = null;
+    const key = `p:${parent.name}`;
+    const pooled = tunnel || fresh ? undefined : ctx.upstreams.acquire(key);
+    if (pooled) return this.reuse(ex, pooled);
+    const opened = (addresses: Resolved): void => {
+      if (this.client.active() !== ex) return;
+      this.open(ex, key, parent.host, parent.port, addresses);
+      const up = ex.up;
+      if (up === null) return;
+      up.authorization = parent.authorization;
+      // A parent that does not answer is given up in time for the next one to be tried.
+      up.socket.setTimeout(ctx.parents!.connectTimeoutMs, () => {
+        if (!up.connected) up.socket.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
+      });
+    };
+    const resolved = ctx.resolver.resolve(parent.host, Date.now());
+    if (!(resolved instanceof Promise)) return opened(resolved);
+    resolved.then(opened, (error: unknown) => {
+      if (this.client.active() !== ex) return;
+      ctx.parents!.failed(parent, Date.now(), `its name does not resolve: ${String(error)}`);
+      this.connect(ex, host, port, tunnel ? 'tunnel' : 'plain', true);
+    });
+  }
+
+  private reuse(ex: Exchange, pooled: Upstream): void {
+    pooled.owner = this;
+    ex.up = pooled;
+    ex.received = false;
+    this.client.sendRequest(ex, pooled);
+  }
+
+  private open(ex: Exchange, key: string, host: string, port: number, resolved: Resolved): void {
     if (!Array.isArray(resolved)) return this.client.answer(resolved as LocalAnswer);
     this.client.connecting();
-    ex.up = openUpstream(this.client.ctx, key, resolved, ex.port, ex.tls, this, host);
+    ex.up = openUpstream(this.client.ctx, key, resolved, port, ex.tls, this, host);
     ex.received = false;
   }
 
@@ -75,6 +116,31 @@ export class UpstreamLeg implements UpstreamOwner {
   upstreamConnected(up: Upstream): void {
     const ex = this.client.active();
     if (ex === null || ex.up !== up) return up.destroy();
+    if (ex.parent !== null) {
+      up.socket.setTimeout(0);
+      this.client.ctx.parents!.connected(ex.parent);
+      if (ex.parentConnect) return void up.socket.write(connectHead(ex.targetHost, ex.port, ex.parent));
+    }
+    this.client.sendRequest(ex, up);
+  }
+
+  /** The parent's answer to a tunnel's CONNECT: open, the tunnel goes on as if connected directly. */
+  private parentAnswered(ex: Exchange, chunk: Buffer): void {
+    const buf = ex.partialHead === null ? chunk : Buffer.concat([ex.partialHead, chunk]);
+    const step = readParentAnswer(this.client.ctx, ex, ex.parent!, buf);
+    if (step.kind === 'more') return;
+    if (step.kind === 'refused') {
+      this.drop(ex);
+      return this.client.answer(step.answer);
+    }
+    ex.parentConnect = false;
+    ex.received = false;
+    const up = ex.up!;
+    if (step.rest.length > 0) {
+      // The destination spoke first: its bytes go back to the socket, for the tunnel to relay.
+      up.socket.pause();
+      up.socket.unshift(step.rest);
+    }
     this.client.sendRequest(ex, up);
   }
 
@@ -83,6 +149,7 @@ export class UpstreamLeg implements UpstreamOwner {
     ctx.stats?.bytesFromUpstream(chunk.length);
     const ex = this.client.active();
     if (ex === null) return; // it let go of its upstream already
+    if (ex.parentConnect) return this.parentAnswered(ex, chunk);
     ex.received = true;
     this.client.responseProgress();
     if (ex.responseBody.pending || ex.responded) return this.relay(ex, chunk, 0);
@@ -137,6 +204,11 @@ export class UpstreamLeg implements UpstreamOwner {
     ex.up = null;
     if (!ex.responded) {
       // Nothing of a response yet.
+      if (ex.parent !== null && up !== null && !up.connected) {
+        // The parent could not be connected to: the next one up takes the request.
+        this.client.ctx.parents!.failed(ex.parent, Date.now(), (error as NodeJS.ErrnoException | undefined)?.code ?? 'closed');
+        return this.connect(ex, ex.targetHost, ex.port, ex.parentConnect ? 'tunnel' : 'plain', true);
+      }
       if (ex.upHead !== null && mayRetry(ex, up)) {
         ex.retried = true;
         return this.connect(ex, ex.targetHost, ex.port, ex.tls ? 'tls' : 'plain', true);

@@ -29,6 +29,8 @@ export class Upstream {
   connected = false;
   closed = false;
   ended = false;
+  /** To a parent proxy with credentials: its `Proxy-Authorization` line and the blank line, added to each head. */
+  authorization: Buffer | null = null;
 
   constructor(
     readonly socket: Socket | TLSSocket,
@@ -103,6 +105,17 @@ export class Upstream {
     up.owner = owner;
     socket.once(tls ? 'secureConnect' : 'connect', up.onConnect);
     return up;
+  }
+
+  /** Writes a request head (ending in its blank line), the parent's credentials in; returns the bytes written. */
+  writeHead(head: Buffer): number {
+    if (this.authorization === null) {
+      this.socket.write(head);
+      return head.length;
+    }
+    this.socket.write(head.subarray(0, head.length - 2));
+    this.socket.write(this.authorization);
+    return head.length - 2 + this.authorization.length;
   }
 
   destroy(): void {

@@ -12,6 +12,7 @@ import { LineReader } from './line-reader';
 import { REDIRECT_STATUSES, atoi, legacyNotes, note, parseSquidReply } from './squid-reply';
 import type { RedirectorRequest } from './types';
 import { hasControl, urlHost, wireSafe } from './wire';
+import { rfc1738Escape } from '../auth/escape';
 
 const PERMIT: Outcome = { kind: 'decision', decision: { kind: 'permit' }, cacheable: true };
 
@@ -56,8 +57,13 @@ export class SquidDialect implements Dialect {
     this.slotsPerHelper = concurrency > 0 ? concurrency : pipeline;
   }
 
+  /**
+   * A tag from the external ACL helper is added as `tag=` (what `url_rewrite_extras … tag=%et`
+   * makes Squid send; not in its default line): helpers reading the fixed fields ignore it.
+   */
   encode(req: RedirectorRequest): string {
-    return `${squidUrl(req)} ${req.clientIp}/- ${req.user || '-'} ${req.transport === 'http' ? req.method : 'CONNECT'} myip=${req.myIp} myport=${req.myPort}\n`;
+    const tag = req.tag ? ` tag=${rfc1738Escape(Buffer.from(req.tag, 'latin1'))}` : '';
+    return `${squidUrl(req)} ${req.clientIp}/- ${req.user || '-'} ${req.transport === 'http' ? req.method : 'CONNECT'} myip=${req.myIp} myport=${req.myPort}${tag}\n`;
   }
 
   newReader(maxReplyBytes: number): ReplyReader {

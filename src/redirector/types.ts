@@ -45,6 +45,8 @@ export interface RedirectorRequest {
   myPort: number;
   /** The authenticated user (src/auth), RFC 1738-escaped; absent or '' when there was no login. */
   user?: string;
+  /** The external ACL helper's `tag=` (src/external-acl); absent or '' without one. */
+  tag?: string;
   /** The client's head bytes exactly as received (sent to ICAP helpers); the ClientHello record for TLS. */
   rawHead: Buffer;
   /**

@@ -1,7 +1,7 @@
 // One worker as the primary sees it, and waiting for it to be ready.
 import type { Worker } from 'node:cluster';
 import type { Snapshot } from '../monitor/stats';
-import type { PoolStats } from '../monitor/pool';
+import type { HelperPools, PoolStats } from '../monitor/pool';
 
 export interface Member {
   worker: Worker;
@@ -11,6 +11,8 @@ export interface Member {
   leaving: boolean;
   last?: Snapshot;
   pool?: PoolStats;
+  /** the auth and external ACL helper pools */
+  helpers?: HelperPools;
   startedAt: number;
   killTimer?: NodeJS.Timeout;
   /** the worker's own line saying why it could not start */

@@ -1,7 +1,7 @@
 // The IPC messages between the primary and its workers (node:cluster's process.send channel).
 // Every message carries an `exaproxy` field naming it, so nothing else on the channel is mistaken for one.
 import type { Snapshot } from '../monitor/stats';
-import type { PoolStats } from '../monitor/pool';
+import type { HelperPools, PoolStats } from '../monitor/pool';
 
 /** Primary → worker: what the signals and the monitor's control actions turn into. */
 export type PrimaryMessage =
@@ -26,7 +26,7 @@ export type WorkerMessage =
   /** the worker could not start: the one line saying why (it exits right after) */
   | { exaproxy: 'failed'; reason: string }
   /** about once a second: figures for the monitor, and log lines written since the last report */
-  | { exaproxy: 'report'; stats: Snapshot; pool: PoolStats | null; logs: string[] }
+  | { exaproxy: 'report'; stats: Snapshot; pool: PoolStats | null; helpers?: HelperPools; logs: string[] }
   /** the worker is stopping (after a stop message or SIGTERM) */
   | { exaproxy: 'stopping'; graceful: boolean };
 

@@ -70,6 +70,15 @@ function checks(config: Config, source: string, dropping: boolean): Check[] {
       advice: (user) => `install the auth helper where ${user} can run it (mode and every folder above it), or choose another auth.program`,
     });
   }
+  if (config.acl.enable) {
+    const program = config.acl.program.program;
+    list.push({
+      label: `acl.program ${program}`,
+      path: program,
+      need: 'run',
+      advice: (user) => `install the external ACL helper where ${user} can run it (mode and every folder above it), or choose another acl.program`,
+    });
+  }
   // The shipped pages are optional (built-in ones replace what cannot be read): only a folder
   // the operator chose is checked (it must exist: a typo would silently give built-in pages),
   // with each page in it.

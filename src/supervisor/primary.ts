@@ -5,7 +5,7 @@
 import cluster from 'node:cluster';
 import { chownSync } from 'node:fs';
 import { Stats, retired, emptySnapshot, type Snapshot } from '../monitor/stats';
-import { mergePoolStats, type PoolStats } from '../monitor/pool';
+import { mergeHelperPools, mergePoolStats, type HelperPools, type PoolStats } from '../monitor/pool';
 import { RecentLines } from '../monitor/recent';
 import { startMonitor, type Monitor } from '../monitor/server';
 import { waitReady, type Member } from './member';
@@ -119,6 +119,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
       case 'report':
         member.last = m.stats;
         member.pool = m.pool ?? undefined;
+        member.helpers = m.helpers;
         for (const line of m.logs) recent.push(line);
         break;
       case 'stopping':
@@ -260,6 +261,10 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
     return pools.length > 0 ? mergePoolStats(pools) : undefined;
   }
 
+  function helperPools(): HelperPools {
+    return mergeHelperPools(live().filter((m) => !m.leaving && m.helpers !== undefined).map((m) => m.helpers as HelperPools));
+  }
+
   const control = {
     resize(minimum: number, maximum: number): void {
       state.pool = { minimum, maximum };
@@ -313,6 +318,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
       identifier: settings.identifier,
       stats: aggregate,
       pool: { stats: pool },
+      helperPools,
       configJson: () => (monitorSettings ?? settings).configJson(),
       control,
       logFiles: () => (monitorSettings ?? settings).logFiles === true,

@@ -2,7 +2,7 @@
 // messages, and reports its figures once a second.
 import type { Stats } from '../monitor/stats';
 import { Stats as EmptyStats } from '../monitor/stats';
-import type { PoolStats } from '../monitor/pool';
+import type { HelperPools, PoolStats } from '../monitor/pool';
 import type { RecentLines } from '../monitor/recent';
 import type { Log } from '../monitor/server';
 import { isPrimaryMessage, type PrimaryMessage, type WorkerMessage } from './messages';
@@ -16,6 +16,8 @@ export interface WorkerHandle {
   stats?: Stats;
   /** the helper pool (src/redirector): pool.stats() and pool.resize(min, max) */
   pool?: { stats(): PoolStats; resize(minimum: number, maximum: number): void | Promise<void> };
+  /** the auth and external ACL helper pools' figures */
+  helperPools?: () => HelperPools;
   /** stop (false) / start (true) listening on the proxy ports */
   listen(on: boolean): void | Promise<void>;
   /** debug logging on or off */
@@ -68,7 +70,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerHandle> {
   const report = guarded(`worker ${process.pid}: statistics report`, log, (): void => {
     const logs = handle.recent?.since(seq) ?? { lines: [], next: 0 };
     seq = logs.next;
-    send({ exaproxy: 'report', stats: (handle.stats ?? fallback).snapshot(), pool: handle.pool?.stats() ?? null, logs: logs.lines });
+    send({ exaproxy: 'report', stats: (handle.stats ?? fallback).snapshot(), pool: handle.pool?.stats() ?? null, helpers: handle.helperPools?.() ?? {}, logs: logs.lines });
   });
   const reporter = setInterval(report, options.reportMs ?? 1000);
   reporter.unref();

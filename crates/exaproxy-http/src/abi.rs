@@ -352,6 +352,9 @@ constants! {
         CLIENT_KEEP_ALIVE = 1 << 2,
         /// Response: the client spoke HTTP/1.0.
         CLIENT_HTTP_10 = 1 << 3,
+        /// Request: the next hop is a proxy (a parent): the target goes in absolute-form, an
+        /// origin-form one written `http://` + the Host value + the path.
+        ABSOLUTE_FORM = 1 << 4,
     }
 }
 

@@ -215,6 +215,32 @@ fn absolute_form_targets() {
 }
 
 #[test]
+fn to_a_parent_proxy_the_target_stays_absolute() {
+    let p = plan(|o| o.via = None);
+    let bits = KEEP | rewrite::ABSOLUTE_FORM;
+    let cases = [
+        // Absolute-form kept (the fragment still dropped); Host still the target's authority;
+        // the client's Proxy-Authorization never goes on.
+        (
+            "GET http://a.test:8080/p?q#frag HTTP/1.1\r\nHost: b.test\r\nProxy-Authorization: Basic eDp5\r\n\r\n",
+            "GET http://a.test:8080/p?q HTTP/1.1\r\nHost: a.test:8080\r\n\r\n",
+        ),
+        (
+            "OPTIONS http://www.example.org:8001 HTTP/1.1\r\nHost: www.example.org:8001\r\n\r\n",
+            "OPTIONS http://www.example.org:8001 HTTP/1.1\r\nHost: www.example.org:8001\r\n\r\n",
+        ),
+        // Origin-form (an intercepted request): http:// and the Host value in front.
+        (
+            "GET /x?y HTTP/1.1\r\nHost: c.test:81\r\n\r\n",
+            "GET http://c.test:81/x?y HTTP/1.1\r\nHost: c.test:81\r\n\r\n",
+        ),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(request(&p, input, "", bits), expected, "{input:?}");
+    }
+}
+
+#[test]
 fn http_10_without_host_gets_one_and_keep_alive() {
     let input = "GET http://a.test/x HTTP/1.0\r\nAccept: */*\r\n\r\n";
     assert_eq!(

@@ -49,6 +49,9 @@ export async function decideStream(
     clientIp: client.ip,
     myIp: client.localIp,
     myPort: client.localPort,
+    // From the external ACL helper (user=, tag=), when one is asked.
+    user: ex.user,
+    tag: ex.tag,
     rawHead: q.raw,
     transport: q.transport,
   };

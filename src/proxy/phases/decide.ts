@@ -4,7 +4,7 @@
  */
 import { Method, METHOD_NAMES, Slot } from '../../native/abi.generated';
 import { Outcome } from '../../log/outcome';
-import type { DecideResult, Decision } from '../../redirector';
+import type { DecideResult, Decision, RedirectorRequest } from '../../redirector';
 import type { ProxyContext } from '../context';
 import type { Exchange } from '../exchange';
 import type { LocalAnswer } from './answer';
@@ -80,8 +80,13 @@ function askHelper(
   ex: Exchange,
   client: HelperClient,
 ): Promise<DecideResult> {
+  return ctx.decider!.decide(helperRequest(head, ex, client));
+}
+
+/** The request as every helper sees it (the redirector's and the external ACL's). */
+export function helperRequest(head: RequestHead, ex: Exchange, client: HelperClient): RedirectorRequest {
   const t = head.table;
-  return ctx.decider!.decide({
+  return {
     method: methodText(ex),
     scheme: head.tls ? 'https' : 'http',
     host: head.host,
@@ -91,10 +96,11 @@ function askHelper(
     myIp: client.localIp,
     myPort: client.localPort,
     user: ex.user,
+    tag: ex.tag,
     rawHead: head.input.subarray(t[Slot.METHOD_START]!, t[Slot.HEAD_END]!),
     transport: 'http',
     icapHeaders: client.icapHeaders,
-  });
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Forward: the request head rewritten for the upstream (hop-by-hop fields removed,
- * Via, X-Forwarded-For, the configured changes, absolute-form to origin-form), in the
+ * Via, X-Forwarded-For, the configured changes, absolute-form to origin-form — kept
+ * absolute for a parent proxy), in the
  * worker's output slab. The body follows through the exchange's framer.
  */
 import { ERROR_INFO, ErrorCode, Flag, Rewrite, Slot } from '../../native/abi.generated';
@@ -13,9 +14,10 @@ import { targetOf } from './read-head';
 const { parseRequest, rewriteRequest } = native;
 
 /** The head to send upstream, or the answer when it cannot be rewritten. */
-export function rewriteRequestHead(ctx: ProxyContext, input: Buffer, table: Uint32Array, clientIp: string): Buffer | LocalAnswer {
+export function rewriteRequestHead(ctx: ProxyContext, input: Buffer, table: Uint32Array, clientIp: string, toParent = false): Buffer | LocalAnswer {
   const headLen = table[Slot.HEAD_END]! - table[Slot.METHOD_START]!;
-  let bits = Rewrite.UPSTREAM_KEEP_ALIVE;
+  // A parent proxy is sent the target in absolute-form.
+  let bits = toParent ? Rewrite.UPSTREAM_KEEP_ALIVE | Rewrite.ABSOLUTE_FORM : Rewrite.UPSTREAM_KEEP_ALIVE;
   if ((table[Slot.FLAGS]! & Flag.IS_UPGRADE) !== 0) bits |= Rewrite.ALLOW_UPGRADE;
   let n = -ErrorCode.OUTPUT_TOO_SMALL;
   // Usually fits in the head's size plus our few lines; configured additions may need more.

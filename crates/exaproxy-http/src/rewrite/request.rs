@@ -63,7 +63,18 @@ fn request(
     out.put(b" ")?;
     let target = head.slot_span(slot::TARGET_START, slot::TARGET_END)?;
     let mut authority: &[u8] = b"";
-    if absolute {
+    let to_proxy = bits & rewrite::ABSOLUTE_FORM != 0;
+    if to_proxy && absolute {
+        // A proxy takes the target as it is, fragment excepted.
+        out.put(target.split(|&b| b == b'#').next().unwrap_or_default())?;
+        let scheme_end = target.windows(3).position(|w| w == b"://").ok_or(bad)?;
+        let authority_start = table[slot::TARGET_START] as usize + scheme_end + 3;
+        authority = head.span(authority_start, table[slot::PATH_START] as usize)?;
+    } else if to_proxy && target.first() == Some(&b'/') {
+        out.put(b"http://")?;
+        out.put(host_value(&head)?.ok_or(bad)?)?;
+        out.put(target)?;
+    } else if absolute {
         // scheme "://" authority: the parser checked the shape; the authority
         // ends where the path starts.
         let scheme_end = target.windows(3).position(|w| w == b"://").ok_or(bad)?;
@@ -164,4 +175,14 @@ fn request(
     }
     out.put(&plan.add_request)?;
     out.put(b"\r\n")
+}
+
+/// The value of the request's Host field, if it has one.
+fn host_value<'a>(head: &Head<'a>) -> Result<Option<&'a [u8]>, u32> {
+    for i in 0..head.count {
+        if head.id(i) == header::HOST {
+            return head.value(i).map(Some);
+        }
+    }
+    Ok(None)
 }
