@@ -171,15 +171,9 @@ export class ClientConnection extends ClientSocket implements ClientSide {
     authenticate(ctx.auth, head, ex, this.clientIp, checkAcl);
   }
 
-  /**
-   * Where this connection was going before nftables/iptables redirected it here (asked of
-   * the system once per connection), or null. Behind a PROXY-protocol front end the socket
-   * is the front end's.
-   */
+  /** Where nftables/iptables redirected this connection from, asked once; none behind a PROXY front end (its socket). */
   private redirectedTo(): Destination | null {
-    if (this.original === undefined) {
-      this.original = this.ctx.settings.proxied ? null : originalDestination(this.socket, this.localIp, this.localPort);
-    }
+    if (this.original === undefined) this.original = this.ctx.settings.proxied ? null : originalDestination(this.socket, this.localIp, this.localPort);
     return this.original;
   }
 
