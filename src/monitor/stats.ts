@@ -107,11 +107,14 @@ export class Stats {
    */
   private loopDelayMax = 0;
   private loopTick = performance.now();
-  private readonly loopTimer = setInterval(() => {
-    const now = performance.now();
-    this.loopDelayMax = Math.max(this.loopDelayMax, now - this.loopTick - LOOP_TICK_MS);
-    this.loopTick = now;
-  }, LOOP_TICK_MS).unref();
+
+  constructor() {
+    setInterval(() => {
+      const now = performance.now();
+      this.loopDelayMax = Math.max(this.loopDelayMax, now - this.loopTick - LOOP_TICK_MS);
+      this.loopTick = now;
+    }, LOOP_TICK_MS).unref();
+  }
 
   clientOpened(ip: string): void {
     this.clientsOpen++;
