@@ -80,7 +80,7 @@ function keepAsking(s: Socket): { answers: () => number; ended: () => string | n
       const end = pending.indexOf('\r\n\r\n');
       const length = Number(/\r\nContent-Length: (\d+)/i.exec(pending.slice(0, end))?.[1] ?? -1);
       if (end < 0 || length < 0 || pending.length < end + 4 + length) return;
-      if (!/^HTTP\/1\.1 200 /.test(pending)) ended ??= `status ${pending.slice(9, 12)}`;
+      if (!pending.startsWith('HTTP/1.1 200 ')) ended ??= `status ${pending.slice(9, 12)}`;
       pending = pending.slice(end + 4 + length);
       answers++;
       ask();

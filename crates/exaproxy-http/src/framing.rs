@@ -242,7 +242,10 @@ mod tests {
         assert!(te(&["chunked;\"="]).is_err());
         assert!(te(&["chunked;a=\"open"]).is_err());
         assert!(te(&["chunked;a =b"]).is_err(), "no space before =");
-        assert!(te(&["gzip;x, chunked"]).is_err(), "a bare name only on chunked");
+        assert!(
+            te(&["gzip;x, chunked"]).is_err(),
+            "a bare name only on chunked"
+        );
         assert!(te(&["gzip;q"]).is_err());
         assert!(te(&["gzip;q=\"1, 2\", chunked"]).is_ok());
         assert_eq!(te(&["chunked, gzip"]), Ok((false, true)));

@@ -289,7 +289,8 @@ fn chunked_parameters_are_cut_from_the_forwarded_transfer_encoding() {
         request(&p, input, "", KEEP),
         "POST /f HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: gzip\r\nX-A: 1\r\nTransfer-Encoding: chunked\r\nX-B: 2\r\n\r\n"
     );
-    let response_head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked;custom_param\r\nX-B: 2\r\n\r\n";
+    let response_head =
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked;custom_param\r\nX-B: 2\r\n\r\n";
     assert_eq!(
         response(&p, response_head, method::GET, CLIENT_KEEP).0,
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-B: 2\r\n\r\n"
