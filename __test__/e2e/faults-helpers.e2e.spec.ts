@@ -1,7 +1,7 @@
 /**
  * Helper faults (issue 15), through the real proxy and curl with real helper processes: a
  * helper stopped by SIGSTOP, one that exits in the middle of a reply, one that writes an
- * endless line, one that floods stderr, helpers too slow for the load. In each, no client
+ * endless line, one that writes binary garbage, one that floods stderr, helpers too slow for the load. In each, no client
  * waits longer than redirector.timeout plus a generous margin (curl's --max-time: a curl
  * that times out fails the test), redirector.failure is what the others get, and the pool
  * serves again afterwards. Already covered in redirector-defects: a helper that never
@@ -126,6 +126,21 @@ describe('a helper that writes a line without end', () => {
   test('redirector.failure (503) in time, the helper is dropped, and the log says why', async () => {
     for (let i = 0; i < 3; i++) assert.equal(await get(proxy, `/garbage/${i}`), '503');
     assert.match(proxy.stdout(), /sent a reply longer than \d+ bytes/);
+  });
+});
+
+describe('a helper that writes garbage lines', () => {
+  let proxy: RunningExaproxy;
+  const program = helper('garbage', 'sys.stdout.buffer.write(b"\\x00\\xff\\xfe\\x1b[2J not a reply\\n"); sys.stdout.flush()');
+  before(async () => {
+    proxy = await proxyWith(program, ['--redirector.minimum=1', '--redirector.maximum=1', '--redirector.failure=allow']);
+  });
+  after(() => proxy?.stop());
+
+  test('each request gets the error page (503), in time, and nothing reaches the origin', async () => {
+    const seen = origin.requests.length;
+    for (let i = 0; i < 3; i++) assert.equal(await get(proxy, `/binary/${i}`), '503');
+    assert.equal(origin.requests.length, seen, 'a reply not understood is not a permit');
   });
 });
 

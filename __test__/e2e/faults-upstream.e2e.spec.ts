@@ -4,14 +4,16 @@
  * correct response; a 502/504 page before any byte of the response; or a closed connection
  * after some bytes (never a short body presented as complete). Already covered elsewhere:
  * resets mid-body in data-path-flow, an upstream that never answers and the retry rule in
- * proxy-options, an untrusted TLS certificate (502) in proxy.e2e.
+ * proxy-options.
  * The bounds on waits are generous (a loaded machine); they only tell a hang from a timeout.
  */
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { createServer as createHttpsServer } from 'node:https';
 import { startExaproxy, testArgs, type RunningExaproxy } from '../helpers/exaproxy';
 import { freePort, rawConnect, readUntil } from '../helpers/net';
+import { makePki } from '../helpers/tls';
 
 let proxy: RunningExaproxy;
 const servers: Server[] = [];
@@ -94,6 +96,19 @@ describe('before the response head', () => {
     const { text } = await fetchRaw(get(port, '/half-head', 'Connection: close\r\n'));
     assertPage(text, 504);
     assert.doesNotMatch(text, /text\/plain/);
+  });
+});
+
+describe('TLS upstream', () => {
+  test('a certificate the proxy does not trust: a 502 page, nothing of the response', async () => {
+    const pki = makePki(); // its CA is not given to the proxy
+    const server = createHttpsServer({ key: pki.key, cert: pki.cert }, (_req, res) => res.end('secret answer'));
+    servers.push(server as unknown as Server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const { text } = await fetchRaw(`GET https://127.0.0.1:${port}/ HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
+    assertPage(text, 502);
+    assert.doesNotMatch(text, /secret answer/);
   });
 });
 

@@ -7,6 +7,7 @@ const SERIES: { key: keyof Sample; label: string; color: string }[] = [
   { key: 'rssMiB', label: 'RSS of primary + workers (MiB)', color: '#1f77b4' },
   { key: 'fds', label: 'open files of primary + workers', color: '#ff7f0e' },
   { key: 'loopDelayMs', label: 'event-loop delay, worst in the second (ms)', color: '#2ca02c' },
+  { key: 'clientLoopDelayMs', label: "the soak's own event-loop delay (ms)", color: '#9467bd' },
   { key: 'p99Ms', label: 'keep-alive p99 latency in the second (ms)', color: '#d62728' },
 ];
 const WIDTH = 760;

@@ -13,6 +13,8 @@ export interface Sample {
   rssMiB: number;
   fds: number;
   loopDelayMs: number;
+  /** the soak process's own event-loop delay: a stall here inflates the latencies it measures */
+  clientLoopDelayMs: number;
   p99Ms: number;
   answers: number;
   failures: number;
@@ -31,6 +33,7 @@ export class Sampler {
   readonly latencies: { t: number; ms: number }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly started = Date.now();
+  private lastTick = performance.now();
 
   constructor(
     private readonly proxy: SoakProxy,
@@ -47,6 +50,9 @@ export class Sampler {
   }
 
   private async sample(): Promise<void> {
+    const tick = performance.now();
+    const clientLoopDelayMs = Math.round(Math.max(0, tick - this.lastTick - 1000) * 10) / 10;
+    this.lastTick = tick;
     const t = Math.round((Date.now() - this.started) / 1000);
     const second = this.tally.latencies.splice(0);
     for (const ms of second) this.latencies.push({ t, ms });
@@ -56,6 +62,7 @@ export class Sampler {
       rssMiB: Math.round(this.proxy.rssMiB() * 10) / 10,
       fds: this.proxy.fds(),
       loopDelayMs: Math.round((await loopDelayMs(this.proxy.monitorPort)) * 10) / 10,
+      clientLoopDelayMs,
       p99Ms: Math.round(percentile(second, 0.99) * 10) / 10,
       answers: k.answers,
       failures: k.failures,
@@ -70,7 +77,7 @@ export class Sampler {
     this.samples.push(s);
     if (t % 5 === 0) {
       console.log(
-        `soak ${t}/${this.totalS} s: rss ${s.rssMiB} MiB, fds ${s.fds}, loop delay ${s.loopDelayMs} ms, p99 ${s.p99Ms} ms, ` +
+        `soak ${t}/${this.totalS} s: rss ${s.rssMiB} MiB, fds ${s.fds}, loop delay ${s.loopDelayMs} ms (soak's own ${s.clientLoopDelayMs} ms), p99 ${s.p99Ms} ms, ` +
           `answers ${s.answers} (${s.failures} failed), idle ${s.idleOpen}, slowloris ${s.slowlorisOpen} open / ${k.slowlorisClosed} closed in time, ` +
           `tunnels ${s.tunnelsOk}, uploads ${s.uploadsOk}, bad checksums ${s.checksumMismatches}, helper kills ${s.helperKills}`,
       );

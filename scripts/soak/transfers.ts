@@ -14,9 +14,18 @@ function sha(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
 }
 
+/**
+ * Payloads made once, with their sha256, so that the soak's own CPU goes to moving bytes, not
+ * to making them (on a small machine it shares the cores with the proxy it measures).
+ */
+const PAYLOADS = [1, 2, 3, 4].map((n) => {
+  const body = randomBytes(n * MiB);
+  return { body, sha: sha(body) };
+});
+
 /** One CONNECT to the echo server: 1 MiB out, the same back; resolves with whether they match. */
 function tunnelOnce(proxyPort: number, echoPort: number): Promise<boolean> {
-  const payload = randomBytes(MiB);
+  const { body: payload, sha: sent } = PAYLOADS[0]!;
   return new Promise((resolve, reject) => {
     const s = connect(proxyPort, '127.0.0.1');
     let head = '';
@@ -33,14 +42,14 @@ function tunnelOnce(proxyPort: number, echoPort: number): Promise<boolean> {
       if (head.length > end + 4) back.push(Buffer.from(head.slice(end + 4), 'latin1'));
       s.end(payload);
     });
-    s.on('close', () => (open ? resolve(sha(Buffer.concat(back)) === sha(payload)) : reject(new Error('closed before the tunnel opened'))));
+    s.on('close', () => (open ? resolve(sha(Buffer.concat(back)) === sent) : reject(new Error('closed before the tunnel opened'))));
     s.write(`CONNECT 127.0.0.1:${echoPort} HTTP/1.1\r\nHost: 127.0.0.1:${echoPort}\r\n\r\n`);
   });
 }
 
 /** One upload of 1–4 MiB; resolves with whether the origin's sha256 is ours. */
 function uploadOnce(t: Target): Promise<boolean> {
-  const body = randomBytes(MiB * (1 + Math.floor(Math.random() * 4)));
+  const { body, sha: sent } = PAYLOADS[Math.floor(Math.random() * PAYLOADS.length)]!;
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -54,7 +63,7 @@ function uploadOnce(t: Target): Promise<boolean> {
       (res) => {
         let text = '';
         res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => (res.statusCode === 200 ? resolve(text === `${body.length} ${sha(body)}`) : reject(new Error(`upload answered ${res.statusCode}`))));
+        res.on('end', () => (res.statusCode === 200 ? resolve(text === `${body.length} ${sent}`) : reject(new Error(`upload answered ${res.statusCode}`))));
         res.on('error', reject);
       },
     );

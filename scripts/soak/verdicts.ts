@@ -69,7 +69,7 @@ export function verdicts(o: SoakOptions, k: Tally, f: RunFigures): Verdict[] {
     {
       name: 'latency',
       pass: Number.isFinite(p99) && p99 <= latencyBound,
-      detail: `p99 ${p99.toFixed(1)} ms under the soak after the warm-up, ${f.baselineP99.toFixed(1)} ms unloaded (bound ×${o.latencyFactor}: ${latencyBound.toFixed(1)} ms)`,
+      detail: `p99 ${p99.toFixed(1)} ms under the soak after the warm-up, ${f.baselineP99.toFixed(1)} ms unloaded (the larger of before and after; bound ×${o.latencyFactor}: ${latencyBound.toFixed(1)} ms)`,
     },
   ];
 }
