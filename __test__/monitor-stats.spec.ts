@@ -1,7 +1,7 @@
 // Stats: the counters the data path feeds, their snapshot, and merging across workers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Stats, retired, DECISIONS, METHOD_NAMES, LATENCY_BUCKETS_MS } from '../src/monitor/stats';
+import { Stats, retired, emptySnapshot, DECISIONS, METHOD_NAMES, LATENCY_BUCKETS_MS } from '../src/monitor/stats';
 import { Outcome } from '../src/log/outcome';
 
 test('every call lands in its counter', () => {
@@ -82,4 +82,18 @@ test('merge sums workers; a retired worker keeps its counters but not its gauges
   assert.equal(after.counters.requests, 2, 'the total does not go backwards');
   assert.equal(after.gauges.clientsOpen, 1);
   assert.equal(after.decisionLatency.count, 1);
+});
+
+test('the event-loop delay is the longest seen since the last snapshot; merged, the worst process, not a sum', async () => {
+  const stats = new Stats();
+  await new Promise((r) => setTimeout(r, 50)); // the sampling timer has run
+  stats.snapshot();
+  const until = Date.now() + 120;
+  while (Date.now() < until); // the loop is blocked for 120 ms
+  await new Promise((r) => setTimeout(r, 30));
+  const blocked = stats.snapshot().gauges.eventLoopDelayMs;
+  assert.ok(blocked >= 100, `a 120 ms block shows (${blocked} ms)`);
+  const a = { ...emptySnapshot(), gauges: { ...emptySnapshot().gauges, eventLoopDelayMs: 30, processes: 1 } };
+  const b = { ...emptySnapshot(), gauges: { ...emptySnapshot().gauges, eventLoopDelayMs: 70, processes: 1 } };
+  assert.equal(Stats.merge([a, b]).gauges.eventLoopDelayMs, 70);
 });

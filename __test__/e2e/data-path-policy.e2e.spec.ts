@@ -4,15 +4,14 @@
  * `dns.resolver`, NAT64 destinations, dripped heads. Real exaproxy, sockets and curl.
  */
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config';
 import { native } from '../../src/native/addon';
 import { Resolver } from '../../src/proxy/dns';
+import { fakeDns } from '../helpers/dns';
 import { startExaproxy, testArgs, type RunningExaproxy } from '../helpers/exaproxy';
 import { curl, parseDump, rawConnect, readUntil, startOrigin, type Origin } from '../helpers/net';
 
@@ -79,45 +78,11 @@ describe('CONNECT refusals are never 2xx', () => {
   });
 });
 
-/** A DNS server answering every A query with 127.0.0.1 and AAAA with nothing. */
-async function fakeDns(host: string): Promise<{ port: number; queries: string[]; close(): void }> {
-  const queries: string[] = [];
-  const server = createSocket('udp4');
-  server.on('message', (q, peer) => {
-    let at = 12;
-    const labels: string[] = [];
-    while (q[at]! !== 0) {
-      labels.push(q.toString('latin1', at + 1, at + 1 + q[at]!));
-      at += q[at]! + 1;
-    }
-    const qtype = q.readUInt16BE(at + 1);
-    const question = q.subarray(12, at + 5);
-    queries.push(`${labels.join('.')}/${qtype}`);
-    const a = qtype === 1;
-    const header = Buffer.alloc(12);
-    header.writeUInt16BE(q.readUInt16BE(0), 0);
-    header.writeUInt16BE(0x8180, 2);
-    header.writeUInt16BE(1, 4);
-    header.writeUInt16BE(a ? 1 : 0, 6);
-    const answer = a ? Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1]) : Buffer.alloc(0);
-    server.send(Buffer.concat([header, question, answer]), peer.port, peer.address);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.bind(53, host, () => resolve());
-  });
-  return { port: (server.address() as AddressInfo).port, queries, close: () => server.close() };
-}
-
 describe('dns.resolver', () => {
   test('the nameservers of the dns.resolver file are the ones asked', async () => {
     assert.equal(process.getuid?.(), 0, 'this test binds a DNS server to port 53 (resolv.conf has no port): run it as root');
-    const address = `127.53.${(process.pid >> 8) & 255}.${process.pid & 255 || 1}`;
-    const dns = await fakeDns(address);
-    const dir = mkdtempSync(join(tmpdir(), 'exaproxy-dns-'));
-    const conf = join(dir, 'resolv.conf');
-    writeFileSync(conf, `# test resolver\nnameserver ${address}\n`);
-    const p = await startExaproxy(testArgs(['--security.local=127.0.0.1:*', `--dns.resolver=${conf}`]));
+    const dns = await fakeDns();
+    const p = await startExaproxy(testArgs(['--security.local=127.0.0.1:*', `--dns.resolver=${dns.resolvConf}`]));
     try {
       const r = await curl(['-i', '-x', p.url, `http://app.exaproxy.test:${origin.port}/named`]);
       assert.equal(parseDump(r.stdout).status, 200, r.stdout + r.stderr);

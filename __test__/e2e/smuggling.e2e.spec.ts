@@ -212,6 +212,9 @@ function readRequest(buf: Buffer): { used: number; seen: Seen } | string | null 
       // A list over any number of lines; empty elements and parameters allowed.
       for (const element of value.split(',')) {
         const coding = element.split(';')[0]!.trim().toLowerCase();
+        // The proxy cuts parameters from chunked (`chunked;custom_param`): a next hop comparing
+        // the value with `chunked` must read the framing the proxy read.
+        if (coding === 'chunked' && element.includes(';')) return `chunked forwarded with parameters: ${JSON.stringify(value)}`;
         if (coding !== '') codings.push(coding);
       }
       if (value === '') codings.push(''); // an empty line: the last coding is no longer chunked

@@ -145,7 +145,7 @@ export const SCHEMA = {
     'header-timeout': seconds({ default: '10', min: 0, max: DAY, zero: 'no limit', help: 'seconds to receive a whole request head once it has started' }),
     'keepalive-timeout': seconds({ default: '60', min: 0, max: DAY, zero: 'no limit', help: 'seconds an idle client keep-alive connection is kept open' }),
     'upstream-connect-timeout': seconds({ default: '10', min: 0, max: DAY, zero: 'no limit', help: 'seconds to connect to a web server' }),
-    'upstream-response-timeout': seconds({ default: '60', min: 0, max: DAY, zero: 'no limit', help: 'seconds to wait for a web server to start answering' }),
+    'upstream-response-timeout': seconds({ default: '60', min: 0, max: DAY, zero: 'no limit', help: 'seconds to wait for a web server to start answering (1xx interim answers do not count), then between two reads of its answer' }),
     'tunnel-idle-timeout': seconds({ default: '3600', min: 0, max: 7 * DAY, zero: 'no limit', help: 'seconds a CONNECT or WebSocket tunnel may stay silent both ways' }),
     'upstream-idle-timeout': seconds({ default: '15', min: 0, max: DAY, zero: 'no limit', help: 'seconds an idle pooled connection to a web server is kept' }),
     'upstream-max-idle-per-host': int({ default: '256', min: 0, max: 10_000, zero: 'no pooling', help: 'idle connections kept per web server' }),

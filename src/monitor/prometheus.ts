@@ -66,6 +66,7 @@ export function renderMetrics(s: Snapshot, pool: PoolStats | undefined, helpers:
 
   single('process_cpu_seconds_total', 'counter', 'User and system CPU time of every exaproxy process.', s.counters.cpuMicros / 1e6);
   single('process_resident_memory_bytes', 'gauge', 'Resident memory of every exaproxy process.', s.gauges.rss);
+  single('exaproxy_event_loop_delay_seconds', 'gauge', 'Longest event-loop delay of any exaproxy process over the last second.', s.gauges.eventLoopDelayMs / 1000);
   single('exaproxy_processes', 'gauge', 'exaproxy processes whose figures are included (primary and workers).', s.gauges.processes);
   return `${out.join('\n')}\n`;
 }

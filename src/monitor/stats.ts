@@ -4,12 +4,16 @@
 // increment or a typed-array slot increment: no Map lookup, no allocation, no string
 // building. The only Map is the per-client-IP count, touched once per connection.
 // Counters are float64 so they stay exact up to 2^53 (a Uint32 would wrap at 4 GiB).
+import { performance } from 'node:perf_hooks';
 import type { Outcome } from '../log/outcome';
 import { OUTCOME_NAMES } from '../log/outcome';
 import { Method } from '../native/abi.generated';
 
 /** Outcome names, in the order of `Snapshot.decisions` (indexed by Outcome). */
 export const DECISIONS = OUTCOME_NAMES;
+
+/** How often the event-loop delay is sampled. */
+const LOOP_TICK_MS = 20;
 
 /** The slot of the TLS SNI listener's connections, after the native method ids. */
 export const TLS_REQUEST = Math.max(...Object.values(Method)) + 1;
@@ -60,6 +64,8 @@ export interface Gauges {
   /** resident set size, bytes */
   rss: number;
   processes: number;
+  /** the longest event-loop delay since the previous snapshot, ms: the worst process's, not a sum */
+  eventLoopDelayMs: number;
 }
 
 /** A plain JSON-able picture of a Stats, sent between processes and merged by the primary. */
@@ -98,6 +104,21 @@ export class Stats {
   readonly decisionLatency = new LatencyHistogram();
   readonly upstreamLatencyHistogram = new LatencyHistogram();
   readonly clientIps = new Map<string, number>();
+  /**
+   * How late the event loop runs a timer: what every connection of the process waits on top.
+   * Measured here rather than with perf_hooks' monitorEventLoopDelay, whose reset() loses
+   * the interval after it (a stall right after a snapshot would not show).
+   */
+  private loopDelayMax = 0;
+  private loopTick = performance.now();
+
+  constructor() {
+    setInterval(() => {
+      const now = performance.now();
+      this.loopDelayMax = Math.max(this.loopDelayMax, now - this.loopTick - LOOP_TICK_MS);
+      this.loopTick = now;
+    }, LOOP_TICK_MS).unref();
+  }
 
   clientOpened(ip: string): void {
     this.clientsOpen++;
@@ -193,6 +214,7 @@ export class Stats {
         upstreamOpen: this.upstreamOpen,
         rss: residentMemory(),
         processes: 1,
+        eventLoopDelayMs: this.takeLoopDelay(),
       },
       methods: Array.from(this.methods),
       decisions: Array.from(this.decisions),
@@ -203,13 +225,21 @@ export class Stats {
     };
   }
 
+  private takeLoopDelay(): number {
+    const ms = Math.max(this.loopDelayMax, performance.now() - this.loopTick - LOOP_TICK_MS, 0);
+    this.loopDelayMax = 0;
+    return ms;
+  }
+
   /** Sums snapshots of several processes into one (counters, gauges, arrays, histograms, client IPs). */
   static merge(snapshots: readonly Snapshot[]): Snapshot {
     const total = emptySnapshot();
     for (const s of snapshots) {
       total.time = Math.max(total.time, s.time);
       addFields(total.counters, s.counters);
+      const delay = Math.max(total.gauges.eventLoopDelayMs, s.gauges.eventLoopDelayMs ?? 0);
       addFields(total.gauges, s.gauges);
+      total.gauges.eventLoopDelayMs = delay;
       addArray(total.methods, s.methods);
       addArray(total.decisions, s.decisions);
       addArray(total.statuses, s.statuses);
@@ -266,7 +296,7 @@ export function emptySnapshot(): Snapshot {
       dnsMisses: 0,
       cpuMicros: 0,
     },
-    gauges: { clientsOpen: 0, upstreamOpen: 0, rss: 0, processes: 0 },
+    gauges: { clientsOpen: 0, upstreamOpen: 0, rss: 0, processes: 0, eventLoopDelayMs: 0 },
     methods: zeros(METHOD_SLOTS),
     decisions: zeros(DECISIONS.length),
     statuses: zeros(6),

@@ -51,6 +51,8 @@ export const Slot = {
   ERROR_POS: 24,
   /** out, on error: the HTTP status to answer with. */
   ERROR_STATUS: 25,
+  /** out, with `Flag.CHUNKED_PARAMETERS`: one past the `chunked` token, where the rewritten head cuts its Transfer-Encoding line. */
+  CHUNKED_END: 26,
   /** First header record. */
   HEADERS: 32,
 } as const;
@@ -101,6 +103,8 @@ export const Flag = {
   KEEP_ALIVE: 16384,
   /** Response: an interim 1xx response (other than 101); the final response follows. */
   INTERIM: 32768,
+  /** The final `chunked` coding carried parameters (`chunked;custom_param`): the rewritten head forwards the Transfer-Encoding line cut at `slot::CHUNKED_END`. */
+  CHUNKED_PARAMETERS: 65536,
 } as const;
 
 /** Request-target forms (RFC 9112 §3.2). */

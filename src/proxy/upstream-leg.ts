@@ -151,8 +151,12 @@ export class UpstreamLeg implements UpstreamOwner {
     if (ex === null) return; // it let go of its upstream already
     if (ex.parentConnect) return this.parentAnswered(ex, chunk);
     ex.received = true;
-    this.client.responseProgress();
-    if (ex.responseBody.pending || ex.responded) return this.relay(ex, chunk, 0);
+    if (ex.responseBody.pending || ex.responded) {
+      this.client.responseProgress();
+      return this.relay(ex, chunk, 0);
+    }
+    // Until the final head, bytes are no progress: a server sending 102 Processing (or a
+    // head one byte at a time) for ever would hold the client past the response timeout.
     let buf = ex.partialHead === null ? chunk : Buffer.concat([ex.partialHead, chunk]);
     for (;;) {
       const step = readResponseHead(ctx, ex, buf);
@@ -168,6 +172,7 @@ export class UpstreamLeg implements UpstreamOwner {
           buf = step.rest;
           continue;
         case 'final':
+          this.client.responseProgress();
           ex.heldHead = step.head;
           if (step.tunnel) return this.client.tunnel(ex.up!, step.rest);
           if (!ex.responseBody.pending) {

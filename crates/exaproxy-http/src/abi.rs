@@ -12,7 +12,7 @@
 //! limits once (the `in` slots of [`slot`]); every parse call overwrites the rest.
 //! All offsets are absolute positions in the caller's buffer (the parse call
 //! receives a start offset, so a pipelined request can be parsed in place without
-//! slicing). Slots 26..31 are reserved; header record `i` starts at
+//! slicing). Slots 27..31 are reserved; header record `i` starts at
 //! `slot::HEADERS + record::SIZE * i`.
 //!
 //! Header values are trimmed of surrounding whitespace. Records keep the original
@@ -80,6 +80,9 @@ constants! {
         ERROR_POS = 24,
         /// out, on error: the HTTP status to answer with.
         ERROR_STATUS = 25,
+        /// out, with `Flag.CHUNKED_PARAMETERS`: one past the `chunked` token, where the
+        /// rewritten head cuts its Transfer-Encoding line.
+        CHUNKED_END = 26,
         /// First header record.
         HEADERS = 32,
     }
@@ -134,6 +137,9 @@ constants! {
         KEEP_ALIVE = 1 << 14,
         /// Response: an interim 1xx response (other than 101); the final response follows.
         INTERIM = 1 << 15,
+        /// The final `chunked` coding carried parameters (`chunked;custom_param`): the
+        /// rewritten head forwards the Transfer-Encoding line cut at `slot::CHUNKED_END`.
+        CHUNKED_PARAMETERS = 1 << 16,
     }
 }
 

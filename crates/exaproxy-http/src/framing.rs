@@ -51,6 +51,9 @@ pub struct TransferCodings {
     pub chunked_last: bool,
     /// `chunked` was seen.
     pub chunked_seen: bool,
+    /// `chunked` carried parameters (`chunked;custom_param`): one past the `chunked` token,
+    /// where the forwarded value is cut (see [`TransferCodings::add`]).
+    pub chunked_cut: Option<usize>,
 }
 
 impl TransferCodings {
@@ -84,9 +87,14 @@ impl TransferCodings {
                 self.chunked_seen = true;
             }
             self.chunked_last = is_chunked;
-            // Parameters (`; name=value`) do not change the coding, but must be well formed,
-            // and `chunked` has none (RFC 9112 §7): a next hop comparing the value with
-            // `chunked` must not disagree with us about the framing.
+            let token_end = i;
+            // Parameters (`; name=value`) do not change the coding, but must be well formed.
+            // `chunked` defines none (RFC 9112 §7.1), yet the transfer-coding grammar allows
+            // them (http-desync-guardian counts `chunked;custom_param` as compliant): they are
+            // accepted, a bare name included, and cut from the value forwarded
+            // (`Flag.CHUNKED_PARAMETERS`), so that no next hop comparing the value with
+            // `chunked` disagrees with us about the framing. The body is framed by our own
+            // scanner either way.
             loop {
                 while i < end && (buf[i] == b' ' || buf[i] == b'\t') {
                     i += 1;
@@ -94,11 +102,14 @@ impl TransferCodings {
                 if i >= end || buf[i] == b',' {
                     break;
                 }
-                if buf[i] != b';' || is_chunked {
+                if buf[i] != b';' {
                     return Err((error::TRANSFER_ENCODING_NOT_CHUNKED, i));
                 }
-                i = skip_parameter(buf, i + 1, end)
+                i = skip_parameter(buf, i + 1, end, is_chunked)
                     .ok_or((error::TRANSFER_ENCODING_NOT_CHUNKED, i))?;
+                if is_chunked {
+                    self.chunked_cut = Some(token_end);
+                }
             }
         }
         if !any {
@@ -109,9 +120,9 @@ impl TransferCodings {
     }
 }
 
-/// Skips `OWS name=value` (value a token or a quoted-string) from `i`; the end of it, or
-/// None when it is not well formed.
-fn skip_parameter(buf: &[u8], mut i: usize, end: usize) -> Option<usize> {
+/// Skips `OWS name=value` (value a token or a quoted-string) from `i`, or a bare `OWS name`
+/// when `bare_name` is allowed; the end of it, or None when it is not well formed.
+fn skip_parameter(buf: &[u8], mut i: usize, end: usize, bare_name: bool) -> Option<usize> {
     let tchars = |mut i: usize| {
         let from = i;
         while i < end && is_tchar(buf[i]) {
@@ -123,6 +134,9 @@ fn skip_parameter(buf: &[u8], mut i: usize, end: usize) -> Option<usize> {
         i += 1;
     }
     i = tchars(i)?;
+    if bare_name && (i >= end || matches!(buf[i], b' ' | b'\t' | b',' | b';')) {
+        return Some(i);
+    }
     if i >= end || buf[i] != b'=' {
         return None;
     }
@@ -224,11 +238,14 @@ mod tests {
         assert_eq!(te(&["gzip, chunked"]), Ok((true, true)));
         assert_eq!(te(&["gzip", "chunked"]), Ok((true, true)));
         assert_eq!(te(&["gzip;q=1 , chunked"]), Ok((true, true)));
-        assert!(
-            te(&["chunked;foo=bar"]).is_err(),
-            "chunked has no parameters"
-        );
         assert!(te(&["chunked;"]).is_err());
+        assert!(te(&["chunked;\"="]).is_err());
+        assert!(te(&["chunked;a=\"open"]).is_err());
+        assert!(te(&["chunked;a =b"]).is_err(), "no space before =");
+        assert!(
+            te(&["gzip;x, chunked"]).is_err(),
+            "a bare name only on chunked"
+        );
         assert!(te(&["gzip;q"]).is_err());
         assert!(te(&["gzip;q=\"1, 2\", chunked"]).is_ok());
         assert_eq!(te(&["chunked, gzip"]), Ok((false, true)));
@@ -257,6 +274,27 @@ mod tests {
             te(&["\"chunked\""]),
             Err(error::TRANSFER_ENCODING_NOT_CHUNKED)
         );
+    }
+
+    /// Where the forwarded value is cut, for values whose `chunked` has parameters.
+    fn cut(values: &[&str]) -> Option<usize> {
+        let mut t = TransferCodings::default();
+        for v in values {
+            t.add(v.as_bytes(), 0, v.len()).unwrap();
+        }
+        t.chunked_cut
+    }
+
+    #[test]
+    fn chunked_parameters_are_accepted_and_cut() {
+        assert_eq!(te(&["chunked;custom_param"]), Ok((true, true)));
+        assert_eq!(te(&["chunked;foo=bar"]), Ok((true, true)));
+        assert_eq!(te(&["gzip, Chunked ; a=\"x, y\" ;b"]), Ok((true, true)));
+        assert_eq!(te(&["chunked;x", "gzip"]), Ok((false, true)));
+        assert_eq!(cut(&["chunked;custom_param"]), Some(7));
+        assert_eq!(cut(&["gzip, chunked ;q=1,"]), Some(13));
+        assert_eq!(cut(&["gzip;q=1", "chunked"]), None);
+        assert_eq!(cut(&["chunked"]), None);
     }
 
     #[test]

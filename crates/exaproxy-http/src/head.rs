@@ -159,6 +159,22 @@ impl Fields {
         }
         Ok(())
     }
+
+    /// `CHUNKED_PARAMETERS` when the final coding is a `chunked` with parameters (its cut
+    /// goes in `slot::CHUNKED_END`); parameters on a `chunked` that is not the final coding
+    /// are refused, since the cut would make it final.
+    pub fn chunked_parameters(&self, table: &mut [u32]) -> Result<u32, Stop> {
+        match self.transfer.chunked_cut {
+            None => Ok(0),
+            Some(_) if !self.transfer.chunked_last => {
+                Stop::fail(error::TRANSFER_ENCODING_NOT_CHUNKED, self.transfer_at)
+            }
+            Some(cut) => {
+                table[slot::CHUNKED_END] = cut as u32;
+                Ok(flag::CHUNKED_PARAMETERS)
+            }
+        }
+    }
 }
 
 /// Scans field lines from `i` to the blank line; returns the offset after it.

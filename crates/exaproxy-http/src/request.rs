@@ -124,7 +124,7 @@ fn request_head(
         return Stop::fail(error::HOST_MISSING, fields.blank_line_at);
     }
 
-    let mut flags = fields.flags;
+    let mut flags = fields.flags | fields.chunked_parameters(table)?;
     if minor == 1 {
         flags |= flag::VERSION_11;
     } else {

@@ -123,7 +123,7 @@ fn response_head(
     } else {
         flag::BODY_UNTIL_CLOSE
     };
-    let mut flags = fields.flags | framing;
+    let mut flags = fields.flags | framing | fields.chunked_parameters(table)?;
     if minor == 1 {
         flags |= flag::VERSION_11;
     }

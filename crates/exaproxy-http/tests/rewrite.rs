@@ -308,6 +308,22 @@ fn connection_cannot_remove_framing_or_host() {
 }
 
 #[test]
+fn chunked_parameters_are_cut_from_the_forwarded_transfer_encoding() {
+    let p = plan(|o| o.via = None);
+    let input = "POST /f HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: gzip\r\nX-A: 1\r\nTransfer-Encoding: chunked ; custom_param;q=\"a, b\" \r\nX-B: 2\r\n\r\n";
+    assert_eq!(
+        request(&p, input, "", KEEP),
+        "POST /f HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: gzip\r\nX-A: 1\r\nTransfer-Encoding: chunked\r\nX-B: 2\r\n\r\n"
+    );
+    let response_head =
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked;custom_param\r\nX-B: 2\r\n\r\n";
+    assert_eq!(
+        response(&p, response_head, method::GET, CLIENT_KEEP).0,
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-B: 2\r\n\r\n"
+    );
+}
+
+#[test]
 fn forwarded_for_modes() {
     let input = "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 10.0.0.1\r\nAccept: */*\r\nx-forwarded-for: 10.0.0.2\r\n\r\n";
     let with = |mode| {

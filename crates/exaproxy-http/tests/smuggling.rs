@@ -43,6 +43,7 @@ const FLAG_NAMES: &[(&str, u32)] = &[
     ("TUNNEL", flag::TUNNEL),
     ("IS_UPGRADE", flag::IS_UPGRADE),
     ("INTERIM", flag::INTERIM),
+    ("CHUNKED_PARAMETERS", flag::CHUNKED_PARAMETERS),
 ];
 
 // ── the model ────────────────────────────────────────────────────────────────

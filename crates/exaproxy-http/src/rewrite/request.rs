@@ -13,6 +13,8 @@ enum Action {
     Host,
     /// Max-Forwards of OPTIONS/TRACE: the value becomes this number.
     MaxForwards(u64),
+    /// The Transfer-Encoding line cut after a `chunked` with parameters.
+    Cut(usize),
 }
 
 /// Writes the request head to send upstream into `out`. Returns bytes written
@@ -126,7 +128,7 @@ fn request(
                 Some(n) if n > 0 => Action::MaxForwards(n - 1),
                 _ => Action::Keep,
             },
-            _ => Action::Keep,
+            _ => head.chunked_cut(i).map_or(Action::Keep, Action::Cut),
         };
         if action != Action::Drop
             && (listed(&plan.remove_request, id, name)
@@ -153,6 +155,7 @@ fn request(
                 put_decimal(out, n)?;
                 out.put(b"\r\n")?;
             }
+            Action::Cut(cut) => head.put_cut(out, i, cut)?,
             Action::Keep | Action::Drop => {}
         }
     }

@@ -90,8 +90,12 @@ fn response(
             }
         };
         let line_start = head.field(i, record::NAME_START);
-        if drop {
+        let cut = head.chunked_cut(i).filter(|_| !drop);
+        if drop || cut.is_some() {
             runs.flush(&head, out, line_start)?;
+            if let Some(cut) = cut {
+                head.put_cut(out, i, cut)?;
+            }
         } else {
             runs.keep(line_start);
         }

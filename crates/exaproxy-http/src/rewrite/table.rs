@@ -2,7 +2,7 @@
 //! from JS and is trusted only as far as it is checked), and writing the output:
 //! kept field lines are copied in runs, numbers written without allocating.
 
-use crate::abi::{error, header, record, slot};
+use crate::abi::{error, flag, header, record, slot};
 
 /// The caller's output buffer and how much of it is written.
 pub(super) struct Out<'a> {
@@ -73,6 +73,26 @@ impl<'a> Head<'a> {
             self.field(i, record::VALUE_START),
             self.field(i, record::VALUE_END),
         )
+    }
+    /// Where the value of field line `i` is cut: the Transfer-Encoding line whose final
+    /// `chunked` carries parameters (`Flag.CHUNKED_PARAMETERS`) is forwarded as far as
+    /// `chunked`, so every next hop reads the framing we read.
+    pub(super) fn chunked_cut(&self, i: usize) -> Option<usize> {
+        if self.table[slot::FLAGS] & flag::CHUNKED_PARAMETERS == 0
+            || self.id(i) != header::TRANSFER_ENCODING
+        {
+            return None;
+        }
+        let cut = self.table[slot::CHUNKED_END] as usize;
+        (self.field(i, record::VALUE_START) < cut && cut <= self.field(i, record::VALUE_END))
+            .then_some(cut)
+    }
+    /// Writes field line `i` with its value cut at `cut` (see [`Head::chunked_cut`]).
+    pub(super) fn put_cut(&self, out: &mut Out<'_>, i: usize, cut: usize) -> Result<(), u32> {
+        out.put(self.name(i)?)?;
+        out.put(b": ")?;
+        out.put(self.span(self.field(i, record::VALUE_START), cut)?)?;
+        out.put(b"\r\n")
     }
     /// Where the field section ends (before the blank line's CRLF).
     pub(super) fn fields_end(&self) -> Result<usize, u32> {
