@@ -14,10 +14,12 @@
 //! | `args` | argument types: conversion, checks, the unsafe code and why it is sound |
 //! | `error` | the `TypeError` thrown for a bad argument |
 //! | `rewrite` | the rewrite plan and the two rewrite calls |
+//! | `relay` | the native tunnel relay (`exaproxy-relay`): start, close, the end reported |
 
 #[allow(unsafe_code)]
 mod args;
 mod error;
+mod relay;
 mod rewrite;
 
 use args::{Buffer, Number, Uint32Array};
@@ -26,6 +28,7 @@ use exaproxy_http::abi;
 use napi::{Env, Result};
 use napi_derive::napi;
 
+pub use relay::{relay_available, relay_close, relay_init, relay_start};
 pub use rewrite::{rewrite_request, rewrite_response, RewriteOptions, RewritePlan};
 
 /// Parses the request head at `buf[start..]` into `table` (see `Slot` in abi.generated.ts; offsets
