@@ -23,18 +23,16 @@ pub fn relay_available() -> bool {
     cfg!(target_os = "linux")
 }
 
-/// Starts the relay thread; `splice` chooses splice(2) through pipes over copying through
-/// one large buffer. `onEnded` receives `[id, clientToUpstream, upstreamToClient, reason, …]`
+/// Starts the relay thread. `onEnded` receives `[id, clientToUpstream, upstreamToClient, reason, …]`
 /// (reason: 0 both sides ended, 1 idle, 2 closed by relayClose, 3 broken by a reset or error).
 /// A second call replaces the relay (its tunnels are closed and reported).
 #[napi(js_name = "relayInit")]
-pub fn relay_init(splice: bool, on_ended: Function<'_, Vec<f64>, ()>) -> Result<()> {
+pub fn relay_init(on_ended: Function<'_, Vec<f64>, ()>) -> Result<()> {
     #[cfg(target_os = "linux")]
     {
-        use exaproxy_relay::{Mode, Relay};
+        use exaproxy_relay::Relay;
         let tsfn = on_ended.build_threadsafe_function().weak::<true>().callee_handled::<false>().build()?;
-        let mode = if splice { Mode::Splice } else { Mode::Copy };
-        let relay = Relay::spawn(mode, move |ended| {
+        let relay = Relay::spawn(move |ended| {
             let flat = ended
                 .iter()
                 .flat_map(|e| [e.id as f64, e.a_to_b as f64, e.b_to_a as f64, e.reason as u8 as f64])
@@ -48,7 +46,7 @@ pub fn relay_init(splice: bool, on_ended: Function<'_, Vec<f64>, ()>) -> Result<
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = (splice, on_ended);
+        let _ = on_ended;
         Err(Error::new(Status::GenericFailure, "the native relay needs Linux"))
     }
 }
@@ -57,7 +55,8 @@ pub fn relay_init(splice: bool, on_ended: Function<'_, Vec<f64>, ()>) -> Result<
 /// keeps its descriptors open, reads and writes neither, and closes them once the end is
 /// reported); `toClient` and `toUpstream` are written first; `clientEnded` passes the
 /// client's FIN on after them; `idleMs` 0 is no limit. → the tunnel id (> 0), or -errno when
-/// no descriptor could be had (relay it in JavaScript then).
+/// no descriptor could be had (relay it in JavaScript then). `splice` moves the bytes with
+/// splice(2) through two pipes instead of copying them through the relay's buffer.
 #[napi(js_name = "relayStart")]
 #[allow(clippy::too_many_arguments)]
 pub fn relay_start(
@@ -68,6 +67,7 @@ pub fn relay_start(
     to_upstream: Buffer<'_>,
     client_ended: bool,
     idle_ms: Number,
+    splice: bool,
 ) -> Result<f64> {
     let a = client_fd.get(&env, "clientFd")?;
     let b = upstream_fd.get(&env, "upstreamFd")?;
@@ -83,6 +83,7 @@ pub fn relay_start(
             first_to_b,
             a_ended: client_ended,
             b_ended: false,
+            mode: if splice { exaproxy_relay::Mode::Splice } else { exaproxy_relay::Mode::Copy },
             idle: (idle > 0).then(|| std::time::Duration::from_millis(idle.into())),
         };
         let guard = RELAY.lock().unwrap_or_else(|p| p.into_inner());
@@ -94,7 +95,7 @@ pub fn relay_start(
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = (a, b, first_to_a, first_to_b, client_ended, idle);
+        let _ = (a, b, first_to_a, first_to_b, client_ended, idle, splice);
         Err(Error::new(Status::GenericFailure, "the native relay needs Linux"))
     }
 }

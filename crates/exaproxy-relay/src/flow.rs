@@ -12,8 +12,9 @@ use std::os::fd::{AsFd, OwnedFd};
 use crate::sys;
 
 /// How bytes are moved.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Mode {
+    #[default]
     /// `read` into one large buffer shared by all tunnels, `send` from it; what the
     /// destination does not take at once is kept for this direction only.
     Copy,

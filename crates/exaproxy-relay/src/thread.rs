@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::flow::Mode;
 use crate::sys::{self, Epoll};
 use crate::tunnel::{Ended, Handover, Reason, Tunnel};
 
@@ -43,13 +42,12 @@ impl Shared {
 pub struct Relay {
     shared: Arc<Shared>,
     next_id: AtomicU64,
-    mode: Mode,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Relay {
     /// Starts the thread; `report` is called on it with the tunnels that ended.
-    pub fn spawn(mode: Mode, report: impl FnMut(Vec<Ended>) + Send + 'static) -> io::Result<Relay> {
+    pub fn spawn(report: impl FnMut(Vec<Ended>) + Send + 'static) -> io::Result<Relay> {
         let shared = Arc::new(Shared { commands: Mutex::new(Vec::new()), wake: sys::eventfd()? });
         let epoll = Epoll::new(256)?;
         epoll.add(shared.wake.as_fd(), WAKE)?;
@@ -57,14 +55,14 @@ impl Relay {
         let thread = std::thread::Builder::new()
             .name("exaproxy-relay".into())
             .spawn(move || Loop::new(epoll, looped, report).run())?;
-        Ok(Relay { shared, next_id: AtomicU64::new(1), mode, thread: Some(thread) })
+        Ok(Relay { shared, next_id: AtomicU64::new(1), thread: Some(thread) })
     }
 
     /// Hands a tunnel over. → its id, or the error (no descriptor or pipe left: the
     /// caller relays it itself).
     pub fn add(&self, handover: Handover) -> io::Result<u64> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let tunnel = Tunnel::new(id, handover, self.mode)?;
+        let tunnel = Tunnel::new(id, handover)?;
         self.shared.send(Command::Add(tunnel));
         Ok(id)
     }

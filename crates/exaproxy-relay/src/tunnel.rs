@@ -23,6 +23,8 @@ pub struct Handover {
     pub b_ended: bool,
     /// End the tunnel after this long without a byte either way (`None`: never).
     pub idle: Option<Duration>,
+    /// How this tunnel's bytes are moved.
+    pub mode: Mode,
 }
 
 /// Why a tunnel ended.
@@ -63,7 +65,8 @@ pub struct Tunnel {
 impl Tunnel {
     /// Duplicates the descriptors (and makes the pipes): done on the caller's thread, so
     /// that running out of descriptors is reported to it at once.
-    pub fn new(id: u64, h: Handover, mode: Mode) -> io::Result<Tunnel> {
+    pub fn new(id: u64, h: Handover) -> io::Result<Tunnel> {
+        let mode = h.mode;
         Ok(Tunnel {
             id,
             a: Side::new(sys::dup(h.a)?),

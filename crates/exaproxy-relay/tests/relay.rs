@@ -32,7 +32,7 @@ struct Setup {
 
 fn setup(mode: Mode, first_to_a: &[u8], first_to_b: &[u8], idle: Option<Duration>) -> Setup {
     let (tx, ended) = channel();
-    let relay = Relay::spawn(mode, move |batch| batch.into_iter().for_each(|e| tx.send(e).unwrap())).unwrap();
+    let relay = Relay::spawn(move |batch| batch.into_iter().for_each(|e| tx.send(e).unwrap())).unwrap();
     let (client, a) = pair();
     let (server, b) = pair();
     let id = relay
@@ -42,7 +42,7 @@ fn setup(mode: Mode, first_to_a: &[u8], first_to_b: &[u8], idle: Option<Duration
             first_to_a: first_to_a.to_vec(),
             first_to_b: first_to_b.to_vec(),
             idle,
-            ..Handover::default()
+            mode,
         })
         .unwrap();
     for s in [&client, &server] {
@@ -123,7 +123,7 @@ fn half_close_from_the_server_first() {
 #[test]
 fn a_client_ended_before_the_handover_gets_its_fin_passed_on() {
     let (tx, ended) = channel();
-    let relay = Relay::spawn(Mode::Copy, move |b| b.into_iter().for_each(|e| tx.send(e).unwrap())).unwrap();
+    let relay = Relay::spawn(move |b| b.into_iter().for_each(|e| tx.send(e).unwrap())).unwrap();
     let (mut client, a) = pair();
     let (mut server, b) = pair();
     client.write_all(b"last words").unwrap();
