@@ -33,9 +33,22 @@ pub fn dup(fd: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: see the module docs; fcntl on any number is memory-safe.
     let new = check(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) } as libc::c_long)?;
     // SAFETY: `new` was just returned by the kernel as a fresh descriptor that nothing else owns.
-    let owned = unsafe { OwnedFd::from_raw_fd(new as RawFd) };
+    let owned = in_lower_part(unsafe { OwnedFd::from_raw_fd(new as RawFd) })?;
     set_nonblocking(owned.as_fd())?;
     Ok(owned)
+}
+
+/// Refuses (EMFILE) a descriptor numbered in the top quarter of RLIMIT_NOFILE. The kernel
+/// gives the lowest free number, so such a number means three quarters are in use: the
+/// rest is left to accept() and upstream connections (the caller relays in JavaScript).
+fn in_lower_part(fd: OwnedFd) -> io::Result<OwnedFd> {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: the kernel writes one rlimit into `limit`, a local of that type.
+    check(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } as libc::c_long)?;
+    if (fd.as_raw_fd() as u64).saturating_mul(4) >= (limit.rlim_cur as u64).saturating_mul(3) {
+        return Err(io::Error::from_raw_os_error(libc::EMFILE));
+    }
+    Ok(fd)
 }
 
 fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
@@ -90,6 +103,7 @@ pub fn pipe(size: usize) -> io::Result<(OwnedFd, OwnedFd)> {
     check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } as libc::c_long)?;
     // SAFETY: both were just returned by the kernel as fresh descriptors that nothing else owns.
     let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let w = in_lower_part(w)?;
     // SAFETY: integers only, on a descriptor we own. A refusal (pipe-max-size) keeps the default.
     let _ = unsafe { libc::fcntl(w.as_raw_fd(), libc::F_SETPIPE_SZ, size as libc::c_int) };
     Ok((r, w))

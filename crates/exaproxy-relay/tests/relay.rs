@@ -43,6 +43,7 @@ fn setup(mode: Mode, first_to_a: &[u8], first_to_b: &[u8], idle: Option<Duration
             first_to_b: first_to_b.to_vec(),
             idle,
             mode,
+            ..Handover::default()
         })
         .unwrap();
     for s in [&client, &server] {
@@ -257,3 +258,4 @@ fn close_ends_a_tunnel_and_unknown_ids_are_ignored() {
     assert_eq!(read_to_end(&mut t.client), b"");
     assert!(t.ended.recv_timeout(Duration::from_millis(100)).is_err(), "reported once");
 }
+
