@@ -19,8 +19,38 @@ pub enum Mode {
     /// destination does not take at once is kept for this direction only.
     Copy,
     /// `splice` from the socket into a pipe and from the pipe to the other socket: the
-    /// bytes stay in the kernel.
+    /// bytes stay in the kernel. Pipes come from a pool shared by all tunnels and are held
+    /// only while bytes wait in them, so an idle or flowing tunnel holds no pipe.
     Splice,
+}
+
+/// What all tunnels share: the copy buffer and the idle pipes.
+pub struct Shared {
+    pub scratch: Vec<u8>,
+    pipes: Vec<(OwnedFd, OwnedFd)>,
+}
+
+/// Idle pipes kept for reuse; more are closed.
+const IDLE_PIPES: usize = 64;
+
+impl Shared {
+    pub fn new(scratch: usize) -> Shared {
+        Shared { scratch: vec![0; scratch], pipes: Vec::new() }
+    }
+
+    /// An empty pipe, from the pool or new.
+    fn pipe(&mut self) -> io::Result<(OwnedFd, OwnedFd)> {
+        match self.pipes.pop() {
+            Some(p) => Ok(p),
+            None => sys::pipe(PIPE_SIZE),
+        }
+    }
+
+    fn give_back(&mut self, pipe: (OwnedFd, OwnedFd)) {
+        if self.pipes.len() < IDLE_PIPES {
+            self.pipes.push(pipe);
+        }
+    }
 }
 
 /// One socket of a tunnel and what the last calls said about it.
@@ -44,7 +74,8 @@ pub struct Flow {
     /// Bytes read but not yet written (the bytes Node had already read, first).
     pending: Vec<u8>,
     at: usize,
-    /// Splice mode: the pipe (read end, write end) and how many bytes are in it.
+    mode: Mode,
+    /// Splice mode: the pipe (read end, write end) holding `in_pipe` bytes, while any wait.
     pipe: Option<(OwnedFd, OwnedFd)>,
     in_pipe: usize,
     /// The source sent its FIN (or was told it had, by the caller).
@@ -57,13 +88,9 @@ pub struct Flow {
 }
 
 impl Flow {
-    pub fn new(first: Vec<u8>, eof: bool, mode: Mode) -> io::Result<Flow> {
-        let pipe = match mode {
-            Mode::Copy => None,
-            Mode::Splice => Some(sys::pipe(PIPE_SIZE)?),
-        };
+    pub fn new(first: Vec<u8>, eof: bool, mode: Mode) -> Flow {
         let len = first.len() as u64;
-        Ok(Flow { pending: first, at: 0, pipe, in_pipe: 0, eof, shut: false, bytes: 0, first: len })
+        Flow { pending: first, at: 0, mode, pipe: None, in_pipe: 0, eof, shut: false, bytes: 0, first: len }
     }
 
     /// Bytes relayed: written to the destination, not counting those given at the start.
@@ -76,9 +103,9 @@ impl Flow {
         self.shut
     }
 
-    /// Moves what can be moved now from `src` to `dst`. `scratch` is the shared copy
-    /// buffer. Returns whether any byte (or the FIN) moved; an error ends the tunnel.
-    pub fn pump(&mut self, src: &mut Side, dst: &mut Side, scratch: &mut [u8]) -> io::Result<bool> {
+    /// Moves what can be moved now from `src` to `dst`. Returns whether any byte (or the
+    /// FIN) moved; an error ends the tunnel.
+    pub fn pump(&mut self, src: &mut Side, dst: &mut Side, shared: &mut Shared) -> io::Result<bool> {
         let mut moved = false;
         loop {
             if self.at < self.pending.len() {
@@ -111,6 +138,9 @@ impl Flow {
                         self.in_pipe -= n;
                         self.bytes += n as u64;
                         moved = true;
+                        if self.in_pipe == 0 {
+                            shared.give_back(self.pipe.take().expect("the pipe just emptied"));
+                        }
                     }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => dst.writable = false,
                     Err(e) => return Err(e),
@@ -133,16 +163,37 @@ impl Flow {
             if !src.readable || !dst.writable {
                 return Ok(moved);
             }
-            let got = match &self.pipe {
-                Some((_, w)) => sys::splice(src.fd.as_fd(), w.as_fd(), PIPE_SIZE),
-                None => sys::read(src.fd.as_fd(), scratch),
+            // Without a pipe to be had (no descriptor left), this read is copied.
+            let pipe = match self.mode {
+                Mode::Splice => shared.pipe().ok(),
+                Mode::Copy => None,
             };
-            match got {
-                Ok(0) => self.eof = true,
-                Ok(n) if self.pipe.is_some() => self.in_pipe = n,
-                Ok(n) => self.send_read(&scratch[..n], dst)?,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => src.readable = false,
-                Err(e) => return Err(e),
+            let got = match &pipe {
+                Some((_, w)) => sys::splice(src.fd.as_fd(), w.as_fd(), PIPE_SIZE),
+                None => sys::read(src.fd.as_fd(), &mut shared.scratch),
+            };
+            match (got, pipe) {
+                (Ok(0), pipe) => {
+                    self.eof = true;
+                    pipe.map(|p| shared.give_back(p));
+                }
+                (Ok(n), Some(pipe)) => {
+                    self.in_pipe = n;
+                    self.pipe = Some(pipe);
+                }
+                (Ok(n), None) => {
+                    let data = std::mem::take(&mut shared.scratch);
+                    let sent = self.send_read(&data[..n], dst);
+                    shared.scratch = data;
+                    sent?;
+                }
+                (Err(e), pipe) => {
+                    pipe.map(|p| shared.give_back(p));
+                    if e.kind() != ErrorKind::WouldBlock {
+                        return Err(e);
+                    }
+                    src.readable = false;
+                }
             }
             moved = true;
         }

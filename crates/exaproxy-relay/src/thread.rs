@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::flow::Shared as Buffers;
 use crate::sys::{self, Epoll};
 use crate::tunnel::{Ended, Handover, Reason, Tunnel};
 
@@ -90,7 +91,7 @@ struct Loop<R> {
     slots: Vec<Option<Tunnel>>,
     free: Vec<usize>,
     by_id: HashMap<u64, usize>,
-    scratch: Vec<u8>,
+    buffers: Buffers,
     ended: Vec<Ended>,
 }
 
@@ -103,7 +104,7 @@ impl<R: FnMut(Vec<Ended>)> Loop<R> {
             slots: Vec::new(),
             free: Vec::new(),
             by_id: HashMap::new(),
-            scratch: vec![0; SCRATCH],
+            buffers: Buffers::new(SCRATCH),
             ended: Vec::new(),
         }
     }
@@ -187,7 +188,7 @@ impl<R: FnMut(Vec<Ended>)> Loop<R> {
 
     fn pump(&mut self, slot: usize) {
         let tunnel = self.slots[slot].as_mut().expect("a live slot");
-        if let Some(reason) = tunnel.pump(&mut self.scratch) {
+        if let Some(reason) = tunnel.pump(&mut self.buffers) {
             self.finish(slot, reason);
         }
     }

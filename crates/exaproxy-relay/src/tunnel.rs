@@ -5,7 +5,7 @@ use std::io;
 use std::os::fd::{AsFd, RawFd};
 use std::time::{Duration, Instant};
 
-use crate::flow::{Flow, Mode, Side};
+use crate::flow::{Flow, Mode, Shared, Side};
 use crate::sys;
 
 /// What the caller hands over: two connected sockets and what was already read from them.
@@ -63,16 +63,16 @@ pub struct Tunnel {
 }
 
 impl Tunnel {
-    /// Duplicates the descriptors (and makes the pipes): done on the caller's thread, so
-    /// that running out of descriptors is reported to it at once.
+    /// Duplicates the descriptors: done on the caller's thread, so that running out of
+    /// descriptors is reported to it at once.
     pub fn new(id: u64, h: Handover) -> io::Result<Tunnel> {
         let mode = h.mode;
         Ok(Tunnel {
             id,
             a: Side::new(sys::dup(h.a)?),
             b: Side::new(sys::dup(h.b)?),
-            a_to_b: Flow::new(h.first_to_b, h.a_ended, mode)?,
-            b_to_a: Flow::new(h.first_to_a, h.b_ended, mode)?,
+            a_to_b: Flow::new(h.first_to_b, h.a_ended, mode),
+            b_to_a: Flow::new(h.first_to_a, h.b_ended, mode),
             idle: h.idle,
             last: Instant::now(),
         })
@@ -90,13 +90,13 @@ impl Tunnel {
     }
 
     /// Moves what can be moved. → `Some(reason)` once the tunnel is over.
-    pub fn pump(&mut self, scratch: &mut [u8]) -> Option<Reason> {
+    pub fn pump(&mut self, shared: &mut Shared) -> Option<Reason> {
         let mut moved = false;
         loop {
             let step = self
                 .a_to_b
-                .pump(&mut self.a, &mut self.b, scratch)
-                .and_then(|m1| Ok(m1 | self.b_to_a.pump(&mut self.b, &mut self.a, scratch)?));
+                .pump(&mut self.a, &mut self.b, shared)
+                .and_then(|m1| Ok(m1 | self.b_to_a.pump(&mut self.b, &mut self.a, shared)?));
             match step {
                 Ok(true) => moved = true,
                 Ok(false) => break,
