@@ -1,5 +1,5 @@
 /**
- * CONNECT tunnels with each relay (http.tunnel-relay: js, native, splice), byte for byte:
+ * CONNECT tunnels with each relay (http.tunnel-relay: js, copy, splice), byte for byte:
  * split reads, half-close both ways, 100 MB each way with sha256, a slow reader that holds
  * the sender back, a reset mid-stream, the idle limit, a stop with tunnels open, and the
  * access log's byte counts against curl's.
@@ -11,6 +11,7 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { after, before, describe, test } from 'node:test';
 import { startExaproxy, testArgs, type RunningExaproxy } from '../helpers/exaproxy';
 import { curl, readUntil, startOrigin, type Origin } from '../helpers/net';
+import { echoWebSockets, frame, unframe } from '../helpers/websocket';
 
 const SIZE = 100 * 1024 * 1024;
 const BLOCK = Buffer.alloc(64 * 1024, 'abcdefghijklmnopqrstuvwxyz0123456789');
@@ -127,7 +128,7 @@ function collect(s: Socket, early: Buffer = Buffer.alloc(0)): Promise<Buffer> {
   });
 }
 
-for (const relay of ['js', 'native', 'splice'] as const) {
+for (const relay of ['js', 'copy', 'splice'] as const) {
   describe(`CONNECT tunnels relayed by http.tunnel-relay=${relay}`, () => {
     let origins: Origins;
     let web: Origin;
@@ -140,6 +141,7 @@ for (const relay of ['js', 'native', 'splice'] as const) {
         res.end(BLOCK.subarray(0, 50_000));
         return true;
       });
+      echoWebSockets(web.server);
       const ports = [origins.echo, origins.banner, origins.sink, origins.source, origins.reset, web.port];
       proxy = await startExaproxy(
         testArgs([
@@ -171,6 +173,50 @@ for (const relay of ['js', 'native', 'splice'] as const) {
       s.end();
       const all = Buffer.concat(sent);
       assert.equal((await got).toString(), `${all.toString()}got ${all.length}`);
+    });
+
+    test('bytes sent in the same packet as the CONNECT head are relayed first, in order', async () => {
+      const s = connect({ port: proxy.port, host: '127.0.0.1', allowHalfOpen: true });
+      const got = collect(s);
+      s.write(`CONNECT 127.0.0.1:${origins.echo} HTTP/1.1\r\nHost: 127.0.0.1:${origins.echo}\r\n\r\nsent with the head;`);
+      await new Promise((r) => setTimeout(r, 20));
+      s.end('and after it');
+      assert.equal((await got).toString(), 'HTTP/1.1 200 Connection established\r\n\r\nsent with the head;and after itgot 31');
+    });
+
+    test('a WebSocket whose first frame comes with the upgrade request echoes both frames', async () => {
+      const s = connect({ port: proxy.port, host: '127.0.0.1' });
+      let pending = Buffer.alloc(0);
+      const payloads: string[] = [];
+      const two = new Promise<void>((resolve) => {
+        s.on('data', (d: Buffer) => {
+          pending = Buffer.concat([pending, d]);
+          const head = pending.indexOf('\r\n\r\n');
+          if (payloads.length === 0 && head >= 0 && /^HTTP\/1\.1 101 /.test(pending.toString('latin1'))) {
+            pending = pending.subarray(head + 4);
+            payloads.push('101');
+          }
+          for (let f = unframe(pending); payloads.length > 0 && f; f = unframe(pending)) {
+            payloads.push(f.payload.toString());
+            pending = pending.subarray(f.size);
+          }
+          if (payloads.length === 3) resolve();
+        });
+      });
+      s.write(
+        Buffer.concat([
+          Buffer.from(
+            `GET http://127.0.0.1:${web.port}/ws HTTP/1.1\r\nHost: 127.0.0.1:${web.port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+              'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+          ),
+          frame(Buffer.from('with the upgrade'), true),
+        ]),
+      );
+      await new Promise((r) => setTimeout(r, 20));
+      s.write(frame(Buffer.from('after the 101'), true));
+      await two;
+      s.destroy();
+      assert.deepEqual(payloads, ['101', 'with the upgrade', 'after the 101']);
     });
 
     test('the server half-closes first: the client gets the FIN and may still send', async () => {
@@ -238,7 +284,7 @@ for (const relay of ['js', 'native', 'splice'] as const) {
   });
 }
 
-describe('tunnel ends with the native relay', () => {
+describe('tunnel ends with the native relay (the default, splice)', () => {
   let origins: Origins;
   before(async () => {
     origins = await startOrigins();
@@ -252,7 +298,7 @@ describe('tunnel ends with the native relay', () => {
   }
 
   test('http.tunnel-idle-timeout closes a silent tunnel both ways', async () => {
-    const proxy = await start(['--http.tunnel-relay=native', '--http.tunnel-idle-timeout=1']);
+    const proxy = await start(['--http.tunnel-idle-timeout=1']);
     try {
       const { s, early } = await open(proxy, origins.echo);
       const got = collect(s, early);
@@ -265,7 +311,7 @@ describe('tunnel ends with the native relay', () => {
   });
 
   test('a stop (SIGTERM) with a tunnel open ends it and the process exits', async () => {
-    const proxy = await start(['--http.tunnel-relay=native']);
+    const proxy = await start([]);
     const { s, early } = await open(proxy, origins.echo);
     const got = collect(s, early).catch(() => Buffer.from('reset'));
     s.write('before the stop');

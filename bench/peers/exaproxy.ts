@@ -80,9 +80,9 @@ export const exaproxyWorkers = spec(
   ['small', '1m'],
 );
 
-/** The tunnel relays compared in the connect scenario (the `exaproxy` peer runs the default, native). */
+/** The tunnel relays compared in the connect scenario (the `exaproxy` peer runs the default, splice). */
 export const exaproxyJsRelay = spec('exaproxy-js-relay', 1, true, 'exaproxy, one worker, tunnels relayed by Node streams (http.tunnel-relay=js; connect only)', ['connect'], ROOT, ['--http.tunnel-relay=js']);
-export const exaproxySplice = spec('exaproxy-splice', 1, true, 'exaproxy, one worker, tunnels relayed with splice(2) (http.tunnel-relay=splice; connect only)', ['connect'], ROOT, ['--http.tunnel-relay=splice']);
+export const exaproxyCopy = spec('exaproxy-copy', 1, true, 'exaproxy, one worker, tunnels copied through the relay thread\'s buffer (http.tunnel-relay=copy; connect only)', ['connect'], ROOT, ['--http.tunnel-relay=copy']);
 
 /**
  * Another build of exaproxy, for before/after figures in one run: `EXAPROXY_BASELINE` names

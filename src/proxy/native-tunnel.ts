@@ -10,7 +10,7 @@
 import type { Socket } from 'node:net';
 import { native } from '../native';
 
-export type TunnelRelay = 'native' | 'splice' | 'js';
+export type TunnelRelay = 'splice' | 'copy' | 'js';
 
 /** What tunnel.ts hands over: the bytes read with the heads, none of which may be lost. */
 export interface Pending {
@@ -37,6 +37,7 @@ interface Live {
 }
 
 const live = new Map<number, Live>();
+const ignore = (): void => undefined;
 let started = false;
 
 /** The relay thread's reports: `[id, clientToUpstream, upstreamToClient, reason, …]`. */
@@ -111,6 +112,8 @@ export function relayNatively(
   const clientFd = (client as HandleSocket)._handle?.fd ?? -1;
   const upstreamFd = (upstream as HandleSocket)._handle?.fd ?? -1;
   if (clientFd < 0 || upstreamFd < 0) return fallback(pending);
+  // The upstream's pool listeners are gone: an error must not go unhandled ('close' follows).
+  upstream.on('error', ignore);
   const fromClient = stopReading(client);
   const fromUpstream = stopReading(upstream);
   const clientEnded = pending.clientEnded || (client as HandleSocket)._readableState?.ended === true;
@@ -134,7 +137,5 @@ export function relayNatively(
     const counted: OnClose = (up, down) => onClose(up + (toUpstream.length - (pending.toUpstream?.length ?? 0)), down + (toClient.length - (pending.toClient?.length ?? 0)));
     live.set(id, { client, upstream, onClose: counted, closeTunnel });
     for (const s of [client, upstream]) s.once('close', closeTunnel);
-    // The upstream's pool listeners are gone: an error must not go unhandled.
-    upstream.on('error', () => undefined);
   });
 }

@@ -61,7 +61,7 @@ export function tunnel(
 /**
  * Hands a client connection and its upstream over to a relay, with the bytes each side
  * had already sent along with the heads (none may be lost): the addon's relay thread
- * (`http.tunnel-relay` native or splice, on Linux) or `tunnel` above.
+ * (`http.tunnel-relay` splice or copy, on Linux) or `tunnel` above.
  */
 export function handOver(
   client: Socket,
