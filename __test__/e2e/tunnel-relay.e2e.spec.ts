@@ -192,7 +192,7 @@ for (const relay of ['js', 'copy', 'splice'] as const) {
         s.on('data', (d: Buffer) => {
           pending = Buffer.concat([pending, d]);
           const head = pending.indexOf('\r\n\r\n');
-          if (payloads.length === 0 && head >= 0 && /^HTTP\/1\.1 101 /.test(pending.toString('latin1'))) {
+          if (payloads.length === 0 && head >= 0 && pending.toString('latin1').startsWith('HTTP/1.1 101 ')) {
             pending = pending.subarray(head + 4);
             payloads.push('101');
           }

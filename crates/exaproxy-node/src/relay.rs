@@ -5,9 +5,11 @@
 //! The relay thread reports through a weak threadsafe function (it does not keep the
 //! process alive), one call per batch: a flat array `[id, aToB, bToA, reason, …]`.
 
+#[cfg(target_os = "linux")]
 use std::sync::Mutex;
 
 use napi::bindgen_prelude::Function;
+#[cfg(target_os = "linux")]
 use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
@@ -31,23 +33,45 @@ pub fn relay_init(on_ended: Function<'_, Vec<f64>, ()>) -> Result<()> {
     #[cfg(target_os = "linux")]
     {
         use exaproxy_relay::Relay;
-        let tsfn = on_ended.build_threadsafe_function().weak::<true>().callee_handled::<false>().build()?;
+        let tsfn = on_ended
+            .build_threadsafe_function()
+            .weak::<true>()
+            .callee_handled::<false>()
+            .build()?;
         let relay = Relay::spawn(move |ended| {
             let flat = ended
                 .iter()
-                .flat_map(|e| [e.id as f64, e.a_to_b as f64, e.b_to_a as f64, e.reason as u8 as f64])
+                .flat_map(|e| {
+                    [
+                        e.id as f64,
+                        e.a_to_b as f64,
+                        e.b_to_a as f64,
+                        e.reason as u8 as f64,
+                    ]
+                })
                 .collect();
             tsfn.call(flat, ThreadsafeFunctionCallMode::NonBlocking);
         })
-        .map_err(|e| Error::new(Status::GenericFailure, format!("the relay thread could not start: {e}")))?;
-        let old = RELAY.lock().unwrap_or_else(|p| p.into_inner()).replace(relay);
+        .map_err(|e| {
+            Error::new(
+                Status::GenericFailure,
+                format!("the relay thread could not start: {e}"),
+            )
+        })?;
+        let old = RELAY
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(relay);
         drop(old);
         Ok(())
     }
     #[cfg(not(target_os = "linux"))]
     {
         let _ = on_ended;
-        Err(Error::new(Status::GenericFailure, "the native relay needs Linux"))
+        Err(Error::new(
+            Status::GenericFailure,
+            "the native relay needs Linux",
+        ))
     }
 }
 
@@ -83,11 +107,17 @@ pub fn relay_start(
             first_to_b,
             a_ended: client_ended,
             b_ended: false,
-            mode: if splice { exaproxy_relay::Mode::Splice } else { exaproxy_relay::Mode::Copy },
+            mode: if splice {
+                exaproxy_relay::Mode::Splice
+            } else {
+                exaproxy_relay::Mode::Copy
+            },
             idle: (idle > 0).then(|| std::time::Duration::from_millis(idle.into())),
         };
         let guard = RELAY.lock().unwrap_or_else(|p| p.into_inner());
-        let relay = guard.as_ref().ok_or_else(|| Error::new(Status::GenericFailure, "relayInit was not called"))?;
+        let relay = guard
+            .as_ref()
+            .ok_or_else(|| Error::new(Status::GenericFailure, "relayInit was not called"))?;
         Ok(match relay.add(handover) {
             Ok(id) => id as f64,
             Err(e) => -f64::from(e.raw_os_error().unwrap_or(1)),
@@ -96,7 +126,10 @@ pub fn relay_start(
     #[cfg(not(target_os = "linux"))]
     {
         let _ = (a, b, first_to_a, first_to_b, client_ended, idle, splice);
-        Err(Error::new(Status::GenericFailure, "the native relay needs Linux"))
+        Err(Error::new(
+            Status::GenericFailure,
+            "the native relay needs Linux",
+        ))
     }
 }
 

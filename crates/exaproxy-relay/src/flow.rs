@@ -35,7 +35,10 @@ const IDLE_PIPES: usize = 64;
 
 impl Shared {
     pub fn new(scratch: usize) -> Shared {
-        Shared { scratch: vec![0; scratch], pipes: Vec::new() }
+        Shared {
+            scratch: vec![0; scratch],
+            pipes: Vec::new(),
+        }
     }
 
     /// An empty pipe, from the pool or new.
@@ -62,7 +65,11 @@ pub struct Side {
 
 impl Side {
     pub fn new(fd: OwnedFd) -> Side {
-        Side { fd, readable: true, writable: true }
+        Side {
+            fd,
+            readable: true,
+            writable: true,
+        }
     }
 }
 
@@ -90,7 +97,17 @@ pub struct Flow {
 impl Flow {
     pub fn new(first: Vec<u8>, eof: bool, mode: Mode) -> Flow {
         let len = first.len() as u64;
-        Flow { pending: first, at: 0, mode, pipe: None, in_pipe: 0, eof, shut: false, bytes: 0, first: len }
+        Flow {
+            pending: first,
+            at: 0,
+            mode,
+            pipe: None,
+            in_pipe: 0,
+            eof,
+            shut: false,
+            bytes: 0,
+            first: len,
+        }
     }
 
     /// Bytes relayed: written to the destination, not counting those given at the start.
@@ -105,7 +122,12 @@ impl Flow {
 
     /// Moves what can be moved now from `src` to `dst`. Returns whether any byte (or the
     /// FIN) moved; an error ends the tunnel.
-    pub fn pump(&mut self, src: &mut Side, dst: &mut Side, shared: &mut Shared) -> io::Result<bool> {
+    pub fn pump(
+        &mut self,
+        src: &mut Side,
+        dst: &mut Side,
+        shared: &mut Shared,
+    ) -> io::Result<bool> {
         let mut moved = false;
         loop {
             if self.at < self.pending.len() {
@@ -175,7 +197,9 @@ impl Flow {
             match (got, pipe) {
                 (Ok(0), pipe) => {
                     self.eof = true;
-                    pipe.map(|p| shared.give_back(p));
+                    if let Some(p) = pipe {
+                        shared.give_back(p);
+                    }
                 }
                 (Ok(n), Some(pipe)) => {
                     self.in_pipe = n;
@@ -188,7 +212,9 @@ impl Flow {
                     sent?;
                 }
                 (Err(e), pipe) => {
-                    pipe.map(|p| shared.give_back(p));
+                    if let Some(p) = pipe {
+                        shared.give_back(p);
+                    }
                     if e.kind() != ErrorKind::WouldBlock {
                         return Err(e);
                     }

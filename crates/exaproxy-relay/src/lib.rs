@@ -23,9 +23,9 @@ mod flow;
 #[allow(unsafe_code)]
 mod sys;
 #[cfg(target_os = "linux")]
-mod tunnel;
-#[cfg(target_os = "linux")]
 mod thread;
+#[cfg(target_os = "linux")]
+mod tunnel;
 
 #[cfg(target_os = "linux")]
 pub use flow::Mode;

@@ -42,10 +42,13 @@ pub fn dup(fd: RawFd) -> io::Result<OwnedFd> {
 /// gives the lowest free number, so such a number means three quarters are in use: the
 /// rest is left to accept() and upstream connections (the caller relays in JavaScript).
 fn in_lower_part(fd: OwnedFd) -> io::Result<OwnedFd> {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: the kernel writes one rlimit into `limit`, a local of that type.
     check(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } as libc::c_long)?;
-    if (fd.as_raw_fd() as u64).saturating_mul(4) >= (limit.rlim_cur as u64).saturating_mul(3) {
+    if (fd.as_raw_fd() as u64).saturating_mul(4) >= limit.rlim_cur.saturating_mul(3) {
         return Err(io::Error::from_raw_os_error(libc::EMFILE));
     }
     Ok(fd)
@@ -55,7 +58,13 @@ fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
     // SAFETY: `fd` is borrowed, so open; F_GETFL/F_SETFL take and return integers only.
     let flags = check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) } as libc::c_long)?;
     // SAFETY: as above.
-    check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags as libc::c_int | libc::O_NONBLOCK) } as libc::c_long)?;
+    check(unsafe {
+        libc::fcntl(
+            fd.as_raw_fd(),
+            libc::F_SETFL,
+            flags as libc::c_int | libc::O_NONBLOCK,
+        )
+    } as libc::c_long)?;
     Ok(())
 }
 
@@ -68,7 +77,14 @@ pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
 /// `send(2)` of `buf`, without SIGPIPE for a peer that has gone.
 pub fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: the kernel reads at most `buf.len()` bytes from `buf`, which we borrow.
-    check(unsafe { libc::send(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) } as libc::c_long)
+    check(unsafe {
+        libc::send(
+            fd.as_raw_fd(),
+            buf.as_ptr().cast(),
+            buf.len(),
+            libc::MSG_NOSIGNAL,
+        )
+    } as libc::c_long)
 }
 
 /// `shutdown(2)`: `SHUT_WR` sends the FIN, `SHUT_RDWR` ends both ways.
@@ -81,7 +97,10 @@ pub use libc::{SHUT_RDWR, SHUT_WR};
 
 /// `SO_LINGER` 0: the last close of the socket sends a reset instead of a FIN.
 pub fn linger_zero(fd: BorrowedFd<'_>) -> io::Result<()> {
-    let value = libc::linger { l_onoff: 1, l_linger: 0 };
+    let value = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
     // SAFETY: the kernel reads `size_of::<linger>()` bytes from `value`, a local of that type.
     check(unsafe {
         libc::setsockopt(
@@ -100,7 +119,10 @@ pub fn linger_zero(fd: BorrowedFd<'_>) -> io::Result<()> {
 pub fn pipe(size: usize) -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: the kernel writes two descriptors into `fds`, a local array of two.
-    check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } as libc::c_long)?;
+    check(
+        unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) }
+            as libc::c_long,
+    )?;
     // SAFETY: both were just returned by the kernel as fresh descriptors that nothing else owns.
     let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
     let w = in_lower_part(w)?;
@@ -114,14 +136,22 @@ pub fn splice(from: BorrowedFd<'_>, to: BorrowedFd<'_>, len: usize) -> io::Resul
     let flags = libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK;
     // SAFETY: null offsets (the files' own positions are used); integers and open descriptors only.
     check(unsafe {
-        libc::splice(from.as_raw_fd(), std::ptr::null_mut(), to.as_raw_fd(), std::ptr::null_mut(), len, flags)
+        libc::splice(
+            from.as_raw_fd(),
+            std::ptr::null_mut(),
+            to.as_raw_fd(),
+            std::ptr::null_mut(),
+            len,
+            flags,
+        )
     } as libc::c_long)
 }
 
 /// An `eventfd` other threads write to to wake the relay thread.
 pub fn eventfd() -> io::Result<OwnedFd> {
     // SAFETY: integers only.
-    let fd = check(unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) } as libc::c_long)?;
+    let fd =
+        check(unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) } as libc::c_long)?;
     // SAFETY: a fresh descriptor from the kernel that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
@@ -171,10 +201,16 @@ impl Epoll {
 
     fn ctl(&self, op: libc::c_int, fd: BorrowedFd<'_>, token: u64) -> io::Result<()> {
         let flags = libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET;
-        let mut event = libc::epoll_event { events: flags as u32, u64: token };
+        let mut event = libc::epoll_event {
+            events: flags as u32,
+            u64: token,
+        };
         // SAFETY: the kernel reads one epoll_event from `event`, a local; descriptors are open.
-        check(unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), op, fd.as_raw_fd(), &mut event) } as libc::c_long)
-            .map(drop)
+        check(
+            unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), op, fd.as_raw_fd(), &mut event) }
+                as libc::c_long,
+        )
+        .map(drop)
     }
 
     /// Watches `fd` for reading and writing, edge-triggered, reported with `token`.
@@ -193,7 +229,12 @@ impl Epoll {
         let n = loop {
             // SAFETY: the kernel writes at most `events.len()` entries into `events`, which we own.
             let ret = unsafe {
-                libc::epoll_wait(self.fd.as_raw_fd(), self.events.as_mut_ptr(), self.events.len() as libc::c_int, timeout_ms)
+                libc::epoll_wait(
+                    self.fd.as_raw_fd(),
+                    self.events.as_mut_ptr(),
+                    self.events.len() as libc::c_int,
+                    timeout_ms,
+                )
             };
             match check(ret as libc::c_long) {
                 Ok(n) => break n,

@@ -34,7 +34,10 @@ struct Shared {
 
 impl Shared {
     fn send(&self, command: Command) {
-        self.commands.lock().unwrap_or_else(|p| p.into_inner()).push(command);
+        self.commands
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(command);
         sys::wake(self.wake.as_fd());
     }
 }
@@ -49,14 +52,21 @@ pub struct Relay {
 impl Relay {
     /// Starts the thread; `report` is called on it with the tunnels that ended.
     pub fn spawn(report: impl FnMut(Vec<Ended>) + Send + 'static) -> io::Result<Relay> {
-        let shared = Arc::new(Shared { commands: Mutex::new(Vec::new()), wake: sys::eventfd()? });
+        let shared = Arc::new(Shared {
+            commands: Mutex::new(Vec::new()),
+            wake: sys::eventfd()?,
+        });
         let epoll = Epoll::new(256)?;
         epoll.add(shared.wake.as_fd(), WAKE)?;
         let looped = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("exaproxy-relay".into())
             .spawn(move || Loop::new(epoll, looped, report).run())?;
-        Ok(Relay { shared, next_id: AtomicU64::new(1), thread: Some(thread) })
+        Ok(Relay {
+            shared,
+            next_id: AtomicU64::new(1),
+            thread: Some(thread),
+        })
     }
 
     /// Hands a tunnel over. → its id, or the error (no descriptor or pipe left: the
@@ -114,7 +124,11 @@ impl<R: FnMut(Vec<Ended>)> Loop<R> {
         let mut next_idle_check = Instant::now() + IDLE_TICK;
         loop {
             let watching_idle = self.slots.iter().flatten().any(Tunnel::has_idle_limit);
-            let timeout = if watching_idle { IDLE_TICK.as_millis() as i32 } else { -1 };
+            let timeout = if watching_idle {
+                IDLE_TICK.as_millis() as i32
+            } else {
+                -1
+            };
             events.clear();
             let waited = self.epoll.wait(timeout).map(|ready| events.extend(ready));
             if waited.is_err() {
@@ -153,7 +167,13 @@ impl<R: FnMut(Vec<Ended>)> Loop<R> {
 
     /// Runs the queued commands; false on `Stop`.
     fn commands(&mut self) -> bool {
-        let commands = std::mem::take(&mut *self.shared.commands.lock().unwrap_or_else(|p| p.into_inner()));
+        let commands = std::mem::take(
+            &mut *self
+                .shared
+                .commands
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
         for command in commands {
             match command {
                 Command::Add(tunnel) => self.add(tunnel),
@@ -194,7 +214,9 @@ impl<R: FnMut(Vec<Ended>)> Loop<R> {
     }
 
     fn finish(&mut self, slot: usize, reason: Reason) {
-        let Some(tunnel) = self.slots[slot].take() else { return };
+        let Some(tunnel) = self.slots[slot].take() else {
+            return;
+        };
         for side in tunnel.sides() {
             self.epoll.delete(side.fd.as_fd());
         }

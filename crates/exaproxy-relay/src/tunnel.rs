@@ -111,7 +111,8 @@ impl Tunnel {
 
     /// Whether nothing has moved for the idle time at `now`.
     pub fn idle_at(&self, now: Instant) -> bool {
-        self.idle.is_some_and(|idle| now.duration_since(self.last) >= idle)
+        self.idle
+            .is_some_and(|idle| now.duration_since(self.last) >= idle)
     }
 
     pub fn has_idle_limit(&self) -> bool {
@@ -129,6 +130,11 @@ impl Tunnel {
                 Reason::Broken => drop(sys::linger_zero(fd)),
             }
         }
-        Ended { id: self.id, a_to_b: self.a_to_b.relayed(), b_to_a: self.b_to_a.relayed(), reason }
+        Ended {
+            id: self.id,
+            a_to_b: self.a_to_b.relayed(),
+            b_to_a: self.b_to_a.relayed(),
+            reason,
+        }
     }
 }

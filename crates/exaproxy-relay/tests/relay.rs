@@ -32,7 +32,8 @@ struct Setup {
 
 fn setup(mode: Mode, first_to_a: &[u8], first_to_b: &[u8], idle: Option<Duration>) -> Setup {
     let (tx, ended) = channel();
-    let relay = Relay::spawn(move |batch| batch.into_iter().for_each(|e| tx.send(e).unwrap())).unwrap();
+    let relay =
+        Relay::spawn(move |batch| batch.into_iter().for_each(|e| tx.send(e).unwrap())).unwrap();
     let (client, a) = pair();
     let (server, b) = pair();
     let id = relay
@@ -49,12 +50,21 @@ fn setup(mode: Mode, first_to_a: &[u8], first_to_b: &[u8], idle: Option<Duration
     for s in [&client, &server] {
         s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     }
-    Setup { relay, ended, client, server, held: (a, b), id }
+    Setup {
+        relay,
+        ended,
+        client,
+        server,
+        held: (a, b),
+        id,
+    }
 }
 
 impl Setup {
     fn wait_end(&self) -> Ended {
-        self.ended.recv_timeout(Duration::from_secs(20)).expect("the tunnel's end is reported")
+        self.ended
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the tunnel's end is reported")
     }
 }
 
@@ -72,7 +82,12 @@ fn byte_at(i: u64) -> u8 {
 #[test]
 fn bytes_both_ways_with_split_writes_and_the_first_bytes_before_them() {
     for mode in MODES {
-        let mut t = setup(mode, b"HTTP/1.1 200 OK\r\n\r\n", b"GET / HTTP/1.1\r\n", None);
+        let mut t = setup(
+            mode,
+            b"HTTP/1.1 200 OK\r\n\r\n",
+            b"GET / HTTP/1.1\r\n",
+            None,
+        );
         for piece in [&b"Host: x\r\n"[..], b"\r", b"\n", b"body"] {
             t.client.write_all(piece).unwrap();
             std::thread::sleep(Duration::from_millis(5));
@@ -87,7 +102,11 @@ fn bytes_both_ways_with_split_writes_and_the_first_bytes_before_them() {
         t.client.shutdown(Shutdown::Write).unwrap();
         t.server.shutdown(Shutdown::Write).unwrap();
         let end = t.wait_end();
-        assert_eq!((end.id, end.a_to_b, end.b_to_a, end.reason), (t.id, 15, 6, Reason::Done), "{mode:?}");
+        assert_eq!(
+            (end.id, end.a_to_b, end.b_to_a, end.reason),
+            (t.id, 15, 6, Reason::Done),
+            "{mode:?}"
+        );
     }
 }
 
@@ -97,7 +116,11 @@ fn half_close_from_the_client_then_from_the_server() {
         let mut t = setup(mode, b"", b"", None);
         t.client.write_all(b"request").unwrap();
         t.client.shutdown(Shutdown::Write).unwrap();
-        assert_eq!(read_to_end(&mut t.server), b"request", "{mode:?}: the FIN follows the bytes");
+        assert_eq!(
+            read_to_end(&mut t.server),
+            b"request",
+            "{mode:?}: the FIN follows the bytes"
+        );
         // The other way is still open.
         t.server.write_all(b"late answer").unwrap();
         t.server.shutdown(Shutdown::Write).unwrap();
@@ -131,7 +154,13 @@ fn a_client_ended_before_the_handover_gets_its_fin_passed_on() {
     client.shutdown(Shutdown::Write).unwrap();
     let mut first = vec![0; 10];
     (&a).read_exact(&mut first).unwrap();
-    let handover = Handover { a: a.as_raw_fd(), b: b.as_raw_fd(), first_to_b: first, a_ended: true, ..Handover::default() };
+    let handover = Handover {
+        a: a.as_raw_fd(),
+        b: b.as_raw_fd(),
+        first_to_b: first,
+        a_ended: true,
+        ..Handover::default()
+    };
     relay.add(handover).unwrap();
     assert_eq!(read_to_end(&mut server), b"last words");
     server.shutdown(Shutdown::Write).unwrap();
@@ -152,7 +181,10 @@ fn one_hundred_megabytes_each_way_arrive_exactly() {
                 let mut at = 0;
                 while at < SIZE {
                     let n = (SIZE - at).min(block.len() as u64) as usize;
-                    block[..n].iter_mut().enumerate().for_each(|(i, b)| *b = byte_at(at + i as u64));
+                    block[..n]
+                        .iter_mut()
+                        .enumerate()
+                        .for_each(|(i, b)| *b = byte_at(at + i as u64));
                     s.write_all(&block[..n]).unwrap();
                     at += n as u64;
                 }
@@ -171,19 +203,34 @@ fn one_hundred_megabytes_each_way_arrive_exactly() {
                     if n == 0 {
                         return at;
                     }
-                    assert!(buf[..n].iter().enumerate().all(|(i, &b)| b == byte_at(at + i as u64)), "byte at {at}");
+                    assert!(
+                        buf[..n]
+                            .iter()
+                            .enumerate()
+                            .all(|(i, &b)| b == byte_at(at + i as u64)),
+                        "byte at {at}"
+                    );
                     at += n as u64;
                 }
             })
         };
-        let senders = [send(t.client.try_clone().unwrap()), send(t.server.try_clone().unwrap())];
-        let checkers = [check(t.client.try_clone().unwrap()), check(t.server.try_clone().unwrap())];
+        let senders = [
+            send(t.client.try_clone().unwrap()),
+            send(t.server.try_clone().unwrap()),
+        ];
+        let checkers = [
+            check(t.client.try_clone().unwrap()),
+            check(t.server.try_clone().unwrap()),
+        ];
         senders.into_iter().for_each(|s| s.join().unwrap());
         for c in checkers {
             assert_eq!(c.join().unwrap(), SIZE, "{mode:?}");
         }
         let end = t.wait_end();
-        assert_eq!((end.a_to_b, end.b_to_a, end.reason), (SIZE, SIZE, Reason::Done));
+        assert_eq!(
+            (end.a_to_b, end.b_to_a, end.reason),
+            (SIZE, SIZE, Reason::Done)
+        );
     }
 }
 
@@ -210,7 +257,10 @@ fn a_reader_that_stops_holds_the_writer_back() {
                 }
                 Err(e) => panic!("{e}"),
             }
-            assert!(written < 64 << 20, "{mode:?}: {written} bytes accepted without a reader");
+            assert!(
+                written < 64 << 20,
+                "{mode:?}: {written} bytes accepted without a reader"
+            );
         }
         t.relay.close(t.id);
         assert_eq!(t.wait_end().reason, Reason::Closed);
@@ -232,7 +282,10 @@ fn a_reset_mid_stream_ends_the_tunnel_as_broken_and_resets_the_other_side() {
         assert_eq!((end.b_to_a, end.reason), (7, Reason::Broken), "{mode:?}");
         drop(t.held);
         let mut rest = Vec::new();
-        let err = t.client.read_to_end(&mut rest).expect_err("a reset, not a clean end");
+        let err = t
+            .client
+            .read_to_end(&mut rest)
+            .expect_err("a reset, not a clean end");
         assert_eq!(err.kind(), ErrorKind::ConnectionReset);
     }
 }
@@ -256,6 +309,8 @@ fn close_ends_a_tunnel_and_unknown_ids_are_ignored() {
     t.relay.close(t.id);
     assert_eq!(t.wait_end().reason, Reason::Closed);
     assert_eq!(read_to_end(&mut t.client), b"");
-    assert!(t.ended.recv_timeout(Duration::from_millis(100)).is_err(), "reported once");
+    assert!(
+        t.ended.recv_timeout(Duration::from_millis(100)).is_err(),
+        "reported once"
+    );
 }
-
