@@ -96,9 +96,9 @@ function afterWrites(sockets: Socket[], then: () => void): void {
 }
 
 /**
- * Hands the tunnel to the relay thread. Returns false, with both sockets untouched except
- * for `pending` (the caller relays in JavaScript then), when the relay cannot take it: no
- * descriptor left, or a socket without one.
+ * Hands the tunnel to the relay thread; `onClose` gets the byte counts once it has ended.
+ * When the relay cannot take it (a socket without a descriptor, no descriptor left),
+ * `fallback` gets the sockets reading again and everything still owed to each side.
  */
 export function relayNatively(
   client: Socket,
