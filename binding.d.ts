@@ -59,6 +59,29 @@ export declare function parseResponse(buf: Buffer, start: number, table: Uint32A
  */
 export declare function peekSni(buf: Buffer, start: number, table: Uint32Array): number
 
+/** Whether this build can relay natively (Linux). */
+export declare function relayAvailable(): boolean
+
+/** Ends tunnel `id` (FIN both ways); it is reported with reason 2 unless it had ended. */
+export declare function relayClose(id: number): void
+
+/**
+ * Starts the relay thread. `onEnded` receives `[id, clientToUpstream, upstreamToClient, reason, …]`
+ * (reason: 0 both sides ended, 1 idle, 2 closed by relayClose, 3 broken by a reset or error).
+ * A second call replaces the relay (its tunnels are closed and reported).
+ */
+export declare function relayInit(onEnded: (arg: Array<number>) => void): void
+
+/**
+ * Hands a tunnel to the relay: `clientFd` and `upstreamFd` are duplicated (the caller
+ * keeps its descriptors open, reads and writes neither, and closes them once the end is
+ * reported); `toClient` and `toUpstream` are written first; `clientEnded` passes the
+ * client's FIN on after them; `idleMs` 0 is no limit. → the tunnel id (> 0), or -errno when
+ * no descriptor could be had (relay it in JavaScript then). `splice` moves the bytes with
+ * splice(2) through two pipes instead of copying them through the relay's buffer.
+ */
+export declare function relayStart(clientFd: number, upstreamFd: number, toClient: Buffer, toUpstream: Buffer, clientEnded: boolean, idleMs: number, splice: boolean): number
+
 /** The rewriting rules as the configuration gives them (see `PlanOptions` in Rust). */
 export interface RewriteOptions {
   /** Via pseudonym: adds `Via: 1.x <via>`; omitted: no Via. */

@@ -43,19 +43,25 @@ export function unframe(buf: Buffer): { payload: Buffer; size: number } | undefi
 
 /** Makes `server` answer WebSocket upgrades by echoing every frame back. */
 export function echoWebSockets(server: Server): void {
-  server.on('upgrade', (req, socket: Socket) => {
+  server.on('upgrade', (req, socket: Socket, head: Buffer) => {
     socket.write(
       'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
         `Sec-WebSocket-Accept: ${acceptKey(String(req.headers['sec-websocket-key']))}\r\n\r\n`,
     );
+    // Frames may have come with the upgrade request (`head`).
     let pending = Buffer.alloc(0);
-    socket.on('data', (d: Buffer) => {
+    const onData = (d: Buffer): void => {
       pending = Buffer.concat([pending, d]);
       let f;
       while ((f = unframe(pending))) {
         pending = pending.subarray(f.size);
         socket.write(frame(f.payload, false));
       }
-    });
+    };
+    socket.on('data', onData);
+    // The client's FIN is answered with ours (an http server's sockets allow half-open).
+    socket.on('end', () => socket.end());
+    socket.on('error', () => socket.destroy());
+    onData(head);
   });
 }

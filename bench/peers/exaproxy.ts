@@ -15,7 +15,7 @@ function shellQuote(word: string): string {
 }
 
 /** The command-line options for one benchmark start of exaproxy. */
-export function exaproxyArguments(context: PeerContext, workers: number): string[] {
+export function exaproxyArguments(context: PeerContext, workers: number, extra: string[] = []): string[] {
   const args = [
     '--tcp4.host=127.0.0.1',
     `--tcp4.port=${context.port}`,
@@ -28,6 +28,7 @@ export function exaproxyArguments(context: PeerContext, workers: number): string
     `--daemon.workers=${workers}`,
     // Other peers keep every idle upstream connection; the default cap (16) would add reconnects under 50 clients.
     '--http.upstream-max-idle-per-host=1000',
+    ...extra,
   ];
   if (context.helper !== undefined) {
     args.push(
@@ -49,7 +50,7 @@ function version(root: string): string {
   return `exaproxy ${pkg.version} (${commit}, node ${process.version})`;
 }
 
-function spec(name: string, workers: number, pinned: boolean, description: string, onlyScenarios?: string[], root = ROOT): PeerSpec {
+function spec(name: string, workers: number, pinned: boolean, description: string, onlyScenarios?: string[], root = ROOT, extra: string[] = []): PeerSpec {
   return {
     name,
     onlyScenarios,
@@ -64,7 +65,7 @@ function spec(name: string, workers: number, pinned: boolean, description: strin
         throw new Error(`${join(root, 'dist', 'cli.js')} is missing: run \`npm run build\` there before \`npm run bench\``);
       }
       const bin = join(root, 'bin', 'exaproxy.js');
-      const started = startProcess(context.core, process.execPath, [bin, ...exaproxyArguments(context, workers)]);
+      const started = startProcess(context.core, process.execPath, [bin, ...exaproxyArguments(context, workers, extra)]);
       await waitForPort(context.port, started, 'exaproxy');
       return { pid: started.child.pid as number, child: started.child, stop: () => stopProcess(started.child, 5000) };
     },
@@ -81,6 +82,10 @@ export const exaproxyWorkers = spec(
   `exaproxy, one worker per core (${Math.max(2, cpus().length)}), not pinned (small and 1m scenarios only)`,
   ['small', '1m'],
 );
+
+/** The tunnel relays compared in the connect scenario (the `exaproxy` peer runs the default, splice). */
+export const exaproxyJsRelay = spec('exaproxy-js-relay', 1, true, 'exaproxy, one worker, tunnels relayed by Node streams (http.tunnel-relay=js; connect only)', ['connect'], ROOT, ['--http.tunnel-relay=js']);
+export const exaproxyCopy = spec('exaproxy-copy', 1, true, 'exaproxy, one worker, tunnels copied through the relay thread\'s buffer (http.tunnel-relay=copy; connect only)', ['connect'], ROOT, ['--http.tunnel-relay=copy']);
 
 /**
  * Another build of exaproxy, for before/after figures in one run: `EXAPROXY_BASELINE` names

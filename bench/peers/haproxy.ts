@@ -7,13 +7,16 @@ import { join } from 'node:path';
 import { fileLimit, runText, startProcess, stopProcess, waitForPort } from '../proc';
 import type { PeerContext, PeerSpec, RunningPeer } from './types';
 
-// HAProxy refuses to start when maxconn needs more descriptors than the limit: two per connection.
-const GLOBAL = `global
+// HAProxy refuses to start when maxconn needs more descriptors than the limit: two per connection,
+// and with splicing two more per pipe (maxpipes, a quarter of maxconn by default).
+function globalSection(splice: boolean): string {
+  const maxconn = Math.floor((fileLimit() - 100) / (splice ? 3 : 2));
+  return `global
   nbthread 1
-  maxconn ${Math.floor((fileLimit() - 100) / 2)}
-  log stderr format short local0 emerg
+  maxconn ${maxconn}
+${splice ? `  maxpipes ${Math.floor(maxconn / 4)}\n` : ''}  log stderr format short local0 emerg
 defaults
-  mode http
+${splice ? '  option splice-auto\n' : ''}  mode http
   timeout connect 5s
   timeout client 600s
   timeout server 600s
@@ -21,6 +24,8 @@ defaults
   option http-keep-alive
   http-reuse always
 `;
+}
+const GLOBAL = globalSection(false);
 
 async function startHaproxy(context: PeerContext, config: string, what: string): Promise<RunningPeer> {
   const path = join(context.dir, 'haproxy.cfg');
@@ -30,15 +35,16 @@ async function startHaproxy(context: PeerContext, config: string, what: string):
   return { pid: started.child.pid as number, child: started.child, stop: () => stopProcess(started.child) };
 }
 
-export const haproxy: PeerSpec = {
-  name: 'haproxy',
-  description: 'HAProxy in forward-proxy mode (set-dst/set-dst-port from the URL, set-uri to origin form)',
-  debian: { haproxy: 'haproxy' },
-  connect: false,
-  pinned: true,
-  version: () => runText('haproxy', ['-v']).text.split('\n')[0] ?? 'unknown',
-  start(context) {
-    const config = `${GLOBAL}
+function forwardProxy(name: string, description: string, splice: boolean): PeerSpec {
+  return {
+    name,
+    description,
+    debian: { haproxy: 'haproxy' },
+    connect: false,
+    pinned: true,
+    version: () => runText('haproxy', ['-v']).text.split('\n')[0] ?? 'unknown',
+    start(context) {
+      const config = `${globalSection(splice)}
 frontend forward
   bind 127.0.0.1:${context.port}
   default_backend by_url
@@ -48,9 +54,15 @@ backend by_url
   http-request set-uri %[pathq]
   server from_url 0.0.0.0:0
 `;
-    return startHaproxy(context, config, 'haproxy');
-  },
-};
+      return startHaproxy(context, config, name);
+    },
+  };
+}
+
+export const haproxy = forwardProxy('haproxy', 'HAProxy in forward-proxy mode (set-dst/set-dst-port from the URL, set-uri to origin form)', false);
+
+/** The zero-copy reference: the same with `option splice-auto` (kernel splice between the sockets). */
+export const haproxySplice = forwardProxy('haproxy-splice', 'HAProxy as above with option splice-auto (zero-copy relay through pipes; maxconn lowered for them)', true);
 
 /** A front HAProxy that forwards everything, request-target unchanged, to the proxy on nextPort. */
 export function startFrontHaproxy(context: PeerContext, nextPort: number): Promise<RunningPeer> {

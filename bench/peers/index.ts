@@ -1,6 +1,6 @@
 // Every peer the bench knows, in table order. HAProxy is the reference the ratios are taken against.
-import { exaproxy, exaproxyBaseline, exaproxyWorkers } from './exaproxy';
-import { haproxy } from './haproxy';
+import { exaproxy, exaproxyBaseline, exaproxyCopy, exaproxyJsRelay, exaproxyWorkers } from './exaproxy';
+import { haproxy, haproxySplice } from './haproxy';
 import { npmProxy, proxyChain, relay } from './node-peers';
 import { squid } from './squid';
 import { tinyproxy } from './tinyproxy';
@@ -9,7 +9,7 @@ import type { PeerSpec } from './types';
 // The baseline build is a peer only when EXAPROXY_BASELINE names one.
 const baseline = process.env.EXAPROXY_BASELINE ? [exaproxyBaseline] : [];
 
-export const PEERS: PeerSpec[] = [exaproxy, ...baseline, exaproxyWorkers, haproxy, squid, tinyproxy, npmProxy, proxyChain, relay];
+export const PEERS: PeerSpec[] = [exaproxy, ...baseline, exaproxyWorkers, exaproxyJsRelay, exaproxyCopy, haproxy, haproxySplice, squid, tinyproxy, npmProxy, proxyChain, relay];
 
 export const REFERENCE_PEER = 'haproxy';
 

@@ -200,7 +200,7 @@ export abstract class ClientSocket {
     const toUpstream = this.input.buf === null ? null : this.input.buf.subarray(this.input.pos);
     this.input.clear();
     const pending = { toUpstream, toClient: fromUpstream, clientEnded: this.clientEnded };
-    handOver(this.socket, up.socket, pending, this.ctx.settings.timeouts.tunnelIdle, (bytesUp, bytesDown) => {
+    handOver(this.socket, up.socket, pending, this.ctx.settings.timeouts.tunnelIdle, this.ctx.settings.tunnelRelay, (bytesUp, bytesDown) => {
       this.ctx.stats?.bytesToUpstream(bytesUp);
       this.ctx.stats?.bytesToClient(bytesDown);
       this.ctx.stats?.upstreamClosed();

@@ -6,6 +6,7 @@
 import type { Config } from '../config';
 import { RangeList } from './acl';
 import type { NameServers } from './dns';
+import type { TunnelRelay } from './native-tunnel';
 
 export interface Listen {
   host: string;
@@ -50,6 +51,8 @@ export interface ProxySettings {
     upstreamIdle: number;
   };
   upstreamMaxIdlePerHost: number;
+  /** Who moves a tunnel's bytes once it is established (http.tunnel-relay). */
+  tunnelRelay: TunnelRelay;
   /** Source addresses of upstream connections ('' lets the system choose). */
   bind: { v4: string; v6: string };
   rewrite: {
@@ -104,6 +107,7 @@ export function settingsFromConfig(config: Config, version: string): ProxySettin
       upstreamIdle: ms(http.upstreamIdleTimeout),
     },
     upstreamMaxIdlePerHost: http.upstreamMaxIdlePerHost,
+    tunnelRelay: http.tunnelRelay,
     bind: { v4: tcp4.bind === '0.0.0.0' ? '' : tcp4.bind, v6: tcp6.bind === '::' ? '' : tcp6.bind },
     rewrite: {
       via: http.via && !http.transparent ? daemon.identifier : undefined,

@@ -15,11 +15,13 @@
 //! | `args` | argument types: conversion, checks, the unsafe code and why it is sound |
 //! | `error` | the `TypeError` thrown for a bad argument |
 //! | `rewrite` | the rewrite plan and the two rewrite calls |
+//! | `relay` | the native tunnel relay (`exaproxy-relay`): start, close, the end reported |
 //! | `sockets` | SO_ORIGINAL_DST and IP_TRANSPARENT (Linux): system calls, fenced like `args` |
 
 #[allow(unsafe_code)]
 mod args;
 mod error;
+mod relay;
 mod rewrite;
 #[allow(unsafe_code)]
 mod sockets;
@@ -30,6 +32,7 @@ use exaproxy_http::abi;
 use napi::{Env, Result};
 use napi_derive::napi;
 
+pub use relay::{relay_available, relay_close, relay_init, relay_start};
 pub use rewrite::{rewrite_request, rewrite_response, RewriteOptions, RewritePlan};
 pub use sockets::{duplicate_socket, original_destination, transparent_socket};
 
