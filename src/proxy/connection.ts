@@ -341,7 +341,7 @@ export class ClientConnection extends ClientSocket implements ClientSide {
   private log(ex: Exchange): void {
     if (this.ex !== ex) return;
     this.ex = null;
-    logExchange(this.ctx, ex, { id: this.id, ip: this.clientIp, port: this.clientPort, localPort: this.localPort });
+    logExchange(this.ctx, ex, this);
   }
 
   // ── plumbing ─────────────────────────────────────────────────────────────────
