@@ -236,11 +236,16 @@ export class ClientConnection extends ClientSocket implements ClientSide {
     this.state = State.Forwarding;
     this.deadline = Date.now() + this.ctx.settings.timeouts.upstreamResponse;
     this.expiry = Expiry.UpstreamTimeout;
-    up.socket.cork();
+    // Corked only when body bytes may follow the head into the same system call (a corked
+    // write goes through the stream's buffer list instead of straight to the socket).
+    const body = ex.body.pending;
+    if (body) up.socket.cork();
     up.socket.write(ex.upHead!);
     this.ctx.stats?.bytesToUpstream(ex.upHead!.length);
-    if (ex.body.pending) this.pumpRequestBody();
-    up.socket.uncork();
+    if (body) {
+      this.pumpRequestBody();
+      up.socket.uncork();
+    }
   }
 
   /** Moves request-body bytes from the input to the upstream, through the framer. */
