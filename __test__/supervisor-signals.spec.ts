@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync, existsSync, readFileSync, rmSync } from 'no
 import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { WORKER_MALLOC_TUNABLES } from '../src/supervisor/allocator';
 
 const root = resolve(__dirname, '..');
 let dir: string;
@@ -39,7 +40,7 @@ async function startWorker() {
     stats.clientOpened(req.socket.remoteAddress ?? '?');
     stats.requestStarted(1);
     const answer = () => {
-      const body = JSON.stringify({ pid: process.pid, debug, limits, generation: process.env.EXAPROXY_WORKER_GENERATION, uid: process.getuid!(), helper: helper.pid }) + '\\n';
+      const body = JSON.stringify({ pid: process.pid, debug, limits, generation: process.env.EXAPROXY_WORKER_GENERATION, uid: process.getuid!(), helper: helper.pid, tunables: process.env.GLIBC_TUNABLES ?? null }) + '\\n';
       stats.responseSent(200);
       stats.bytesToClient(body.length);
       res.setHeader('connection', 'close');
@@ -153,6 +154,8 @@ interface Answer {
   generation: string;
   uid: number;
   helper: number;
+  /** GLIBC_TUNABLES as the worker got it */
+  tunables: string | null;
 }
 
 function ask(port: number, path = '/'): Promise<Answer> {
@@ -378,6 +381,21 @@ test('started as root, workers and primary drop to daemon.user after binding', a
     assert.match(status, /^Groups:\s*(?!.*\b0\b).*$/m, 'no root supplementary group');
   } finally {
     await stopped(r);
+  }
+});
+
+test('workers start with glibc keeping freed heap (no page faults per relayed MiB); an operator\'s GLIBC_TUNABLES is kept', async () => {
+  const defaults = await start();
+  try {
+    assert.equal((await ask(defaults.port)).tunables, WORKER_MALLOC_TUNABLES);
+  } finally {
+    await stopped(defaults);
+  }
+  const own = await start({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' });
+  try {
+    assert.equal((await ask(own.port)).tunables, 'glibc.malloc.arena_max=2');
+  } finally {
+    await stopped(own);
   }
 });
 

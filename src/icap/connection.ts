@@ -329,7 +329,7 @@ export class IcapConnection extends ClientSocket {
     const ex = this.ex;
     if (ex === null) return;
     this.ex = null;
-    logExchange(this.ctx, ex, { id: this.id, ip: this.logIp || this.clientIp, port: this.clientPort, localPort: this.localPort });
+    logExchange(this.ctx, ex, { id: this.id, clientIp: this.logIp || this.clientIp, clientPort: this.clientPort, localPort: this.localPort });
   }
 
   private close(): void {

@@ -60,8 +60,9 @@ export abstract class ClientSocket {
   /** The client's address (from the socket, the PROXY header, or a trusted forward header). */
   clientIp: string;
   clientPort: number;
-  readonly localIp: string;
-  readonly localPort: number;
+  /** The proxy's address and port on this connection (getsockname), once asked: undefined until then. */
+  private localAddress: string | undefined = undefined;
+  private localPortNumber = 0;
   protected readonly socketIp: string;
   /** security.clients lets this client in. */
   protected allowed: boolean;
@@ -81,9 +82,11 @@ export abstract class ClientSocket {
     this.socketIp = plainAddress(socket.remoteAddress);
     this.clientIp = this.socketIp;
     this.clientPort = socket.remotePort ?? 0;
-    this.localIp = plainAddress(socket.localAddress);
-    this.localPort = socket.localPort ?? 0;
     const s = ctx.settings;
+    // Only the access log reads the local port after the socket may be gone (a client that left
+    // mid-exchange): with one, it is asked now; without, a connection that never needs it (a
+    // pooled upstream, no helper) makes no getsockname call at all.
+    if (ctx.access !== null) this.readLocalAddress();
     this.allowed = s.proxied || s.clients.has(this.clientIp);
     this.state = s.proxied ? State.ProxyHeader : State.Head;
     this.deadline = Date.now() + (s.proxied ? Math.min(s.timeouts.header, 3000) : this.firstByteTimeout());
@@ -97,6 +100,21 @@ export abstract class ClientSocket {
       ctx.log.debug({ client: this.socketIp }, 'PROXY protocol from a peer outside http.forward-trust: closed');
       socket.destroy();
     }
+  }
+
+  get localIp(): string {
+    return this.localAddress ?? this.readLocalAddress();
+  }
+
+  get localPort(): number {
+    if (this.localAddress === undefined) this.readLocalAddress();
+    return this.localPortNumber;
+  }
+
+  private readLocalAddress(): string {
+    this.localAddress = plainAddress(this.socket.localAddress);
+    this.localPortNumber = this.socket.localPort ?? 0;
+    return this.localAddress;
   }
 
   /** The proxy's own address on this connection, which destination protection refuses. */

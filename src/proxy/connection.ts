@@ -240,9 +240,12 @@ export class ClientConnection extends ClientSocket implements ClientSide {
     this.state = State.Forwarding;
     this.deadline = Date.now() + this.ctx.settings.timeouts.upstreamResponse;
     this.expiry = Expiry.UpstreamTimeout;
-    up.socket.cork();
+    // Corked only when body bytes may join the head's system call (a corked write is buffered).
+    const body = ex.body.pending;
+    if (body) up.socket.cork();
     this.ctx.stats?.bytesToUpstream(up.writeHead(ex.upHead!));
-    if (ex.body.pending) this.pumpRequestBody();
+    if (!body) return;
+    this.pumpRequestBody();
     up.socket.uncork();
   }
 
@@ -344,7 +347,7 @@ export class ClientConnection extends ClientSocket implements ClientSide {
   private log(ex: Exchange): void {
     if (this.ex !== ex) return;
     this.ex = null;
-    logExchange(this.ctx, ex, { id: this.id, ip: this.clientIp, port: this.clientPort, localPort: this.localPort });
+    logExchange(this.ctx, ex, this);
   }
 
   // ── plumbing ─────────────────────────────────────────────────────────────────

@@ -124,7 +124,7 @@ export abstract class StreamConnection extends ClientSocket implements ClientSid
   protected log(ex: Exchange): void {
     if (this.ex !== ex) return;
     this.ex = null;
-    logExchange(this.ctx, ex, { id: this.id, ip: this.clientIp, port: this.clientPort, localPort: this.localPort });
+    logExchange(this.ctx, ex, this);
   }
 
   protected close(): void {

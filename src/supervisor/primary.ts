@@ -13,6 +13,7 @@ import type { MonitorSettings, PrimaryOptions, Supervisor } from './types';
 import { isWorkerMessage, type PrimaryMessage, type WorkerMessage } from './messages';
 import { writePidfile, removePidfile } from './pidfile';
 import { dropPrivileges, lookupUser } from './privileges';
+import { allocatorEnv } from './allocator';
 import { checkFileLimit, WORKERS_ENV } from './limits';
 import { nextPoolLimits, sameMonitor, workerCount } from './settings';
 import { StartError } from './start-errors';
@@ -93,7 +94,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
   };
 
   function fork(gen: number): Member {
-    const worker = cluster.fork({ ...options.env, ...options.forkEnv?.(), EXAPROXY_WORKER_GENERATION: String(gen), [WORKERS_ENV]: String(wanted) });
+    const worker = cluster.fork({ ...allocatorEnv(process.env), ...options.env, ...options.forkEnv?.(), EXAPROXY_WORKER_GENERATION: String(gen), [WORKERS_ENV]: String(wanted) });
     const member: Member = { worker, generation: gen, ready: false, leaving: false, startedAt: Date.now() };
     members.set(worker.id, member);
     worker.on('message', (m: unknown) => {
