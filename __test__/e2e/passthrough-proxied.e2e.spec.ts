@@ -3,10 +3,12 @@
  * loopback: no TPROXY, an ordinary listening socket. Raw clients play the front end: each
  * sends a PROXY v1 or v2 header naming a client in 192.0.2.0/24 and, as the original
  * destination, a TCP origin on 127.0.0.1 (listed in security.local), then bytes of their own.
- * A real url helper records its lines and denies one origin's port.
+ * A real url helper records its lines and denies one origin's port. Last, Debian's HAProxy
+ * is the front end (send-proxy-v2), its `set-src`/`set-dst` standing for a transparent bind.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +78,28 @@ for line in sys.stdin:
     sys.stdout.write(('file://deny.html' if target.endswith(':${denyPort}') else '') + '\\n'); sys.stdout.flush()
 `;
 
+/** exaproxy with a proxied passthrough listener on `port` and the recording url helper. */
+function startPassthrough(work: string, port: number, local: number[], denyPort: number, clients: string): Promise<RunningExaproxy> {
+  writeFileSync(join(work, 'lines.txt'), '');
+  writeFileSync(join(work, 'helper.py'), HELPER(join(work, 'lines.txt'), denyPort));
+  return startExaproxy(
+    testArgs([
+      '--passthrough.enable=true',
+      '--passthrough.host=127.0.0.1',
+      `--passthrough.port=${port}`,
+      '--passthrough.proxied=true',
+      `--security.clients=${clients}`,
+      `--security.local=${local.map((p) => `127.0.0.1:${p}`).join(' ')}`,
+      '--redirector.enable=true',
+      '--redirector.protocol=url',
+      `--redirector.program=python3 ${join(work, 'helper.py')}`,
+      '--http.header-timeout=1',
+      '--usage.enable=true',
+      '--usage.destination=stderr',
+    ]),
+  );
+}
+
 describe('passthrough listener behind a PROXY protocol front end (passthrough.proxied)', () => {
   let work: string;
   let origin: TcpOrigin;
@@ -89,25 +113,8 @@ describe('passthrough listener behind a PROXY protocol front end (passthrough.pr
     work = mkdtempSync(join(tmpdir(), 'exaproxy-passthrough-proxied-'));
     origin = await tcpOrigin();
     denied = await tcpOrigin();
-    writeFileSync(join(work, 'lines.txt'), '');
-    writeFileSync(join(work, 'helper.py'), HELPER(join(work, 'lines.txt'), denied.port));
     port = await freePort();
-    proxy = await startExaproxy(
-      testArgs([
-        '--passthrough.enable=true',
-        '--passthrough.host=127.0.0.1',
-        `--passthrough.port=${port}`,
-        '--passthrough.proxied=true',
-        '--security.clients=192.0.2.0/24',
-        `--security.local=127.0.0.1:${origin.port} 127.0.0.1:${denied.port}`,
-        '--redirector.enable=true',
-        '--redirector.protocol=url',
-        `--redirector.program=python3 ${join(work, 'helper.py')}`,
-        '--http.header-timeout=1',
-        '--usage.enable=true',
-        '--usage.destination=stderr',
-      ]),
-    );
+    proxy = await startPassthrough(work, port, [origin.port, denied.port], denied.port, '192.0.2.0/24');
   });
   after(async () => {
     await proxy?.stop();
@@ -182,6 +189,64 @@ describe('passthrough listener behind a PROXY protocol front end (passthrough.pr
     await until(() => usage().some((l) => l.includes(' 192.0.2.9 TCP ')), 'the line after the health check', () => proxy.stderr());
     assert.equal(usage().length, logged + 1);
     assert.equal(helperLines().slice(lines.length).split('\n').filter(Boolean).length, 1);
+  });
+});
+
+describe('passthrough.proxied behind HAProxy (send-proxy-v2)', () => {
+  const HAPROXY = '/usr/sbin/haproxy';
+
+  test("HAProxy's header names the client and the destination; the stream reaches that origin; its health checks are closed quietly", { timeout: 60_000 }, async () => {
+    assert.ok(existsSync(HAPROXY), 'Debian haproxy is needed: apt-get install -y haproxy');
+    const work = mkdtempSync(join(tmpdir(), 'exaproxy-passthrough-haproxy-'));
+    const origin = await tcpOrigin();
+    const port = await freePort();
+    const proxy = await startPassthrough(work, port, [origin.port], 0, '192.0.2.10/32');
+    const front = await freePort();
+    // HAProxy presents every client as 192.0.2.10 going to the origin: what a transparent bind
+    // taking TPROXY traffic would put in the header.
+    writeFileSync(join(work, 'haproxy.cfg'), [
+      'defaults',
+      '    mode tcp',
+      '    timeout connect 5s',
+      '    timeout client 60s',
+      '    timeout server 60s',
+      'frontend passthrough',
+      `    bind 127.0.0.1:${front}`,
+      '    tcp-request connection set-src ipv4(192.0.2.10)',
+      '    tcp-request connection set-dst ipv4(127.0.0.1)',
+      `    tcp-request connection set-dst-port int(${origin.port})`,
+      '    default_backend exaproxy',
+      'backend exaproxy',
+      `    server exaproxy1 127.0.0.1:${port} send-proxy-v2 check inter 100`,
+      '',
+    ].join('\n'));
+    const check = spawnSync(HAPROXY, ['-c', '-f', join(work, 'haproxy.cfg')], { encoding: 'utf8' });
+    assert.equal(check.status, 0, `haproxy -c:\n${check.stdout}${check.stderr}`);
+    let haproxyOutput = '';
+    const haproxy = spawn(HAPROXY, ['-db', '-f', join(work, 'haproxy.cfg')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    haproxy.stdout.on('data', (d: Buffer) => (haproxyOutput += d.toString()));
+    haproxy.stderr.on('data', (d: Buffer) => (haproxyOutput += d.toString()));
+    try {
+      // Asked of the kernel (iproute2's ss): a probe connection would reach exaproxy too.
+      const bound = (): boolean => spawnSync('ss', ['-Hltn', `sport = :${front}`], { encoding: 'utf8' }).stdout.trim() !== '';
+      await until(bound, 'haproxy listening', () => haproxyOutput);
+      const s = await rawConnect(front);
+      const reply = readUntil(s, () => false, 15_000);
+      s.end('through haproxy\n');
+      assert.equal(await reply, 'through haproxy\n', proxy.stderr() + haproxyOutput);
+      s.destroy();
+      assert.equal(Buffer.concat(origin.received.at(-1)!).toString(), 'through haproxy\n');
+      const lines = (): string[] => readFileSync(join(work, 'lines.txt'), 'utf8').split('\n').filter(Boolean);
+      assert.deepEqual(lines(), [`127.0.0.1:${origin.port} 192.0.2.10 - TCP -`]);
+      const usage = (): string[] => proxy.stderr().split('\n').filter((l) => / TCP /.test(l));
+      await until(() => usage().length > 0, 'the access line', () => proxy.stderr());
+      assert.equal(usage().length, 1, proxy.stderr());
+      assert.match(usage()[0]!, new RegExp(` 192\\.0\\.2\\.10 TCP 127\\.0\\.0\\.1:${origin.port} PERMIT/`));
+    } finally {
+      haproxy.kill('SIGTERM');
+      await proxy.stop();
+      await origin.close();
+    }
   });
 });
 
