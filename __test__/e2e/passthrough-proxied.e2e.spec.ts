@@ -178,6 +178,12 @@ describe('passthrough listener behind a PROXY protocol front end (passthrough.pr
     await until(() => usage().some((l) => / ERROR\/invalid PROXY protocol header/.test(l)), 'the invalid-header line', () => proxy.stderr());
   });
 
+  test('half a header, then the client closes: closed and logged', async () => {
+    const { reply } = await send(proxyV2(['192.0.2.7', 40006], ['127.0.0.1', origin.port]).subarray(0, 20), Buffer.alloc(0));
+    assert.equal(reply, '');
+    await until(() => usage().some((l) => / ERROR\/closed before the PROXY header/.test(l)), 'the early-close line', () => proxy.stderr());
+  });
+
   test('a LOCAL command (a health check) is closed quietly: no helper line, no access line', async () => {
     const lines = helperLines();
     const logged = usage().length;

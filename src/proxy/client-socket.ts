@@ -70,10 +70,10 @@ export abstract class ClientSocket {
   protected readonly input = new InputBuffer();
   private proxyTable: Uint32Array | null = null;
   /**
-   * What the PROXY header said beyond the client, once read: where the client was going
-   * (null for a LOCAL command or an unknown family), and whether it was a LOCAL command.
+   * Where the PROXY header, once read, said the client was going (null: a LOCAL command, or no
+   * addresses).
    */
-  protected proxied: { local: boolean; destination: Address | null } | null = null;
+  protected proxiedTo: Address | null = null;
   /** The connection gauge: exactly one clientClosed for the clientOpened of the constructor. */
   private counted = true;
   /** Set by the listener to forget this connection. */
@@ -134,7 +134,7 @@ export abstract class ClientSocket {
     }
     this.input.consume(header.consumed);
     this.proxyTable = null;
-    this.proxied = { local: header.local, destination: header.destination };
+    this.proxiedTo = header.destination;
     if (header.client !== null) {
       this.ctx.stats?.clientClosed(this.clientIp);
       this.clientIp = header.client.ip;

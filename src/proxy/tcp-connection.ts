@@ -45,7 +45,7 @@ export class TcpConnection extends StreamConnection {
   }
 
   protected override get arrivedAt(): { ip: string; port: number } {
-    return this.proxied?.destination ?? super.arrivedAt;
+    return this.proxiedTo ?? super.arrivedAt;
   }
 
   protected farewell(): null {
@@ -71,11 +71,11 @@ export class TcpConnection extends StreamConnection {
 
   /** The header is read; what followed it waits in the input for the tunnel. */
   private afterProxyHeader(): void {
-    const { local, destination } = this.proxied!;
-    // The front end's health check (HAProxy's check-send-proxy): nothing to decide or log.
-    if (local) return this.close();
-    if (destination === null) return this.refuse(400, 'PROXY header without addresses', null);
-    this.start({ host: destination.ip, port: destination.port });
+    const to = this.proxiedTo;
+    // No addresses: the front end's health check (a LOCAL command; HAProxy sends one on each
+    // check of a send-proxy-v2 server), with nowhere to go: nothing to decide or log.
+    if (to === null) return this.close();
+    this.start({ host: to.ip, port: to.port });
   }
 
   onEnd(): void {

@@ -12,10 +12,10 @@ export type ProxyHeader =
   | { kind: 'more' }
   | { kind: 'invalid' }
   /**
-   * `client` and `destination` null: a LOCAL command (`local`, the front end's own health
-   * check) or an unknown family (keep the socket's addresses).
+   * `client` and `destination` null: a LOCAL command (the front end's own health check),
+   * UNKNOWN, or a family that is not TCP over IPv4/IPv6 (keep the socket's addresses).
    */
-  | { kind: 'done'; consumed: number; local: boolean; client: Address | null; destination: Address | null };
+  | { kind: 'done'; consumed: number; client: Address | null; destination: Address | null };
 
 export interface Address {
   ip: string;
@@ -33,7 +33,7 @@ export function readProxyHeader(input: Buffer, start: number, table: Uint32Array
   const proxied = table[ProxySlot.COMMAND] === 1 && family !== 0;
   const client = proxied ? { ip: formatAddress(table, ProxySlot.SRC_ADDR, family), port: table[ProxySlot.SRC_PORT]! } : null;
   const destination = proxied ? { ip: formatAddress(table, ProxySlot.DST_ADDR, family), port: table[ProxySlot.DST_PORT]! } : null;
-  return { kind: 'done', consumed: n, local: table[ProxySlot.COMMAND] !== 1, client, destination };
+  return { kind: 'done', consumed: n, client, destination };
 }
 
 /** An address from the table (big-endian words) as text: the addon hands numbers, never strings. */
