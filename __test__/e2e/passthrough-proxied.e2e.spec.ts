@@ -262,4 +262,20 @@ describe('passthrough.proxied options', () => {
     const line = help.stdout.split('\n').find((l) => l.includes('exaproxy.passthrough.proxied '));
     assert.ok(line !== undefined && !line.includes('not implemented'), `passthrough.proxied: ${line}`);
   });
+
+  test('no transparent socket: as nobody (no CAP_NET_ADMIN) the start gets as far as binding, and a passthrough.port in use stops it with one line naming it', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      // As nobody (when the tests run as root), a transparent socket would stop the start on CAP_NET_ADMIN.
+      const nobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534, cwd: '/' } : {};
+      const args = ['--web.enable=false', '--tcp4.host=127.0.0.1', '--tcp4.port=0', '--passthrough.enable=true', '--passthrough.proxied=true', `--passthrough.port=${port}`];
+      const r = await runCli(args, nobody);
+      assert.equal(r.status, 1);
+      assert.ok(r.stderr.split('\n').includes(`exaproxy: passthrough.port ${port}: 127.0.0.1:${port} is already in use by another program; stop it or choose another passthrough.port`), r.stderr);
+    } finally {
+      busy.close();
+    }
+  });
 });
