@@ -42,7 +42,7 @@ test('-h lists every option with its default, the flags and the signals', async 
     assert.ok(stdout.includes(flag), `-h does not describe ${flag}`);
   }
   assert.match(stdout, /SIGTERM, SIGINT/);
-  assert.match(stdout, /exaproxy\.passthrough\.proxied .*\[not implemented yet\]/);
+  assert.match(stdout, /exaproxy\.daemon\.speed .*\[not implemented yet\]/);
 });
 
 test('-h works even when the rest of the command line is wrong', async () => {
@@ -336,11 +336,11 @@ test('options set to a value this release ignores are reported at start', async 
   const port = (busy.address() as AddressInfo).port;
   try {
     // The port is taken so the command stops right after its start-up warnings.
-    const result = await runCli(['-c', '/dev/null', `--tcp4.port=${port}`, '--passthrough.proxied=true', '--daemon.reactor=epoll', '--web.enable=false', '--http.connections=1000']);
+    const result = await runCli(['-c', '/dev/null', `--tcp4.port=${port}`, '--daemon.speed=3', '--daemon.reactor=epoll', '--web.enable=false', '--http.connections=1000']);
     assert.equal(result.status, 1);
     const lines = result.stderr.split('\n');
     assert.equal(lines[0], 'exaproxy: warning: daemon.reactor = "epoll" (--daemon.reactor) is not implemented in this release and is ignored');
-    assert.equal(lines[1], 'exaproxy: warning: passthrough.proxied = "true" (--passthrough.proxied) is not implemented in this release and is ignored');
+    assert.equal(lines[1], 'exaproxy: warning: daemon.speed = "3" (--daemon.speed) is not implemented in this release and is ignored');
     assert.match(lines[2]!, /^exaproxy: tcp4\.port \d+: /);
   } finally {
     busy.close();

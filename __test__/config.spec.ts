@@ -250,13 +250,13 @@ test('cross-option rules', () => {
 test('not-implemented options are reported only when set to something else than their default', () => {
   const defaults = load([]);
   assert.deepEqual(notImplementedWarnings(defaults.config, defaults.defaults), []);
-  const set = load(['--passthrough.proxied', '--daemon.daemonize=false', '--usage.destination=syslog', '--log.destination=syslog'], {
+  const set = load(['--web.debug', '--daemon.daemonize=false', '--usage.destination=syslog', '--log.destination=syslog'], {
     exaproxy_daemon_speed: '3',
   });
   assert.deepEqual(notImplementedWarnings(set.config, set.defaults), [
     'exaproxy: warning: daemon.speed = "3" (environment exaproxy_daemon_speed) is not implemented in this release and is ignored',
-    'exaproxy: warning: passthrough.proxied = "true" (--passthrough.proxied) is not implemented in this release and is ignored',
     'exaproxy: warning: usage.destination = "syslog" (--usage.destination): local syslog is not implemented yet for this log: it goes to stderr instead',
+    'exaproxy: warning: web.debug = "true" (--web.debug) is not implemented in this release and is ignored',
   ]);
 });
 

@@ -223,7 +223,7 @@ describe('input buffer', () => {
 });
 
 describe('PROXY header', () => {
-  test('v1 TCP4 and TCP6 name the client as inet_ntop writes it; LOCAL keeps the socket', () => {
+  test('v1 TCP4 and TCP6 name the client and the destination as inet_ntop writes them; LOCAL keeps the socket', () => {
     const table = new Uint32Array(ProxySlot.SIZE);
     const read = (text: string) => readProxyHeader(Buffer.from(text, 'latin1'), 0, table);
     const v4 = 'PROXY TCP4 192.0.2.7 198.51.100.1 40000 80\r\n';
@@ -231,11 +231,13 @@ describe('PROXY header', () => {
       kind: 'done',
       consumed: v4.length,
       client: { ip: '192.0.2.7', port: 40000 },
+      destination: { ip: '198.51.100.1', port: 80 },
     });
     const v6 = read('PROXY TCP6 2001:db8:0:0:0:0:0:1 2001:db8::2 40001 80\r\n');
     assert.ok(v6.kind === 'done' && v6.client?.ip === '2001:db8::1' && v6.client.port === 40001);
+    assert.deepEqual(v6.destination, { ip: '2001:db8::2', port: 80 });
     const unknown = read('PROXY UNKNOWN\r\n');
-    assert.ok(unknown.kind === 'done' && unknown.client === null);
+    assert.ok(unknown.kind === 'done' && unknown.client === null && unknown.destination === null);
     assert.equal(read('PROXY TCP4 192.0.2.7').kind, 'more');
     assert.equal(read('GET / HTTP/1.1\r\n\r\n').kind, 'invalid');
   });

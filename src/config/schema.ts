@@ -158,8 +158,7 @@ export const SCHEMA = {
   passthrough: {
     // ExaProxy left passthrough connections without a timeout: here, idle-connect is their silence limit.
     ...listener('passthrough (TPROXY, Linux)', '8000', true, 'close passthrough connections on which nothing moves either way this long'),
-    // A TPROXY listener takes the client's own packets: a PROXY-protocol front end has no place.
-    proxied: bool({ default: 'false', help: 'expect a PROXY protocol header on passthrough connections', implemented: false }),
+    proxied: bool({ default: 'false', help: 'listen on an ordinary socket (no TPROXY) behind a front end whose PROXY protocol header (v1/v2, from http.forward-trust) names each connection\'s client and destination' }),
   },
   icap: {
     ...listener('ICAP server', '1344', true, 'close new ICAP connections that send nothing this long'),

@@ -10,7 +10,7 @@ import { MAX_BUFFERED } from './buffers';
 import { InputBuffer } from './input-buffer';
 import { plainAddress } from './acl';
 import type { Exchange } from './exchange';
-import { readProxyHeader } from './phases/proxy-header';
+import { readProxyHeader, type Address } from './phases/proxy-header';
 import { handOver } from './tunnel';
 import type { Upstream } from './upstream';
 
@@ -70,6 +70,11 @@ export abstract class ClientSocket {
   protected paused = false;
   protected readonly input = new InputBuffer();
   private proxyTable: Uint32Array | null = null;
+  /**
+   * Where the PROXY header, once read, said the client was going (null: a LOCAL command, or no
+   * addresses).
+   */
+  protected proxiedTo: Address | null = null;
   /** The connection gauge: exactly one clientClosed for the clientOpened of the constructor. */
   private counted = true;
   /** Set by the listener to forget this connection. */
@@ -142,12 +147,12 @@ export abstract class ClientSocket {
     const header = readProxyHeader(this.input.buf!, this.input.pos, table);
     if (header.kind === 'more') return false;
     if (header.kind === 'invalid') {
-      this.ctx.log.warn({ client: this.socketIp }, 'invalid PROXY protocol header: connection closed');
-      this.socket.destroy();
+      this.invalidProxyHeader();
       return false;
     }
     this.input.consume(header.consumed);
     this.proxyTable = null;
+    this.proxiedTo = header.destination;
     if (header.client !== null) {
       this.ctx.stats?.clientClosed(this.clientIp);
       this.clientIp = header.client.ip;
@@ -158,6 +163,12 @@ export abstract class ClientSocket {
     this.state = State.Head;
     this.deadline = Date.now() + this.firstByteTimeout();
     return true;
+  }
+
+  /** The front end sent something that is not a PROXY header: closed. */
+  protected invalidProxyHeader(): void {
+    this.ctx.log.warn({ client: this.socketIp }, 'invalid PROXY protocol header: connection closed');
+    this.socket.destroy();
   }
 
   protected countClosed(): void {

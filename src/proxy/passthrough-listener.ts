@@ -1,8 +1,10 @@
 /**
- * The passthrough listener (`passthrough.enable`, Linux): listening sockets with
- * IP_TRANSPARENT, to which nftables/iptables TPROXY rules deliver TCP streams meant for other
- * hosts. Each accepted stream is a TcpConnection (tcp-connection.ts), served with the worker's
- * context — helpers, resolver, destination protection, stats, access log.
+ * The passthrough listener (`passthrough.enable`): listening sockets with IP_TRANSPARENT
+ * (Linux), to which nftables/iptables TPROXY rules deliver TCP streams meant for other hosts —
+ * or, with `passthrough.proxied`, ordinary listening sockets behind a front end that sends a
+ * PROXY header naming each stream's client and destination. Each accepted stream is a
+ * TcpConnection (tcp-connection.ts), served with the worker's context — helpers, resolver,
+ * destination protection, stats, access log.
  *
  * Making a transparent socket needs CAP_NET_ADMIN, which the workers never have: the primary
  * makes them before anything drops privileges (`openTransparentSockets`) and names them to each
@@ -27,6 +29,8 @@ export interface PassthroughSettings {
   connections: number;
   /** `passthrough.idle-connect` in ms (0: none): how long a stream may carry nothing either way. */
   idle: number;
+  /** `passthrough.proxied`: behind a PROXY-protocol front end, on ordinary sockets. */
+  proxied: boolean;
 }
 
 /** The passthrough listener's addresses and limit, or null when `passthrough.enable` is off. */
@@ -35,7 +39,12 @@ export function passthroughSettingsFromConfig(config: Config): PassthroughSettin
   if (!passthrough.enable) return null;
   const listen: Listen[] = [{ host: passthrough.host, port: passthrough.port }];
   if (tcp6.listen) listen.push({ host: passthrough.ipv6, port: passthrough.port });
-  return { listen, connections: passthrough.connections, idle: passthrough.idleConnect === 0 ? 0 : ms(passthrough.idleConnect) };
+  return {
+    listen,
+    connections: passthrough.connections,
+    idle: passthrough.idleConnect === 0 ? 0 : ms(passthrough.idleConnect),
+    proxied: passthrough.proxied,
+  };
 }
 
 const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
@@ -69,7 +78,8 @@ function openError(errno: number, l: Listen): StartError {
  * CAP_NET_ADMIN, address in use).
  */
 export function openTransparentSockets(settings: PassthroughSettings | null): (() => NodeJS.ProcessEnv) | undefined {
-  if (settings === null) return undefined;
+  // Behind a front end the sockets are ordinary: each worker listens on them itself.
+  if (settings === null || settings.proxied) return undefined;
   if (process.platform !== 'linux') {
     throw new StartError(`exaproxy: passthrough.enable: the passthrough listener needs Linux TPROXY, and this is ${process.platform}; set passthrough.enable=false`);
   }
@@ -90,16 +100,15 @@ function sharedSockets(settings: PassthroughSettings): Listen[] {
   return settings.listen.map((l, i) => ({ ...l, fd: fds[i] }));
 }
 
-/** A Listener serving TcpConnections on the primary's transparent sockets. */
+/** A Listener serving TcpConnections on the primary's transparent sockets, or behind a front end. */
 export function passthroughListener(ctx: ProxyContext, settings: PassthroughSettings): Listener {
   const own: ProxyContext = {
     ...ctx,
-    // ExaProxy's passthrough.proxied is not implemented: TPROXY needs the client's own packets.
     settings: {
       ...ctx.settings,
-      listen: sharedSockets(settings),
+      listen: settings.proxied ? settings.listen : sharedSockets(settings),
       connections: settings.connections,
-      proxied: false,
+      proxied: settings.proxied,
       timeouts: { ...ctx.settings.timeouts, tunnelIdle: settings.idle },
     },
   };

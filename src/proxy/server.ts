@@ -107,7 +107,7 @@ export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): 
       addresses.push(...(await passthrough.listen()));
     } catch (error) {
       await Promise.all([listener.close(), tls?.close(), passthrough?.close()]);
-      throw error;
+      throw listenError(error, deps.passthrough.listen, 'passthrough');
     }
   }
   const icap = deps.icap ? icapListener(context, deps.icap) : null;

@@ -39,6 +39,11 @@ export abstract class StreamConnection extends ClientSocket implements ClientSid
 
   onDrain(): void {}
 
+  /** The address and port the client connected to, as the helpers' `myip`/`myport`. */
+  protected get arrivedAt(): { ip: string; port: number } {
+    return { ip: this.localIp, port: this.localPort };
+  }
+
   onClose(): void {
     if (this.state === State.Tunnel) return; // the tunnel accounts for itself
     const ex = this.ex;
@@ -66,7 +71,7 @@ export abstract class StreamConnection extends ClientSocket implements ClientSid
     // Asked as Squid asks about HTTPS: method CONNECT, the name (or address) and port.
     const aclQuestion = {
       method: 'CONNECT', scheme: 'https', host: question.host, port: question.to.port, path: '', clientIp: this.clientIp, clientPort: this.clientPort,
-      myIp: this.localIp, myPort: this.localPort, rawHead: question.raw, transport: question.transport,
+      myIp: this.arrivedAt.ip, myPort: this.arrivedAt.port, rawHead: question.raw, transport: question.transport,
     } as const;
     checkTlsExternalAcl(acl, ex, aclQuestion, (no) => {
       if (this.ex !== ex || this.state !== State.Deciding) return; // the client went away meanwhile
@@ -80,7 +85,7 @@ export abstract class StreamConnection extends ClientSocket implements ClientSid
     if (ctx.decider === null) return this.follow(ex, { kind: 'connect', ...question.to });
     this.state = State.Deciding;
     this.pauseClient();
-    void decideStream(ctx, ex, question, { ip: this.clientIp, localIp: this.localIp, localPort: this.localPort }).then((route) => {
+    void decideStream(ctx, ex, question, { ip: this.clientIp, localIp: this.arrivedAt.ip, localPort: this.arrivedAt.port }).then((route) => {
       if (this.ex === ex && this.state === State.Deciding) this.follow(ex, route); // else the client went away meanwhile
     });
   }

@@ -1,6 +1,6 @@
 /**
  * The PROXY protocol header (v1 or v2) a trusted front end sends before the first
- * request: parsed by the addon, it names the real client.
+ * request: parsed by the addon, it names the real client and where it was going.
  */
 import { Proxy as ProxySlot } from '../../native/abi.generated';
 import { native } from '../../native/addon';
@@ -11,8 +11,16 @@ const { parseProxyHeader } = native;
 export type ProxyHeader =
   | { kind: 'more' }
   | { kind: 'invalid' }
-  /** `client` null: a LOCAL command or an unknown family (keep the socket's address). */
-  | { kind: 'done'; consumed: number; client: { ip: string; port: number } | null };
+  /**
+   * `client` and `destination` null: a LOCAL command (the front end's own health check),
+   * UNKNOWN, or a family that is not TCP over IPv4/IPv6 (keep the socket's addresses).
+   */
+  | { kind: 'done'; consumed: number; client: Address | null; destination: Address | null };
+
+export interface Address {
+  ip: string;
+  port: number;
+}
 
 const MORE: ProxyHeader = { kind: 'more' };
 const INVALID: ProxyHeader = { kind: 'invalid' };
@@ -24,7 +32,8 @@ export function readProxyHeader(input: Buffer, start: number, table: Uint32Array
   const family = table[ProxySlot.FAMILY]!;
   const proxied = table[ProxySlot.COMMAND] === 1 && family !== 0;
   const client = proxied ? { ip: formatAddress(table, ProxySlot.SRC_ADDR, family), port: table[ProxySlot.SRC_PORT]! } : null;
-  return { kind: 'done', consumed: n, client };
+  const destination = proxied ? { ip: formatAddress(table, ProxySlot.DST_ADDR, family), port: table[ProxySlot.DST_PORT]! } : null;
+  return { kind: 'done', consumed: n, client, destination };
 }
 
 /** An address from the table (big-endian words) as text: the addon hands numbers, never strings. */
