@@ -76,6 +76,7 @@ export async function run(config: Config, log: Logger, recent: RecentLines, sour
   const forkEnv = cluster.isPrimary && config.passthrough.enable ? await transparentSockets(config) : undefined;
   const debug = debugSwitch(log, config);
   const reopenMain = mainLogReopener(log, config);
+  let dataPath: typeof import('./proxy/server.js') | undefined;
   const role = await runSupervisor({
     workers: config.daemon.workers,
     forkEnv,
@@ -97,10 +98,13 @@ export async function run(config: Config, log: Logger, recent: RecentLines, sour
       const fresh = loaded.config;
       return { workers: fresh.daemon.workers, monitor: monitorSettings(fresh) };
     },
+    // Loaded in the worker only: the primary never runs the data path, and the addon, the
+    // phases and the helper pool would cost it memory for nothing.
+    loadWorker: async () => {
+      dataPath = await import('./proxy/server.js');
+    },
     startWorker: async (): Promise<WorkerHandle> => {
-      // Loaded here, in the worker only: the primary never runs the data path, and the addon,
-      // the phases and the helper pool would cost it memory for nothing.
-      const { startProxy } = await import('./proxy/server.js');
+      const { startProxy } = dataPath!;
       let proxy: Awaited<ReturnType<typeof startProxy>>;
       try {
         proxy = await startProxy(config, log);

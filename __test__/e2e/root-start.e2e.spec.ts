@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startExaproxy } from '../helpers/exaproxy';
+import { ROOT, startExaproxy } from '../helpers/exaproxy';
 import { curl, startOrigin, until, type Origin } from '../helpers/net';
 import { cliCommand, cliSpawnOptions, runCli, type CliResult } from '../helpers/run-cli';
 
@@ -203,4 +203,33 @@ test('a pidfile that cannot be removed at exit is said at the default log level'
   assert.equal(await p.stop(), 0);
   assert.equal(existsSync(pidfile), true);
   assert.match(p.stdout(), new RegExp(`"level":"error".*daemon\\.pidfile: could not remove ${pidfile.replaceAll('.', '\\.')}; remove it by hand`));
+});
+
+test('an installed exaproxy only root can read (npx keeps it under /root) starts, and its workers serve as nobody', { skip: !root, timeout: 60_000 }, async () => {
+  // The package as npm lays it out, in a folder nobody may not enter; its dependencies stay
+  // where they are (a link), as only exaproxy's own files are the point.
+  const pkg = mkdtempSync(join(tmpdir(), 'exaproxy-private-'));
+  for (const name of ['bin', 'dist', 'etc', 'binding.js', 'package.json', ...readdirSync(ROOT).filter((n) => n.endsWith('.node'))]) {
+    cpSync(join(ROOT, name), join(pkg, name), { recursive: true });
+  }
+  symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
+  assert.equal(statSync(pkg).mode & 0o777, 0o700);
+  const child = spawn(process.execPath, [join(pkg, 'bin', 'exaproxy.js'), ...BASE, `--security.local=127.0.0.1:${origin.port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+  try {
+    await until(() => /listening on [^\n]*?:\d+/.test(out) || child.exitCode !== null, 'listening or an exit');
+    const port = /listening on [^\n]*?:(\d+)/.exec(out)?.[1];
+    assert.ok(port, `it did not start:\n${out}`);
+    const r = await curl(['-x', `http://127.0.0.1:${port}`, `http://127.0.0.1:${origin.port}/private`]);
+    assert.equal(r.code, 0, `${r.stderr}\n${out}`);
+    const workers = childrenOf(child.pid!);
+    assert.ok(workers.length > 0, 'a worker runs');
+    for (const w of workers) assert.match(readFileSync(`/proc/${w}/status`, 'utf8'), new RegExp(`^Uid:\\s+${NOBODY}\\s`, 'm'), 'the worker is nobody');
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(null)));
+    rmSync(pkg, { recursive: true, force: true });
+  }
 });

@@ -12,6 +12,8 @@ export { dropPrivileges, lookupUser, PrivilegeError } from './privileges';
 export { checkFileLimit, readFileLimit, connectionBudget } from './limits';
 
 export interface SupervisorOptions extends PrimaryOptions {
+  /** runs in each worker before it switches to daemon.user: load the data path's code */
+  loadWorker?: () => Promise<void>;
   /** runs in each worker: start the data path (listen), resolve once it serves */
   startWorker: () => Promise<WorkerHandle>;
   /** how often workers report their figures (ms, default 1000) */
@@ -29,7 +31,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<Supervi
   // Each side loads only its own half: the worker has no use for the monitor's HTTP server.
   if (cluster.isWorker) {
     const { runWorker } = await import('./worker.js');
-    const handle = await runWorker({ startWorker: options.startWorker, log: options.log, user: options.user, reportMs: options.reportMs });
+    const handle = await runWorker({ loadWorker: options.loadWorker, startWorker: options.startWorker, log: options.log, user: options.user, reportMs: options.reportMs });
     return { role: 'worker', handle };
   }
   const { runPrimary } = await import('./primary.js');

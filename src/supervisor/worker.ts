@@ -36,6 +36,11 @@ export interface WorkerHandle {
 }
 
 export interface WorkerOptions {
+  /**
+   * Loads the data path's code, still as the user that started exaproxy: a package only root
+   * can read (npx's cache under /root) must not fail once the worker is daemon.user.
+   */
+  loadWorker?: () => Promise<void>;
   startWorker: () => Promise<WorkerHandle>;
   log: Log;
   /** daemon.user: switched to before startWorker() runs (when started as root) */
@@ -59,6 +64,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerHandle> {
   // the log files were opened by the caller already.
   let handle: WorkerHandle;
   try {
+    await options.loadWorker?.();
     dropPrivileges(options.user);
     handle = await options.startWorker();
   } catch (error) {
