@@ -51,34 +51,19 @@ function checks(config: Config, source: string, dropping: boolean): Check[] {
   if (config.usage.enable && config.usage.destination.kind === 'file') {
     list.push({ label: `usage.destination ${config.usage.destination.path}`, path: config.usage.destination.path, need: 'write', advice: ownIt });
   }
+  /** A helper program of `option`, which daemon.user must be able to run. */
+  const helper = (option: string, what: string, program: string): void => {
+    list.push({
+      label: `${option} ${program}`,
+      path: program,
+      need: 'run',
+      advice: (user) => `install the ${what} where ${user} can run it (mode and every folder above it), or choose another ${option}`,
+    });
+  };
   // An ICAP service (icap-service://) runs no program.
-  if (config.redirector.enable && !usesIcapService(config.redirector.protocol)) {
-    const program = config.redirector.program.program;
-    list.push({
-      label: `redirector.program ${program}`,
-      path: program,
-      need: 'run',
-      advice: (user) => `install the helper where ${user} can run it (mode and every folder above it), or choose another redirector.program`,
-    });
-  }
-  if (config.auth.enable) {
-    const program = config.auth.program.program;
-    list.push({
-      label: `auth.program ${program}`,
-      path: program,
-      need: 'run',
-      advice: (user) => `install the auth helper where ${user} can run it (mode and every folder above it), or choose another auth.program`,
-    });
-  }
-  if (config.acl.enable) {
-    const program = config.acl.program.program;
-    list.push({
-      label: `acl.program ${program}`,
-      path: program,
-      need: 'run',
-      advice: (user) => `install the external ACL helper where ${user} can run it (mode and every folder above it), or choose another acl.program`,
-    });
-  }
+  if (config.redirector.enable && !usesIcapService(config.redirector.protocol)) helper('redirector.program', 'helper', config.redirector.program.program);
+  if (config.auth.enable) helper('auth.program', 'auth helper', config.auth.program.program);
+  if (config.acl.enable) helper('acl.program', 'external ACL helper', config.acl.program.program);
   // The shipped pages are optional (built-in ones replace what cannot be read): only a folder
   // the operator chose is checked (it must exist: a typo would silently give built-in pages),
   // with each page in it.
