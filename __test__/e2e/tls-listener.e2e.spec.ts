@@ -351,6 +351,30 @@ describe('TLS listener behind a PROXY protocol front end (tls.proxied)', () => {
     await until(() => usageLines(proxy).some((l) => / 192\.0\.2\.7 TLS localhost:443 PERMIT\//.test(l)), 'the permitted line', () => proxy.stderr());
     await until(() => usageLines(proxy).some((l) => / 198\.51\.100\.9 TLS localhost:443 DENY\/client not allowed/.test(l)), 'the refused line', () => proxy.stderr());
   });
+
+  test('a connection without its PROXY header is closed and logged: a ClientHello instead, half a header then a close; a connect-only health check is closed quietly', async () => {
+    // A TLS client straight to the listener: its hello is not a PROXY header.
+    const direct = await curlTls('localhost', tlsPort);
+    assert.notEqual(direct.code, 0);
+    await until(() => usageLines(proxy).some((l) => / TLS - ERROR\/invalid PROXY protocol header/.test(l)), 'the invalid-header line', () => proxy.stderr());
+    const half = await rawConnect(tlsPort);
+    half.end('PROXY TCP4 192.0.2.7');
+    assert.equal(await readUntil(half, () => false, 10_000), '');
+    half.destroy();
+    await until(() => usageLines(proxy).some((l) => / TLS - ERROR\/closed before the PROXY header/.test(l)), 'the early-close line', () => proxy.stderr());
+    // A front end's connect-only health check: nothing sent, nothing logged.
+    const logged = usageLines(proxy).length;
+    const check = await rawConnect(tlsPort);
+    check.end();
+    assert.equal(await readUntil(check, () => false, 10_000), '');
+    check.destroy();
+    const half2 = await rawConnect(tlsPort);
+    half2.end('PROXY ');
+    assert.equal(await readUntil(half2, () => false, 10_000), '');
+    half2.destroy();
+    await until(() => usageLines(proxy).length === logged + 1, 'one more line, the half header', () => proxy.stderr());
+    assert.match(usageLines(proxy).at(-1)!, / TLS - ERROR\/closed before the PROXY header/);
+  });
 });
 
 describe('TLS listener without a helper', () => {

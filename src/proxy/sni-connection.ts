@@ -74,6 +74,7 @@ export class SniConnection extends StreamConnection {
 
   onEnd(): void {
     this.clientEnded = true;
+    if (this.endedBeforeProxyHeader()) return;
     if (this.state === State.Head && this.input.pending === 0) this.close();
     else if (this.state === State.Head) this.refuse(400, 'ClientHello incomplete', null);
   }

@@ -126,6 +126,23 @@ export abstract class StreamConnection extends ClientSocket implements ClientSid
     this.close();
   }
 
+  /** A front end's header that is not PROXY protocol is refused and logged like any refusal. */
+  protected override invalidProxyHeader(): void {
+    this.refuse(400, 'invalid PROXY protocol header', null);
+  }
+
+  /**
+   * The client closed while its PROXY header was still expected; true if so. With part of a
+   * header it is refused and logged; with nothing sent it was a connect-only health check of the
+   * front end, closed quietly.
+   */
+  protected endedBeforeProxyHeader(): boolean {
+    if (this.state !== State.ProxyHeader) return false;
+    if (this.input.pending === 0) this.close();
+    else this.refuse(400, 'closed before the PROXY header', null);
+    return true;
+  }
+
   protected log(ex: Exchange): void {
     if (this.ex !== ex) return;
     this.ex = null;
@@ -191,7 +208,10 @@ export abstract class StreamConnection extends ClientSocket implements ClientSid
     const what = this.expiry;
     this.expiry = Expiry.None;
     if (what === Expiry.Silent) return this.close();
-    if (what === Expiry.HeadTimeout) return this.refuse(408, `${this.awaited} not received in time (http.header-timeout)`, null);
+    if (what === Expiry.HeadTimeout) {
+      const awaited = this.state === State.ProxyHeader ? 'PROXY header' : this.awaited;
+      return this.refuse(408, `${awaited} not received in time (http.header-timeout)`, null);
+    }
     this.refuse(504, 'upstream timeout', this.farewell(504));
   }
 }

@@ -18,7 +18,6 @@ const NOTHING = Buffer.alloc(0);
 export class TcpConnection extends StreamConnection {
   protected readonly method = 'TCP';
   protected readonly requestSlot = TCP_REQUEST;
-  protected override readonly awaited = 'PROXY header';
 
   constructor(socket: ConstructorParameters<typeof StreamConnection>[0], ctx: ConstructorParameters<typeof StreamConnection>[1]) {
     super(socket, ctx);
@@ -52,10 +51,6 @@ export class TcpConnection extends StreamConnection {
     return null; // the client's protocol is unknown: a close is all it can be told
   }
 
-  protected override invalidProxyHeader(): void {
-    this.refuse(400, 'invalid PROXY protocol header', null);
-  }
-
   onData(chunk: Buffer): void {
     this.ctx.stats?.bytesFromClient(chunk.length);
     if (this.state === State.Closed) return;
@@ -80,6 +75,6 @@ export class TcpConnection extends StreamConnection {
 
   onEnd(): void {
     this.clientEnded = true; // the tunnel passes the FIN on
-    if (this.state === State.ProxyHeader) this.refuse(400, 'closed before the PROXY header', null);
+    this.endedBeforeProxyHeader();
   }
 }
