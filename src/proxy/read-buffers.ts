@@ -21,7 +21,7 @@ const OWN_SIZE = 64 * 1024;
 /** Buffers kept for reuse beyond those in use (the rest go to the GC). */
 const KEEP_FREE = 8;
 /** Queued buffers remembered for reuse (beyond: left to the GC). */
-const KEEP_QUEUED = 64;
+const KEEP_QUEUED = 16;
 
 export const sharedReadBuffer = Buffer.allocUnsafeSlow(SHARED_SIZE);
 
