@@ -3,8 +3,9 @@
  * buffer must never be read into again while a write of its bytes is still queued. Slow
  * readers (so writes queue) with sha256 over 100 MB, chunk boundaries that cross reads,
  * pipelined responses on one upstream connection, heads split across reads and heads that
- * leave with their first body bytes, and the bytes that come with a 101 handed to each
- * tunnel relay. The origin is a raw TCP server, so every split is the test's own.
+ * leave with their first body bytes, the bytes that come with a 101 handed to each tunnel
+ * relay, and a TLS upstream (read by Node as before) beside a plain one. The origin is a raw
+ * TCP (or TLS) server, so every split is the test's own.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -12,8 +13,10 @@ import { readFileSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { createServer as createTlsServer } from 'node:tls';
 import { startExaproxy, testArgs, type RunningExaproxy } from '../helpers/exaproxy';
 import { rawConnect, readUntil } from '../helpers/net';
+import { makePki, type TestPki } from '../helpers/tls';
 
 /** Body bytes: a random pattern of prime length, so a byte out of place changes the hash. */
 const PATTERN = randomBytes(65_521);
@@ -100,15 +103,18 @@ function answer(s: Socket, path: string, next: () => void): void {
   writeAll(s, pieces(seed + first, size - first), next);
 }
 
-/** The raw origin: keep-alive, one request after another, each answered in full before the next is read. */
-async function rawOrigin(): Promise<{ port: number; server: Server; connections: () => number }> {
+/**
+ * The raw origin: keep-alive, one request after another, each answered in full before the next
+ * is read; over TLS with `pki`.
+ */
+async function rawOrigin(pki?: TestPki): Promise<{ port: number; server: Server; connections: () => number }> {
   let connections = 0;
-  const server = createServer({ allowHalfOpen: true }, (s) => {
+  const serve = (s: Socket): void => {
     connections++;
     s.on('error', () => undefined);
     let input = '';
     let busy = false;
-    const serve = (): void => {
+    const next = (): void => {
       const end = input.indexOf('\r\n\r\n');
       if (busy || end < 0) return;
       const path = input.slice(0, end).split(' ')[1]!;
@@ -116,14 +122,15 @@ async function rawOrigin(): Promise<{ port: number; server: Server; connections:
       busy = true;
       answer(s, path, () => {
         busy = false;
-        serve();
+        next();
       });
     };
     s.on('data', (d: Buffer) => {
       input += d.toString('latin1');
-      serve();
+      next();
     });
-  });
+  };
+  const server = pki === undefined ? createServer({ allowHalfOpen: true }, serve) : createTlsServer({ key: pki.key, cert: pki.cert }, serve);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { port: (server.address() as AddressInfo).port, server, connections: () => connections };
 }
@@ -305,3 +312,28 @@ for (const relay of ['js', 'splice'] as const) {
     });
   });
 }
+
+describe('a TLS upstream (Node reads it as before)', () => {
+  let pki: TestPki;
+  let tlsOrigin: Awaited<ReturnType<typeof rawOrigin>>;
+  let tlsProxy: RunningExaproxy;
+  before(async () => {
+    pki = makePki();
+    tlsOrigin = await rawOrigin(pki);
+    tlsProxy = await startExaproxy(testArgs(['--security.local=127.0.0.1:*']), { NODE_EXTRA_CA_CERTS: pki.caFile });
+  });
+  after(async () => {
+    await tlsProxy?.stop();
+    tlsOrigin?.server.close();
+  });
+
+  test('20 MB from an https origin and 20 MB from a plain one at once, read slowly: both byte for byte', async () => {
+    const [secure, plain] = await Promise.all([
+      fetchHash(tlsProxy, `https://127.0.0.1:${tlsOrigin.port}/length/23/${20 * MB}`, 2 * MB),
+      fetchHash(tlsProxy, `${base}/chunked/29/${20 * MB}`, 2 * MB),
+    ]);
+    assert.equal(secure.status, 200);
+    assert.equal(secure.hash, sha256(23, 20 * MB));
+    assert.equal(plain.hash, sha256(29, 20 * MB));
+  });
+});
