@@ -224,6 +224,7 @@ export abstract class ClientSocket {
     this.state = State.Tunnel;
     this.expiry = Expiry.None;
     up.owner = null;
+    up.detachReads();
     ex.up = null;
     this.detachSocket();
     const toUpstream = this.input.buf === null ? null : this.input.buf.subarray(this.input.pos);

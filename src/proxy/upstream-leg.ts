@@ -4,7 +4,7 @@
  * respond phase, the body through the exchange's framer — and relays it to the client.
  * Whatever reads the upstream socket lives here; the client socket is the connection's.
  */
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { ERROR_INFO } from '../native/abi.generated';
 import { Outcome } from '../log/outcome';
 import type { ProxyContext } from './context';
@@ -18,6 +18,8 @@ import type { Upstream, UpstreamOwner } from './upstream';
 /** What the leg needs of the connection it serves. */
 export interface ClientSide {
   readonly ctx: ProxyContext;
+  /** The client's socket, which the response is written to. */
+  readonly socket: Socket;
   /** The proxy's own address on the client's connection (refused as a destination). */
   readonly ownIp: string;
   /** The exchange the leg works for, while it is connecting or forwarding; else null. */
@@ -42,7 +44,11 @@ export interface ClientSide {
 }
 
 export class UpstreamLeg implements UpstreamOwner {
-  constructor(private readonly client: ClientSide) {}
+  readonly writesTo: Socket;
+
+  constructor(private readonly client: ClientSide) {
+    this.writesTo = client.socket;
+  }
 
   /** Connects `ex` to host:port — a pooled connection when there is one — then sends. */
   connect(ex: Exchange, host: string, port: number, kind: 'plain' | 'tls' | 'tunnel', fresh = false): void {
@@ -54,9 +60,10 @@ export class UpstreamLeg implements UpstreamOwner {
     const pooled = kind === 'tunnel' || fresh ? undefined : this.client.ctx.upstreams.acquire(key);
     if (pooled) return this.reuse(ex, pooled);
     const resolved = resolveDestination(this.client.ctx, ex, host, port, this.client.ownIp);
-    if (!(resolved instanceof Promise)) return this.open(ex, key, host, port, resolved);
+    const tunnel = kind === 'tunnel';
+    if (!(resolved instanceof Promise)) return this.open(ex, key, host, port, resolved, tunnel);
     resolved.then((r) => {
-      if (this.client.active() === ex) this.open(ex, key, host, port, r);
+      if (this.client.active() === ex) this.open(ex, key, host, port, r, tunnel);
     }, () => undefined);
   }
 
@@ -79,7 +86,7 @@ export class UpstreamLeg implements UpstreamOwner {
     if (pooled) return this.reuse(ex, pooled);
     const opened = (addresses: Resolved): void => {
       if (this.client.active() !== ex) return;
-      this.open(ex, key, parent.host, parent.port, addresses);
+      this.open(ex, key, parent.host, parent.port, addresses, tunnel);
       const up = ex.up;
       if (up === null) return;
       up.authorization = parent.authorization;
@@ -104,10 +111,11 @@ export class UpstreamLeg implements UpstreamOwner {
     this.client.sendRequest(ex, pooled);
   }
 
-  private open(ex: Exchange, key: string, host: string, port: number, resolved: Resolved): void {
+  /** A new connection; a tunnel's socket goes to a relay as it is, so it keeps Node's own reads. */
+  private open(ex: Exchange, key: string, host: string, port: number, resolved: Resolved, tunnel: boolean): void {
     if (!Array.isArray(resolved)) return this.client.answer(resolved as LocalAnswer);
     this.client.connecting();
-    ex.up = openUpstream(this.client.ctx, key, resolved, port, ex.tls, this, host);
+    ex.up = openUpstream(this.client.ctx, key, resolved, port, ex.tls, this, host, !tunnel);
     ex.received = false;
   }
 
@@ -157,11 +165,15 @@ export class UpstreamLeg implements UpstreamOwner {
     }
     // Until the final head, bytes are no progress: a server sending 102 Processing (or a
     // head one byte at a time) for ever would hold the client past the response timeout.
-    let buf = ex.partialHead === null ? chunk : Buffer.concat([ex.partialHead, chunk]);
+    const up = ex.up!;
+    // A head in parts is joined in a new buffer; the socket's read buffer is reused (up.keep).
+    const joined = ex.partialHead !== null;
+    let buf = joined ? Buffer.concat([ex.partialHead!, chunk]) : chunk;
     for (;;) {
       const step = readResponseHead(ctx, ex, buf);
       switch (step.kind) {
         case 'more':
+          if (!joined) ex.partialHead = up.keep(buf);
           return;
         case 'refused':
           this.drop(ex);
@@ -174,7 +186,7 @@ export class UpstreamLeg implements UpstreamOwner {
         case 'final':
           this.client.responseProgress();
           ex.heldHead = step.head;
-          if (step.tunnel) return this.client.tunnel(ex.up!, step.rest);
+          if (step.tunnel) return this.client.tunnel(up, joined ? step.rest : up.keep(step.rest));
           if (!ex.responseBody.pending) {
             if (step.rest.length > 0) ex.reusable = false; // bytes after a bodyless response: do not trust this connection
             return this.client.responseDone();
@@ -185,6 +197,12 @@ export class UpstreamLeg implements UpstreamOwner {
           return;
       }
     }
+  }
+
+  /** The next read of `up` is body bytes: it gets a read buffer of its own (read-buffers.ts). */
+  readsBody(up: Upstream): boolean {
+    const ex = this.client.active();
+    return ex !== null && ex.up === up && ex.responded && ex.responseBody.pending;
   }
 
   upstreamDrain(): void {
@@ -247,7 +265,7 @@ export class UpstreamLeg implements UpstreamOwner {
     }
     if (n > 0 || ex.heldHead !== null) {
       const body = n === 0 ? null : start === 0 && n === buf.length ? buf : buf.subarray(start, start + n);
-      const more = ex.heldHead !== null ? this.sendHeld(ex, body) : this.client.writeClient(body!);
+      const more = ex.heldHead !== null ? this.sendHeld(ex, body) : this.client.writeClient(ex.up!.writable(body!));
       if (!more) ex.up?.socket.pause();
     }
     if (!ex.responseBody.pending) {
@@ -266,7 +284,7 @@ export class UpstreamLeg implements UpstreamOwner {
     if (body === null) return this.client.writeClient(head);
     const joined = body.length <= 16 * 1024 ? this.client.ctx.scratch.extend(head, body) : null;
     if (joined !== null) return this.client.writeClient(joined);
-    return this.client.writeClient(head, body);
+    return this.client.writeClient(head, ex.up?.writable(body) ?? Buffer.from(body));
   }
 
   /** Lets go of the exchange's upstream connection without reusing it. */

@@ -9,11 +9,20 @@ import type { LookupAddress } from 'node:dns';
 import { Socket, connect as netConnect, isIP, type LookupFunction } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { SOCKET_BUFFER } from './buffers';
+import { giveReadBuffer, readBufferQueued, sharedReadBuffer, takeReadBuffer } from './read-buffers';
 
 /** What an upstream socket reports to the exchange that owns it. */
 export interface UpstreamOwner {
   upstreamConnected(up: Upstream): void;
+  /**
+   * Bytes from the server. They may lie in memory the socket reads into again: what is kept
+   * beyond the call goes through `up.keep`, what is written to the client through `up.writable`.
+   */
   upstreamData(chunk: Buffer): void;
+  /** The next bytes `up` reads are those of a body: worth a read buffer of its own. */
+  readsBody(up: Upstream): boolean;
+  /** Where the bytes read are written to (a write still queued there holds its buffer). */
+  readonly writesTo: Socket;
   upstreamDrain(): void;
   upstreamEnd(): void;
   upstreamClosed(error: Error | undefined): void;
@@ -31,6 +40,14 @@ export class Upstream {
   ended = false;
   /** To a parent proxy with credentials: its `Proxy-Authorization` line and the blank line, added to each head. */
   authorization: Buffer | null = null;
+  /** Reads go into recycled memory (read-buffers.ts); false: Node allocates each read. */
+  private recycled = false;
+  /** The read being delivered lies in the shared read buffer. */
+  private sharedRead = false;
+  /** This socket's own read buffer while it streams a body. */
+  private own: Buffer | null = null;
+  /** Handed to the JavaScript tunnel relay: reads become the stream's data, as Node's own. */
+  private streamed = false;
 
   constructor(
     readonly socket: Socket | TLSSocket,
@@ -47,6 +64,47 @@ export class Upstream {
     this.connected = true;
     this.owner?.upstreamConnected(this);
   };
+  /** A read into recycled memory (`onread`); false pauses reading. */
+  private readonly onRead = (n: number, buf: Buffer): boolean => {
+    if (this.streamed) return this.socket.push(Buffer.from(buf.subarray(0, n)));
+    const owner = this.owner;
+    if (owner === null) {
+      this.socket.destroy(); // an idle connection must not talk: retire it
+      return false;
+    }
+    this.sharedRead = buf === sharedReadBuffer;
+    owner.upstreamData(buf.subarray(0, n));
+    // A write of these bytes that the client socket could not take at once still refers to them.
+    if (!this.sharedRead && owner.writesTo.writableLength > 0) {
+      readBufferQueued(buf, owner.writesTo);
+      if (this.own === buf) this.own = null;
+    }
+    return true;
+  };
+
+  /** The buffer the next read goes into. */
+  private readonly nextBuffer = (): Buffer => {
+    if (!this.streamed && this.owner?.readsBody(this)) return (this.own ??= takeReadBuffer());
+    if (this.own !== null) giveReadBuffer(this.own);
+    this.own = null;
+    return sharedReadBuffer;
+  };
+
+  /** `chunk` (from upstreamData) as a buffer that may be kept: copied when its memory is read into again. */
+  keep(chunk: Buffer): Buffer {
+    return this.recycled ? Buffer.from(chunk) : chunk;
+  }
+
+  /** `chunk` (from upstreamData) as a buffer that may be written to the client: copied when shared. */
+  writable(chunk: Buffer): Buffer {
+    return this.sharedRead ? Buffer.from(chunk) : chunk;
+  }
+
+  /** From now on a plain stream of data events (the JavaScript tunnel relay pipes it). */
+  detachReads(): void {
+    this.streamed = true;
+  }
+
   private readonly onData = (chunk: Buffer): void => {
     if (this.owner) this.owner.upstreamData(chunk);
     else this.socket.destroy(); // an idle connection must not talk: retire it
@@ -85,6 +143,7 @@ export class Upstream {
     owner: UpstreamOwner,
     host: string,
     bind: { v4: string; v6: string },
+    recycle: boolean,
   ): Upstream {
     // A configured source address (tcp4.bind / tcp6.bind) fixes the family: one address then,
     // so the local and remote families always match.
@@ -98,10 +157,17 @@ export class Upstream {
     };
     // `host` is what TLS verifies the certificate against; `lookup` supplies the addresses.
     const common = { host, port, lookup, localAddress, autoSelectFamily: targets.length > 1, allowHalfOpen: true, highWaterMark: SOCKET_BUFFER };
+    // Plain connections read into recycled memory; TLS ones cannot (Node has no `onread` for them).
+    let up: Upstream | null = null;
+    const onread = {
+      buffer: (): Buffer => (up === null ? sharedReadBuffer : up.nextBuffer()),
+      callback: (n: number, buf: Uint8Array): boolean => up!.onRead(n, buf as Buffer),
+    };
     const socket = tls
       ? tlsConnect({ ...common, servername: tls.servername || undefined })
-      : netConnect({ ...common, noDelay: true });
-    const up = new Upstream(socket, key);
+      : netConnect({ ...common, noDelay: true, onread: recycle ? onread : undefined });
+    up = new Upstream(socket, key);
+    up.recycled = recycle && !tls;
     up.owner = owner;
     socket.once(tls ? 'secureConnect' : 'connect', up.onConnect);
     return up;

@@ -58,8 +58,9 @@ export function openUpstream(
   tls: { servername: string } | null,
   owner: UpstreamOwner,
   host: string,
+  recycle: boolean,
 ): Upstream {
-  const up = Upstream.open(key, addresses, port, tls, owner, host, ctx.settings.bind);
+  const up = Upstream.open(key, addresses, port, tls, owner, host, ctx.settings.bind, recycle);
   const stats = ctx.stats;
   if (stats) {
     stats.upstreamOpened();
