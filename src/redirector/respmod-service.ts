@@ -1,0 +1,115 @@
+/**
+ * RESPMOD to the ICAP service of `redirector.protocol = icap-service://…` (`redirector.respmod`):
+ * whether responses go to it now, how they are sent, and its connections. The REQMOD pool
+ * cannot carry RESPMOD — its helpers take one request line and give one answer, a RESPMOD
+ * streams a body both ways — so RESPMOD has persistent connections of its own, at most
+ * `redirector.maximum` of them kept idle. Each is used by one response at a time and kept
+ * only when its message went out whole and its answer was read whole (src/proxy/respmod.ts).
+ */
+import { connect, type Socket } from 'node:net';
+import type { Log } from '../log/log';
+import type { ServiceOptions } from './icap-options';
+import type { IcapServiceUri } from './icap-uri';
+import { wireSafe } from './wire';
+
+export interface RespmodSettings {
+  /** Body bytes a response may have to be sent; 0: no limit. */
+  limit: number;
+  /** Above the limit: the original response unchanged, or a 403 page. */
+  overLimit: 'bypass' | 'deny';
+  /** `redirector.failure`: the original response, or an error page. */
+  failure: 'allow' | 'deny';
+  /** Longest wait for the service to move (ms). */
+  timeoutMs: number;
+  /** Idle connections kept. */
+  maxIdle: number;
+}
+
+/** What one response needs to be sent to the service now. */
+export interface RespmodPlan {
+  /** Body bytes sent before the service decides (its OPTIONS Preview), or null: the whole body. */
+  preview: number | null;
+}
+
+export class RespmodService {
+  private readonly idle: Socket[] = [];
+  /** The Methods the last warning was about, so it is said once per change. */
+  private warned: string | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly service: IcapServiceUri,
+    private readonly offered: () => ServiceOptions | null,
+    readonly settings: RespmodSettings,
+    private readonly log: Log,
+  ) {}
+
+  get uri(): string {
+    return this.service.uri;
+  }
+
+  /**
+   * How a response goes to the service, or null when it does not: the service has not
+   * answered OPTIONS yet, or does not offer RESPMOD (said once in the log).
+   */
+  plan(): RespmodPlan | null {
+    const options = this.offered();
+    if (options === null || this.closed) return null;
+    if (!options.methods.includes('RESPMOD')) {
+      const methods = options.methods.join(', ');
+      if (this.warned !== methods) {
+        this.warned = methods;
+        this.log.warn({ service: this.service.uri, methods: options.methods },
+          `redirector.respmod: the ICAP service ${this.service.uri} does not offer RESPMOD (OPTIONS Methods: ${methods}): responses pass unchanged. Point redirector.protocol at a service that offers it`);
+      }
+      return null;
+    }
+    this.warned = null;
+    return { preview: options.preview };
+  }
+
+  /** The ICAP head of a RESPMOD for `http` (the request head then the response head). */
+  icapHead(clientIp: string, requestHead: string, responseHead: string, preview: number | null): string {
+    return `RESPMOD ${this.service.uri} ICAP/1.0\r\nHost: ${this.service.hostHeader}\r\nX-Client-IP: ${wireSafe(clientIp)}\r\n`
+      + (preview === null ? '' : `Preview: ${preview}\r\n`)
+      + `Encapsulated: req-hdr=0, res-hdr=${requestHead.length}, res-body=${requestHead.length + responseHead.length}\r\n\r\n`
+      + requestHead + responseHead;
+  }
+
+  /** An idle connection, or a new one (connecting: writes wait for it). */
+  acquire(): Socket {
+    for (;;) {
+      const socket = this.idle.pop();
+      if (socket === undefined) break;
+      socket.removeAllListeners();
+      if (!socket.destroyed && !socket.readableEnded) return socket;
+    }
+    return connect({ host: this.service.host, port: this.service.port, noDelay: true });
+  }
+
+  /** A connection whose message and answer are complete: kept for the next response. */
+  release(socket: Socket): void {
+    socket.removeAllListeners();
+    if (this.closed || this.idle.length >= this.settings.maxIdle || socket.destroyed || socket.readableEnded) {
+      socket.destroy();
+      return;
+    }
+    const drop = (): void => {
+      socket.destroy();
+      const at = this.idle.indexOf(socket);
+      if (at !== -1) this.idle.splice(at, 1);
+    };
+    // The service closes idle connections when it likes (c-icap's KeepAliveTimeout).
+    socket.on('end', drop);
+    socket.on('error', drop);
+    socket.on('close', drop);
+    socket.on('data', drop); // nothing may come unasked
+    socket.resume();
+    this.idle.push(socket);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const socket of this.idle.splice(0)) socket.destroy();
+  }
+}
