@@ -13,7 +13,8 @@ import { startExaproxy, testArgs, type RunningExaproxy } from '../helpers/exapro
 import { startCIcap, startTestIcapService, type CIcap, type TestIcapService } from '../helpers/icap-services';
 import { curl, parseDump, rawConnect, startOrigin, until, type Origin } from '../helpers/net';
 
-const BIG = randomBytes(10 << 20);
+const BIG = randomBytes(48 << 20);
+const TEN_MB = 10 << 20;
 const MEDIUM = randomBytes(200 * 1024);
 const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
@@ -91,12 +92,14 @@ describe('c-icap (srv_echo) as the RESPMOD service', () => {
   });
 
   for (const framing of ['length', 'chunked'] as const) {
-    test(`a 10 MB ${framing === 'length' ? 'Content-Length' : 'chunked'} response through RESPMOD arrives byte-exact, logged as adapted`, async () => {
-      const before = (icap.accessLog().match(/RESPMOD echo 200/g) ?? []).length;
-      const r = await fetch(proxy, `/c-icap-${framing}/${framing}/${BIG.length}`);
-      assertOriginal(r, BIG.length);
-      assert.equal((icap.accessLog().match(/RESPMOD echo 200/g) ?? []).length, before + 1, 'c-icap answered one RESPMOD with 200');
-      await until(() => new RegExp(`c-icap-${framing}\\S* LOCAL/RESPMOD ICAP/1\\.0 200`).test(proxy.stderr()), 'the access line saying RESPMOD adapted it', () => proxy.stderr());
+    test(`a 10 MB ${framing === 'length' ? 'Content-Length' : 'chunked'} response, adapted (200) and not (204 to the preview), arrives byte-exact`, async () => {
+      // srv_echo answers every other preview with 204 and the others with 100 Continue then 200.
+      for (const turn of [1, 2]) assertOriginal(await fetch(proxy, `/c-icap-${framing}-${turn}/${framing}/${TEN_MB}`), TEN_MB);
+      const lines = () => proxy.stderr().split('\n').filter((line) => line.includes(`/c-icap-${framing}-`));
+      await until(() => lines().length === 2, 'both access lines', () => proxy.stderr());
+      assert.equal(lines().filter((line) => / LOCAL\/RESPMOD ICAP\/1\.0 200 OK$/.test(line)).length, 1, lines().join('\n'));
+      assert.equal(lines().filter((line) => / PERMIT\/RESPMOD ICAP\/1\.0 204$/.test(line)).length, 1, lines().join('\n'));
+      assert.match(icap.accessLog(), /RESPMOD echo 200/);
     });
   }
 
@@ -108,7 +111,14 @@ describe('c-icap (srv_echo) as the RESPMOD service', () => {
     assert.equal(r.headers.get('connection'), 'close');
   });
 
-  test('a client that does not read: exaproxy stops reading (c-icap and the origin wait), memory stays bounded, nothing lost', async () => {
+  test('a client that does not read an adapted 48 MB response: exaproxy pauses c-icap and the origin, memory stays bounded, nothing lost', async () => {
+    // srv_echo alternates 204 and 200: small requests until one got 204, so that the next one is adapted.
+    const accessLine = (path: string) => proxy.stderr().split('\n').find((line) => line.includes(path)) ?? '';
+    for (let turn = 0; turn < 3; turn++) {
+      assertOriginal(await fetch(proxy, `/prime-${turn}/length/100`), 100);
+      await until(() => accessLine(`/prime-${turn}/`) !== '', 'the access line');
+      if (/RESPMOD ICAP\/1\.0 204$/.test(accessLine(`/prime-${turn}/`))) break;
+    }
     const worker = Number(readFileSync(`/proc/${proxy.child.pid}/task/${proxy.child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
     const rss = (): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${worker}/status`, 'utf8'))![1]) * 1024;
     const start = rss();
@@ -124,7 +134,7 @@ describe('c-icap (srv_echo) as the RESPMOD service', () => {
       last = now;
       return still;
     }, 'the worker to stop growing while the client does not read');
-    assert.ok(last - start < 8 << 20, `worker RSS grew by ${((last - start) / 1048576).toFixed(1)} MiB for a 10 MiB body nobody read`);
+    assert.ok(last - start < 24 << 20, `worker RSS grew by ${((last - start) / 1048576).toFixed(1)} MiB for a 48 MiB body nobody read`);
     const chunks: Buffer[] = [];
     s.on('data', (c: Buffer) => chunks.push(c));
     s.resume();
@@ -137,6 +147,8 @@ describe('c-icap (srv_echo) as the RESPMOD service', () => {
     const body = got.subarray(got.indexOf('\r\n\r\n') + 4);
     assert.equal(sha(body), sha(BIG));
     s.destroy();
+    await until(() => accessLine('/slow/') !== '', 'the access line');
+    assert.match(accessLine('/slow/'), / LOCAL\/RESPMOD ICAP\/1\.0 200 OK$/, 'the response was adapted by c-icap');
   });
 });
 
