@@ -1,10 +1,8 @@
 /**
- * The optional RESPMOD stage of the response path (`redirector.respmod`): between the
- * upstream's body and the client, the ICAP service sees the response first (RFC 3507 §4.9).
- * The upstream leg hands it the response head and each piece of the body as received; the
- * stage streams them to the service as ICAP chunks — the first `Preview` bytes, then the
- * rest once the service says 100 Continue — and gives the client what the service answers:
- *
+ * The optional RESPMOD stage of the response path (`redirector.respmod`, RFC 3507 §4.9): the
+ * upstream leg hands it the response head and each piece of the body as received; it streams
+ * them to the ICAP service as chunks — the first `Preview` bytes, the rest once the service
+ * says 100 Continue — and gives the client what the service answers:
  * - 204 to the preview: the original response, from the bytes held (the head and at most
  *   the preview plus one read) and then the upstream's stream passed through;
  * - 200 with res-hdr: the adapted response, its body de-chunked as it arrives and framed
@@ -66,9 +64,8 @@ export function startRespmod(client: RespmodClient, ex: Exchange): 'off' | 'on' 
   return 'on';
 }
 
-function overLimitPage(limit: number): LocalAnswer {
-  return { status: 403, outcome: Outcome.Deny, detail: 'RESPMOD over redirector.respmod-limit', close: true, message: `The response is larger than ${limit} bytes, the most that may be checked.` };
-}
+const overLimitPage = (limit: number): LocalAnswer =>
+  ({ status: 403, outcome: Outcome.Deny, detail: 'RESPMOD over redirector.respmod-limit', close: true, message: `The response is larger than ${limit} bytes, the most that may be checked.` });
 
 export class RespmodStage {
   private mode: Mode = 'icap';
@@ -111,10 +108,7 @@ export class RespmodStage {
     this.continued = preview === null;
     this.reader = new IcapAnswerReader({ head: (h) => this.answerHead(h), body: (p) => this.adaptedBody(p), end: (rest) => this.answerEnd(rest) });
     this.socket = service.acquire();
-    this.socket.on('data', (chunk: Buffer) => this.fromService(chunk));
-    this.socket.on('drain', () => this.serviceDrained());
-    this.socket.on('error', (error: NodeJS.ErrnoException) => this.lost(error.code ?? error.message));
-    this.socket.on('close', () => this.lost('closed by the service'));
+    this.listen('on');
     const icapHead = service.icapHead(client.clientIp, requestHeadFor(ex), head.toString('latin1'), preview);
     this.socket.write(icapHead, 'latin1');
     if (preview === 0) this.closePreview(false);
@@ -252,12 +246,7 @@ export class RespmodStage {
     this.original = null;
     this.later = [];
     this.framing = adapted.framing;
-    const ex = this.ex;
-    ex.status = adapted.status;
-    ex.responseKeepAlive = adapted.keepAlive;
-    ex.outcome = Outcome.Response;
-    ex.detail = `RESPMOD ${h.statusLine}`;
-    ex.responded = true;
+    Object.assign(this.ex, { status: adapted.status, responseKeepAlive: adapted.keepAlive, outcome: Outcome.Response, detail: `RESPMOD ${h.statusLine}`, responded: true });
     if (!this.client.writeClient(adapted.head)) this.pauseService();
   }
 
@@ -303,8 +292,7 @@ export class RespmodStage {
     this.original = null;
     this.later = [];
     this.mode = 'original';
-    this.ex.detail = detail;
-    this.ex.responded = true;
+    Object.assign(this.ex, { detail, responded: true });
     let more = true;
     for (const piece of held) more = this.client.writeClient(piece);
     if (this.upstreamComplete) return this.finish();
@@ -351,7 +339,7 @@ export class RespmodStage {
 
   /** The connection goes back to the service's pool when its message and answer are both whole. */
   private letGoOfService(): void {
-    this.socket.removeAllListeners();
+    this.listen('off');
     if (this.sent && this.reusable && !this.socket.destroyed) this.client.ctx.respmod!.release(this.socket);
     else this.socket.destroy();
   }
@@ -369,6 +357,18 @@ export class RespmodStage {
       up.owner = null;
       up.destroy();
     }
+  }
+
+  private readonly onData = (chunk: Buffer): void => this.fromService(chunk);
+  private readonly onDrain = (): void => this.serviceDrained();
+  private readonly onError = (error: NodeJS.ErrnoException): void => this.lost(error.code ?? error.message);
+  private readonly onClose = (): void => this.lost('closed by the service');
+
+  private listen(how: 'on' | 'off'): void {
+    this.socket[how]('data', this.onData);
+    this.socket[how]('drain', this.onDrain);
+    this.socket[how]('error', this.onError);
+    this.socket[how]('close', this.onClose);
   }
 
   private pauseService(): void {

@@ -12,6 +12,9 @@ import type { ServiceOptions } from './icap-options';
 import type { IcapServiceUri } from './icap-uri';
 import { wireSafe } from './wire';
 
+/** What ends an idle connection's stay in the pool. */
+const EVENTS = ['end', 'error', 'close', 'data'] as const;
+
 export interface RespmodSettings {
   /** Body bytes a response may have to be sent; 0: no limit. */
   limit: number;
@@ -33,6 +36,8 @@ export interface RespmodPlan {
 
 export class RespmodService {
   private readonly idle: Socket[] = [];
+  /** The listener that drops an idle connection, removed when it is used again. */
+  private readonly dropOf = new WeakMap<Socket, () => void>();
   /** The Methods the last warning was about, so it is said once per change. */
   private warned: string | null = null;
   private closed = false;
@@ -81,7 +86,7 @@ export class RespmodService {
     for (;;) {
       const socket = this.idle.pop();
       if (socket === undefined) break;
-      socket.removeAllListeners();
+      this.forget(socket);
       if (!socket.destroyed && !socket.readableEnded) return socket;
     }
     return connect({ host: this.service.host, port: this.service.port, noDelay: true });
@@ -89,7 +94,6 @@ export class RespmodService {
 
   /** A connection whose message and answer are complete: kept for the next response. */
   release(socket: Socket): void {
-    socket.removeAllListeners();
     if (this.closed || this.idle.length >= this.settings.maxIdle || socket.destroyed || socket.readableEnded) {
       socket.destroy();
       return;
@@ -100,12 +104,16 @@ export class RespmodService {
       if (at !== -1) this.idle.splice(at, 1);
     };
     // The service closes idle connections when it likes (c-icap's KeepAliveTimeout).
-    socket.on('end', drop);
-    socket.on('error', drop);
-    socket.on('close', drop);
-    socket.on('data', drop); // nothing may come unasked
+    for (const event of EVENTS) socket.on(event, drop); // nothing may come unasked either
+    this.dropOf.set(socket, drop);
     socket.resume();
     this.idle.push(socket);
+  }
+
+  private forget(socket: Socket): void {
+    const drop = this.dropOf.get(socket);
+    if (drop !== undefined) for (const event of EVENTS) socket.off(event, drop);
+    this.dropOf.delete(socket);
   }
 
   close(): void {
