@@ -218,6 +218,23 @@ describe('the test ICAP service: 204, a replaced body, errors, limits', () => {
     await until(() => /RESPMOD failed: answered "ICAP\/1\.0 500 Server Error"/.test(deny.stderr()), 'the access line with the failure', () => deny.stderr());
   });
 
+  test('200 with a req-hdr, or no answer within redirector.timeout: redirector.failure too', async () => {
+    assert.equal((await fetch(deny, '/icap-reqhdr/length/1000')).status, 503);
+    assertOriginal(await fetch(allow, '/icap-reqhdr/length/1000'), 1000);
+    assert.equal((await fetch(deny, '/icap-stall/chunked/1000')).status, 503);
+    await until(() => /icap-stall\S* ERROR\/RESPMOD failed: did not answer within 5000 ms/.test(deny.stderr()), 'the access line with the timeout', () => deny.stderr());
+  });
+
+  test('responses on one client connection: adapted, original and adapted again, each framed on its own', async () => {
+    const paths = ['/virus-1/length/5000', `/keep-2/chunked/${MEDIUM.length}`, '/virus-3/chunked/70000', '/keep-4/length/10'];
+    const r = await curl(['-sS', '-x', deny.url, ...paths.flatMap((p) => ['-o', '-', `http://127.0.0.1:${origin.port}${p}`]), '-w', '|%{http_code} %{num_connects}|']);
+    assert.equal(r.code, 0, r.stderr);
+    const page = 'virus found by the test service';
+    const expected = `${page}|403 1|${MEDIUM.toString('latin1')}|200 0|${page}|403 0|${MEDIUM.subarray(0, 10).toString('latin1')}|200 0|`;
+    assert.equal(r.stdout.length, expected.length);
+    assert.ok(r.stdout === expected, 'four responses in order, each exact, over one connection');
+  });
+
   test('an answer cut half-way once the body is out: the client connection is broken, never a short clean body', async () => {
     const r = await fetch(deny, `/cut/length/${MEDIUM.length}`);
     assert.notEqual(r.code, 0, 'curl sees a broken transfer');
