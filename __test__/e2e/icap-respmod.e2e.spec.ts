@@ -270,6 +270,23 @@ test('a service whose OPTIONS do not offer RESPMOD: one warning, responses uncha
   }
 });
 
+test('a service offering RESPMOD alone (a virus scanner): requests are not sent to it, responses are', async () => {
+  const service = await startTestIcapService(['--methods=RESPMOD', '--preview=4096']);
+  const proxy = await startExaproxy(respmodArgs(`icap-service://127.0.0.1:${service.port}/avscan`));
+  try {
+    await until(() => /offers RESPMOD only/.test(proxy.stdout() + proxy.stderr()), 'the line saying so', () => proxy.stdout() + proxy.stderr());
+    assertOriginal(await fetch(proxy, `/clean/chunked/${MEDIUM.length}`), MEDIUM.length);
+    const infected = await fetch(proxy, '/virus-only/length/5000');
+    assert.equal(infected.status, 403);
+    assert.equal(infected.body.toString(), 'virus found by the test service');
+    assert.deepEqual(service.requests().map((q) => q.method).filter((m) => m !== 'OPTIONS'), ['RESPMOD', 'RESPMOD']);
+    assert.doesNotMatch(proxy.stdout() + proxy.stderr(), /does not offer REQMOD/);
+  } finally {
+    await proxy.stop();
+    await service.stop();
+  }
+});
+
 test('redirector.respmod without an icap-service protocol stops the start with one line', async () => {
   await assert.rejects(startExaproxy(testArgs(['--redirector.respmod=true'])), /redirector\.respmod = true needs an ICAP service/);
 });

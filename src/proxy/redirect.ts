@@ -21,6 +21,7 @@ export function startRedirector(config: Config, log: Log): Redirector {
     concurrency: r.concurrency,
     pipeline: r.pipeline,
     cache: r.cache,
+    respmod: r.respmod,
   };
   const service = parseIcapServiceUri(r.protocol);
   const redirector = typeof service === 'string' ? new RedirectorPool(options, log) : new IcapService(service, options, log);
