@@ -281,6 +281,10 @@ test('a service offering RESPMOD alone (a virus scanner): requests are not sent 
     assert.equal(infected.body.toString(), 'virus found by the test service');
     assert.deepEqual(service.requests().map((q) => q.method).filter((m) => m !== 'OPTIONS'), ['RESPMOD', 'RESPMOD']);
     assert.doesNotMatch(proxy.stdout() + proxy.stderr(), /does not offer REQMOD/);
+    // Each answered message leaves its connection for the next response: none is closed.
+    const closed = service.closed();
+    for (let turn = 0; turn < 4; turn++) assertOriginal(await fetch(proxy, `/again-${turn}/length/${MEDIUM.length}`), MEDIUM.length);
+    assert.equal(service.closed(), closed, 'no ICAP connection closed between complete messages');
   } finally {
     await proxy.stop();
     await service.stop();

@@ -1,5 +1,5 @@
 /**
- * The heads of a RESPMOD: the request head the service is shown, and the client's head of
+ * The heads and pages of a RESPMOD: the request head the service is shown, and the client's head of
  * an adapted response. The service's `res-hdr` is checked by the same Rust parser as any
  * upstream response; its framing and hop-by-hop fields are the service's business with us,
  * not the client's, so they are replaced by framing for the body as it will be sent:
@@ -9,8 +9,25 @@
 import { Flag, Slot } from '../native/abi.generated';
 import { native } from '../native/addon';
 import { encapsulable } from '../redirector/icap-service-dialect';
+import { Outcome } from '../log/outcome';
 import type { ProxyContext } from './context';
 import type { Exchange } from './exchange';
+import type { LocalAnswer } from './phases/answer';
+
+/** What the stage needs of the client connection (a subset of the upstream leg's ClientSide). */
+export interface RespmodClient {
+  readonly ctx: ProxyContext;
+  readonly clientIp: string;
+  writeClient(data: Buffer, more?: Buffer): boolean;
+  responseProgress(): void;
+  responseDone(): void;
+  answer(a: LocalAnswer): void;
+  abort(reason: string): void;
+}
+
+/** The answer to a response above `redirector.respmod-limit` with `respmod-over-limit = deny`. */
+export const overLimitPage = (limit: number): LocalAnswer =>
+  ({ status: 403, outcome: Outcome.Deny, detail: 'RESPMOD over redirector.respmod-limit', close: true, message: `The response is larger than ${limit} bytes, the most that may be checked.` });
 
 /** Fields that describe a connection or a message's framing, never passed on as they are. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length']);

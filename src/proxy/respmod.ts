@@ -20,21 +20,8 @@ import { ChunkedDecoder } from '../redirector/chunked-decoder';
 import { ProtocolError } from '../redirector/dialect';
 import { IcapAnswerReader, type IcapAnswerHead } from '../redirector/icap-answer-reader';
 import { Framing } from './body-framer';
-import type { ProxyContext } from './context';
 import type { Exchange } from './exchange';
-import type { LocalAnswer } from './phases/answer';
-import { adaptedHead, requestHeadFor, type ClientFraming } from './respmod-head';
-
-/** What the stage needs of the client connection (a subset of the upstream leg's ClientSide). */
-export interface RespmodClient {
-  readonly ctx: ProxyContext;
-  readonly clientIp: string;
-  writeClient(data: Buffer, more?: Buffer): boolean;
-  responseProgress(): void;
-  responseDone(): void;
-  answer(a: LocalAnswer): void;
-  abort(reason: string): void;
-}
+import { adaptedHead, overLimitPage, requestHeadFor, type ClientFraming, type RespmodClient } from './respmod-head';
 
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 const IEOF_CHUNK = Buffer.from('0; ieof\r\n\r\n', 'latin1');
@@ -63,9 +50,6 @@ export function startRespmod(client: RespmodClient, ex: Exchange): 'off' | 'on' 
   ex.respmod = new RespmodStage(client, ex, plan.preview);
   return 'on';
 }
-
-const overLimitPage = (limit: number): LocalAnswer =>
-  ({ status: 403, outcome: Outcome.Deny, detail: 'RESPMOD over redirector.respmod-limit', close: true, message: `The response is larger than ${limit} bytes, the most that may be checked.` });
 
 export class RespmodStage {
   private mode: Mode = 'icap';
@@ -337,10 +321,14 @@ export class RespmodStage {
     this.fail(`lost the connection (${reason})`);
   }
 
-  /** The connection goes back to the service's pool when its message and answer are both whole. */
+  /**
+   * The connection goes back to the service's pool when its message and answer are both whole:
+   * a final answer to a preview (no 100 Continue) ends the message there too.
+   */
   private letGoOfService(): void {
     this.listen('off');
-    if (this.sent && this.reusable && !this.socket.destroyed) this.client.ctx.respmod!.release(this.socket);
+    const whole = this.sent || (!this.previewOpen && !this.continued);
+    if (whole && this.reusable && !this.socket.destroyed) this.client.ctx.respmod!.release(this.socket);
     else this.socket.destroy();
   }
 
