@@ -285,6 +285,9 @@ test('a service offering RESPMOD alone (a virus scanner): requests are not sent 
     const closed = service.closed();
     for (let turn = 0; turn < 4; turn++) assertOriginal(await fetch(proxy, `/again-${turn}/length/${MEDIUM.length}`), MEDIUM.length);
     assert.equal(service.closed(), closed, 'no ICAP connection closed between complete messages');
+    // A kept connection the service closes as it is taken: the RESPMOD goes again on a new one.
+    assertOriginal(await fetch(proxy, `/stale/length/${MEDIUM.length}`), MEDIUM.length);
+    assert.equal(service.requests().filter((q) => q.method === 'RESPMOD' && q.http.includes('/stale/')).length, 1, 'answered on the new connection');
   } finally {
     await proxy.stop();
     await service.stop();

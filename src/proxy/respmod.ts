@@ -7,10 +7,8 @@
  *   the preview plus one read) and then the upstream's stream passed through;
  * - 200 with res-hdr: the adapted response, its body de-chunked as it arrives and framed
  *   again for the client (respmod-head.ts);
- * - anything else, or a service that breaks, stalls or goes: `redirector.failure` while
- *   nothing has left (allow: the original when it is still held; else a 503 page), and a
- *   reset client connection once something has.
- *
+ * - anything else, or a service that breaks, stalls or goes: `redirector.failure` while nothing
+ *   has left (allow: the original while still held, else a 503 page), a reset once something has.
  * `Allow: 204` is not sent: a 204 after the whole body would need the whole body held.
  * Backpressure: a slow client pauses the service's connection, a slow service the upstream.
  */
@@ -53,7 +51,10 @@ export function startRespmod(client: RespmodClient, ex: Exchange): 'off' | 'on' 
 
 export class RespmodStage {
   private mode: Mode = 'icap';
-  private readonly socket: Socket;
+  private socket: Socket;
+  /** From a connection idle in the pool, which the service may have closed as it was taken:
+   * what was sent (ICAP head, preview) until the service says anything, to send again once. */
+  private replay: { head: string; data: Buffer[] } | null = null;
   private readonly reader: IcapAnswerReader;
   /** De-chunks a chunked upstream body (its data is what the service is sent). */
   private readonly decoder: ChunkedDecoder | null;
@@ -77,8 +78,7 @@ export class RespmodStage {
   private timer: NodeJS.Timeout | null = null;
   /** The final answer's ICAP status, once its head came (0: not yet). */
   private answerStatus = 0;
-  /** Reading from the service waits for the client. */
-  private servicePaused = false;
+  private servicePaused = false; // reading from the service waits for the client
 
   constructor(private readonly client: RespmodClient, private readonly ex: Exchange, preview: number | null) {
     const service = client.ctx.respmod!;
@@ -91,9 +91,11 @@ export class RespmodStage {
     this.previewOpen = preview !== null;
     this.continued = preview === null;
     this.reader = new IcapAnswerReader({ head: (h) => this.answerHead(h), body: (p) => this.adaptedBody(p), end: (rest) => this.answerEnd(rest) });
-    this.socket = service.acquire();
+    const { socket, reused } = service.acquire();
+    this.socket = socket;
     this.listen('on');
     const icapHead = service.icapHead(client.clientIp, requestHeadFor(ex), head.toString('latin1'), preview);
+    if (reused && preview !== null) this.replay = { head: icapHead, data: [] };
     this.socket.write(icapHead, 'latin1');
     if (preview === 0) this.closePreview(false);
   }
@@ -144,9 +146,7 @@ export class RespmodStage {
   /** The exchange ended some other way (client gone, timeout, upstream broken): let go of everything. */
   cancel(): void {
     if (this.mode === 'done') return;
-    this.mode = 'done';
-    this.ex.respmod = null;
-    this.disarm();
+    this.over();
     this.socket.destroy();
   }
 
@@ -169,6 +169,7 @@ export class RespmodStage {
 
   private chunk(data: Buffer): void {
     if (data.length === 0 || this.sent) return;
+    this.replay?.data.push(data);
     this.socket.write(`${data.length.toString(16)}\r\n`, 'latin1');
     this.socket.write(data);
     this.icapWritable = this.socket.write(CRLF);
@@ -197,6 +198,7 @@ export class RespmodStage {
 
   private fromService(chunk: Buffer): void {
     if (this.mode === 'done' || this.answerDone) return;
+    this.replay = null;
     this.arm();
     this.client.responseProgress();
     try {
@@ -213,6 +215,7 @@ export class RespmodStage {
     if (h.code === 100) {
       if (this.continued || this.previewOpen || this.sent) return this.fail('sent 100 Continue where none was asked for');
       this.continued = true;
+      this.replay = null;
       this.original = null; // from here the body goes to the service: a 204 could no longer be served
       for (const piece of this.later.splice(0)) this.chunk(piece);
       if (this.upstreamComplete) this.endMessage();
@@ -283,10 +286,15 @@ export class RespmodStage {
     if (more) this.ex.up?.socket.resume();
   }
 
-  private finish(): void {
+  /** Nothing more of this stage: the exchange goes on without it. */
+  private over(): void {
     this.mode = 'done';
     this.ex.respmod = null;
     this.disarm();
+  }
+
+  private finish(): void {
+    this.over();
     this.client.responseDone();
   }
 
@@ -294,9 +302,7 @@ export class RespmodStage {
     const bypass = this.client.ctx.respmod!.settings.overLimit === 'bypass';
     this.socket.destroy();
     if (bypass && this.mode === 'icap' && this.original !== null) return this.toOriginal('RESPMOD bypassed: over redirector.respmod-limit');
-    this.mode = 'done';
-    this.ex.respmod = null;
-    this.disarm();
+    this.over();
     if (this.ex.responded) return this.client.abort('RESPMOD over redirector.respmod-limit');
     this.client.answer(overLimitPage(limit));
   }
@@ -309,16 +315,22 @@ export class RespmodStage {
     this.socket.destroy();
     const detail = `RESPMOD failed: ${reason}`;
     if (!this.ex.responded && service.settings.failure === 'allow' && this.original !== null) return this.toOriginal(detail);
-    this.mode = 'done';
-    this.ex.respmod = null;
-    this.disarm();
+    this.over();
     if (this.ex.responded) return this.client.abort(detail);
     this.client.answer({ status: 503, outcome: Outcome.Error, detail, close: true, message: 'The response could not be checked by the ICAP service.' });
   }
 
   private lost(reason: string): void {
     if (this.answerDone || this.mode === 'done' || this.mode === 'original') return;
-    this.fail(`lost the connection (${reason})`);
+    if (this.replay === null) return this.fail(`lost the connection (${reason})`);
+    // Closed as it was taken from the pool: the same again on a new connection.
+    const { head, data } = this.replay;
+    this.replay = null;
+    this.listen('off');
+    this.socket.on('error', () => undefined).destroy();
+    this.socket = this.client.ctx.respmod!.resend(head, data, this.previewOpen ? null : this.sent ? IEOF_CHUNK : LAST_CHUNK);
+    this.listen('on');
+    this.arm();
   }
 
   /**

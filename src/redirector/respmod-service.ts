@@ -12,6 +12,7 @@ import type { ServiceOptions } from './icap-options';
 import type { IcapServiceUri } from './icap-uri';
 import { wireSafe } from './wire';
 
+const CRLF = Buffer.from('\r\n', 'latin1');
 /** What ends an idle connection's stay in the pool. */
 const EVENTS = ['end', 'error', 'close', 'data'] as const;
 
@@ -81,15 +82,29 @@ export class RespmodService {
       + requestHead + responseHead;
   }
 
-  /** An idle connection, or a new one (connecting: writes wait for it). */
-  acquire(): Socket {
+  /** An idle connection (`reused`), or a new one (connecting: writes wait for it). */
+  acquire(): { socket: Socket; reused: boolean } {
     for (;;) {
       const socket = this.idle.pop();
       if (socket === undefined) break;
       this.forget(socket);
-      if (!socket.destroyed && !socket.readableEnded) return socket;
+      if (!socket.destroyed && !socket.readableEnded) return { socket, reused: true };
     }
+    return { socket: this.acquireNew(), reused: false };
+  }
+
+  /** A new connection, whatever is idle. */
+  acquireNew(): Socket {
     return connect({ host: this.service.host, port: this.service.port, noDelay: true });
+  }
+
+  /** A new connection sent `head`, the preview's `data` as chunks and its `end` when it was sent. */
+  resend(head: string, data: Buffer[], end: Buffer | null): Socket {
+    const socket = this.acquireNew();
+    socket.write(head, 'latin1');
+    for (const piece of data) socket.write(Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`, 'latin1'), piece, CRLF]));
+    if (end !== null) socket.write(end);
+    return socket;
   }
 
   /** A connection whose message and answer are complete: kept for the next response. */
