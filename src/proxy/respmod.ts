@@ -230,6 +230,8 @@ export class RespmodStage {
     const adapted = adaptedHead(this.client.ctx, this.ex, section, h.hasBody);
     if (typeof adapted === 'string') return this.fail(adapted);
     this.mode = 'adapted';
+    // Answered on the preview: the rest of the upstream body is not wanted, nor its end awaited.
+    if (!this.continued) this.detachUpstream(false);
     this.original = null;
     this.later = [];
     this.framing = adapted.framing;
@@ -344,13 +346,12 @@ export class RespmodStage {
     else this.socket.destroy();
   }
 
-  /** The upstream body is all here: its connection is done with (pooled when it may be). */
-  private detachUpstream(): void {
-    const ex = this.ex;
-    const up = ex.up;
+  /** The upstream is done with: pooled when its body is all here and it may be (`reuse`). */
+  private detachUpstream(reuse = true): void {
+    const { ex } = this, up = ex.up;
     ex.up = null;
     if (up === null) return;
-    if (ex.reusable && !ex.body.pending && !up.ended) {
+    if (reuse && ex.reusable && !ex.body.pending && !up.ended) {
       up.socket.resume();
       this.client.ctx.upstreams.release(up, Date.now());
     } else {

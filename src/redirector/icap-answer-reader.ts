@@ -47,11 +47,6 @@ export class IcapAnswerReader {
     return this.state === 'done';
   }
 
-  /** Nothing more is read (the answer is no longer wanted). */
-  stop(): void {
-    this.state = 'done';
-  }
-
   /** Feeds bytes from the service; throws ProtocolError on anything that is not an ICAP answer. */
   push(chunk: Buffer): void {
     const buf = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
