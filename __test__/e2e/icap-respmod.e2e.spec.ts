@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { startExaproxy, testArgs, type RunningExaproxy } from '../helpers/exaproxy';
 import { startCIcap, startTestIcapService, type CIcap, type TestIcapService } from '../helpers/icap-services';
 import { curl, parseDump, rawConnect, startOrigin, until, type Origin } from '../helpers/net';
+import { runCli } from '../helpers/run-cli';
 
 const BIG = randomBytes(48 << 20);
 const TEN_MB = 10 << 20;
@@ -294,6 +295,18 @@ test('a service offering RESPMOD alone (a virus scanner): requests are not sent 
   }
 });
 
-test('redirector.respmod without an icap-service protocol stops the start with one line', async () => {
+test('redirector.respmod without an icap-service protocol, or a bad respmod value, stops the start with one line', async () => {
   await assert.rejects(startExaproxy(testArgs(['--redirector.respmod=true'])), /redirector\.respmod = true needs an ICAP service/);
+  const bad = await runCli(testArgs(['--redirector.respmod-over-limit=drop']));
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /redirector\.respmod-over-limit.*drop.*bypass.*deny/);
+  assert.doesNotMatch(bad.stderr, /\n\s+at /, 'no stack trace');
+});
+
+test('`exaproxy -h` lists the RESPMOD options', async () => {
+  const help = await runCli(['-h']);
+  for (const option of ['respmod', 'respmod-limit', 'respmod-over-limit']) {
+    const line = help.stdout.split('\n').find((l) => l.includes(`exaproxy.redirector.${option} `));
+    assert.ok(line !== undefined && !line.includes('not implemented'), `redirector.${option}: ${line}`);
+  }
 });
