@@ -271,8 +271,8 @@ test('a service whose OPTIONS do not offer RESPMOD: one warning, responses uncha
   }
 });
 
-test('a service offering RESPMOD alone (a virus scanner): requests are not sent to it, responses are', async () => {
-  const service = await startTestIcapService(['--methods=RESPMOD', '--preview=4096']);
+test('a service offering RESPMOD alone (a virus scanner): requests are not sent to it, responses are (but Transfer-Ignore)', async () => {
+  const service = await startTestIcapService(['--methods=RESPMOD', '--preview=4096', '--ignore=jpg']);
   const proxy = await startExaproxy(respmodArgs(`icap-service://127.0.0.1:${service.port}/avscan`));
   try {
     await until(() => /offers RESPMOD only/.test(proxy.stdout() + proxy.stderr()), 'the line saying so', () => proxy.stdout() + proxy.stderr());
@@ -286,6 +286,9 @@ test('a service offering RESPMOD alone (a virus scanner): requests are not sent 
     const closed = service.closed();
     for (let turn = 0; turn < 4; turn++) assertOriginal(await fetch(proxy, `/again-${turn}/length/${MEDIUM.length}`), MEDIUM.length);
     assert.equal(service.closed(), closed, 'no ICAP connection closed between complete messages');
+    // Transfer-Ignore: a listed extension is not sent.
+    assertOriginal(await fetch(proxy, `/photo/length/${MEDIUM.length}/cat.jpg`), MEDIUM.length);
+    assert.equal(service.requests().filter((q) => q.http.includes('cat.jpg')).length, 0, 'Transfer-Ignore: jpg');
     // A kept connection the service closes as it is taken: the RESPMOD goes again on a new one.
     assertOriginal(await fetch(proxy, `/stale/length/${MEDIUM.length}`), MEDIUM.length);
     assert.equal(service.requests().filter((q) => q.method === 'RESPMOD' && q.http.includes('/stale/')).length, 1, 'answered on the new connection');

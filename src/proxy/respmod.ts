@@ -24,7 +24,6 @@ import { adaptedHead, overLimitPage, requestHeadFor, type ClientFraming, type Re
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 const IEOF_CHUNK = Buffer.from('0; ieof\r\n\r\n', 'latin1');
 const CRLF = Buffer.from('\r\n', 'latin1');
-
 /** icap: the service decides; original / adapted: what the client is getting; done: over. */
 type Mode = 'icap' | 'original' | 'adapted' | 'done';
 
@@ -35,7 +34,8 @@ type Mode = 'icap' | 'original' | 'adapted' | 'done';
  */
 export function startRespmod(client: RespmodClient, ex: Exchange): 'off' | 'on' | 'answered' {
   const service = client.ctx.respmod;
-  const plan = service?.plan() ?? null;
+  const requestHead = requestHeadFor(ex);
+  const plan = service?.plan(requestHead.split(' ', 2)[1] ?? '') ?? null;
   if (service == null || plan === null) return 'off';
   const { limit, overLimit } = service.settings;
   if (limit > 0 && ex.responseBody.framing === Framing.Length && ex.responseBody.left > limit) {
@@ -45,7 +45,7 @@ export function startRespmod(client: RespmodClient, ex: Exchange): 'off' | 'on' 
     client.answer(overLimitPage(limit));
     return 'answered';
   }
-  ex.respmod = new RespmodStage(client, ex, plan.preview);
+  ex.respmod = new RespmodStage(client, ex, plan.preview, requestHead);
   return 'on';
 }
 
@@ -80,7 +80,7 @@ export class RespmodStage {
   private answerStatus = 0;
   private servicePaused = false; // reading from the service waits for the client
 
-  constructor(private readonly client: RespmodClient, private readonly ex: Exchange, preview: number | null) {
+  constructor(private readonly client: RespmodClient, private readonly ex: Exchange, preview: number | null, requestHead: string) {
     const service = client.ctx.respmod!;
     const head = ex.heldHead!;
     ex.heldHead = null;
@@ -94,7 +94,7 @@ export class RespmodStage {
     const { socket, reused } = service.acquire();
     this.socket = socket;
     this.listen('on');
-    const icapHead = service.icapHead(client.clientIp, requestHeadFor(ex), head.toString('latin1'), preview);
+    const icapHead = service.icapHead(client.clientIp, requestHead, head.toString('latin1'), preview);
     if (reused && preview !== null) this.replay = { head: icapHead, data: [] };
     this.socket.write(icapHead, 'latin1');
     if (preview === 0) this.closePreview(false);

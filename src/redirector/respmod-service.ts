@@ -8,7 +8,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import type { Log } from '../log/log';
-import type { ServiceOptions } from './icap-options';
+import { extensionListed, type ServiceOptions } from './icap-options';
 import type { IcapServiceUri } from './icap-uri';
 import { wireSafe } from './wire';
 
@@ -55,10 +55,11 @@ export class RespmodService {
   }
 
   /**
-   * How a response goes to the service, or null when it does not: the service has not
-   * answered OPTIONS yet, or does not offer RESPMOD (said once in the log).
+   * How the response to a request for `target` goes to the service, or null when it does not:
+   * the service has not answered OPTIONS yet, does not offer RESPMOD (said once in the log), or
+   * lists the target's extension in `Transfer-Ignore`; one in `Transfer-Complete` is sent whole.
    */
-  plan(): RespmodPlan | null {
+  plan(target: string): RespmodPlan | null {
     const options = this.offered();
     if (options === null || this.closed) return null;
     if (!options.methods.includes('RESPMOD')) {
@@ -71,7 +72,8 @@ export class RespmodService {
       return null;
     }
     this.warned = null;
-    return { preview: options.preview };
+    if (extensionListed(options.transferIgnore, target)) return null;
+    return { preview: extensionListed(options.transferComplete, target) ? null : options.preview };
   }
 
   /** The ICAP head of a RESPMOD for `http` (the request head then the response head). */
