@@ -313,7 +313,7 @@ export class RespmodStage {
   private fail(reason: string): void {
     if (this.mode === 'done' || this.mode === 'original') return;
     const service = this.client.ctx.respmod!;
-    this.client.ctx.log.warn({ service: service.uri, upstream: this.ex.target }, `redirector.respmod: the ICAP service ${service.uri} ${reason}`);
+    service.failed(this.ex.target, reason);
     this.socket.destroy();
     const detail = `RESPMOD failed: ${reason}`;
     if (!this.ex.responded && service.settings.failure === 'allow' && this.original !== null) return this.toOriginal(detail);

@@ -13,6 +13,7 @@ import type { IcapServiceUri } from './icap-uri';
 import { wireSafe } from './wire';
 
 const CRLF = Buffer.from('\r\n', 'latin1');
+const FAILURE_LOG_MS = 10_000;
 /** What ends an idle connection's stay in the pool. */
 const EVENTS = ['end', 'error', 'close', 'data'] as const;
 
@@ -42,6 +43,9 @@ export class RespmodService {
   /** The Methods the last warning was about, so it is said once per change. */
   private warned: string | null = null;
   private closed = false;
+  /** Failures are logged at most once per FAILURE_LOG_MS, with how many were not. */
+  private quietUntil = 0;
+  private unlogged = 0;
 
   constructor(
     private readonly service: IcapServiceUri,
@@ -74,6 +78,19 @@ export class RespmodService {
     this.warned = null;
     if (extensionListed(options.transferIgnore, target)) return null;
     return { preview: extensionListed(options.transferComplete, target) ? null : options.preview };
+  }
+
+  /** One response failed at the service (each is also in the access log): a WARNING, rate-limited. */
+  failed(upstream: string, reason: string): void {
+    const now = Date.now();
+    if (now < this.quietUntil) {
+      this.unlogged++;
+      return;
+    }
+    const more = this.unlogged === 0 ? '' : ` (and ${this.unlogged} more failures since the last such line)`;
+    this.log.warn({ service: this.service.uri, upstream }, `redirector.respmod: the ICAP service ${this.service.uri} ${reason}${more}; check that it runs, or see redirector.failure`);
+    this.unlogged = 0;
+    this.quietUntil = now + FAILURE_LOG_MS;
   }
 
   /** The ICAP head of a RESPMOD for `http` (the request head then the response head). */
