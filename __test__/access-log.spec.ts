@@ -69,6 +69,8 @@ test('squid format: result codes follow the decision', () => {
     [{ outcome: Outcome.File, status: 200, upstream: '-' }, 'TCP_DENIED', 'HIER_NONE/-'],
     [{ outcome: Outcome.Redirect, status: 302, upstream: '-' }, 'TCP_REDIRECT', 'HIER_NONE/-'],
     [{ outcome: Outcome.Error, status: 400, upstream: '-' }, 'NONE_NONE', 'HIER_NONE/-'],
+    [{ outcome: Outcome.Response, status: 403, upstream: '-' }, 'NONE_NONE', 'HIER_NONE/-'],
+    [{ outcome: Outcome.Response, status: 200, upstream: '198.51.100.7:80' }, 'TCP_MISS', 'HIER_DIRECT/198.51.100.7'],
     [{ outcome: Outcome.Permit, method: 'CONNECT', url: 'example.com:443', upstream: '[2001:db8::1]:443' }, 'TCP_TUNNEL', 'HIER_DIRECT/2001:db8::1'],
   ];
   for (const [change, action, hier] of cases) {

@@ -106,6 +106,8 @@ export interface TestIcapService {
   requests(): Array<{ method: string; uri: string; headers: Record<string, string>; http: string; open: number }>;
   /** Connections open at its last event (a request read, or a connection closed by exaproxy). */
   open(): number;
+  /** Connections exaproxy closed so far. */
+  closed(): number;
   stop(): Promise<void>;
 }
 
@@ -122,6 +124,7 @@ export async function startTestIcapService(flags: string[] = []): Promise<TestIc
     port,
     requests: () => lines().filter((line) => line.method !== '-closed-'),
     open: () => lines().at(-1)?.open ?? 0,
+    closed: () => lines().filter((line) => line.method === '-closed-').length,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -203,6 +203,10 @@ function crossCheck(config: Config, values: ReadonlyMap<string, Given>, context:
       : `no executable file ${program.startsWith('/') ? `at ${program}` : `found (looked at ${looked})`}`;
     throw new ConfigError(at(key), `redirector.program = ${JSON.stringify(raw)}: ${problem}; redirector.enable is true, so give the path of an executable helper`);
   }
+  if (redirector.respmod && !(redirector.enable && usesIcapService(redirector.protocol))) {
+    throw new ConfigError(at('redirector.respmod'),
+      'redirector.respmod = true needs an ICAP service to send responses to: set redirector.enable = true and redirector.protocol = icap-service://HOST[:PORT]/SERVICE, or redirector.respmod = false');
+  }
   const { auth } = config;
   if (auth.enable && !commandRunnable(auth.program)) {
     throw new ConfigError(at(values.has('auth.program') ? 'auth.program' : 'auth.enable'),

@@ -92,6 +92,9 @@ export const SCHEMA = {
     concurrency: int({ default: '0', min: 0, max: 1000, zero: 'one request at a time, no channel-ID', help: 'requests in flight per helper, with Squid channel-IDs' }),
     pipeline: int({ default: '16', min: 1, max: 256, help: 'requests written ahead to a quick helper of an in-order protocol (url, squid without concurrency); 1: one at a time, as ExaProxy' }),
     cache: seconds({ default: '0', min: 0, max: DAY, zero: 'no cache', help: 'seconds to remember a helper decision for the same request line' }),
+    respmod: bool({ default: 'false', help: 'also send responses to the ICAP service of redirector.protocol (icap-service:// only) as RESPMOD, with its Preview, when its OPTIONS offer RESPMOD (Squid icap_service … respmod_precache); the client gets what it answers' }),
+    'respmod-limit': int({ default: '67108864', min: 0, max: 1_099_511_627_776, zero: 'no limit', help: 'largest response body (bytes) sent to the ICAP service as RESPMOD; see redirector.respmod-over-limit' }),
+    'respmod-over-limit': oneOf(['bypass', 'deny'], { default: 'bypass', help: 'a response body above redirector.respmod-limit: bypass (the client gets it unchecked; a known Content-Length never reaches the service) or deny (403 page)' }),
   },
   auth: {
     enable: bool({ default: 'false', help: 'require a login (Proxy-Authorization: Basic) checked by auth.program, as Squid auth_param basic' }),

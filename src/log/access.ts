@@ -92,9 +92,11 @@ function squidAction(e: AccessEntry): string {
       return 'TCP_DENIED';
     case Outcome.Redirect:
       return 'TCP_REDIRECT';
+    case Outcome.Response:
+      // A helper's whole response (no upstream), or one the ICAP service adapted (RESPMOD: the origin answered, as Squid's TCP_MISS).
+      return e.upstream === '-' ? 'NONE_NONE' : 'TCP_MISS';
     case Outcome.Error:
     case Outcome.Local:
-    case Outcome.Response:
       return 'NONE_NONE';
     default:
       return e.method === 'CONNECT' ? 'TCP_TUNNEL' : 'TCP_MISS';

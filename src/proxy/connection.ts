@@ -58,7 +58,9 @@ export class ClientConnection extends ClientSocket implements ClientSide {
   onDrain(): void {
     if (this.state === State.Forwarding) {
       this.responseProgress(); // the client reads: the exchange is not idle
-      this.ex!.up?.socket.resume();
+      const ex = this.ex!;
+      if (ex.respmod !== null) ex.respmod.clientDrained(); // RESPMOD decides what reads again
+      else ex.up?.socket.resume();
     } else if (this.awaitingDrain) {
       this.awaitingDrain = false;
       if (this.state !== State.Head) return;

@@ -9,6 +9,7 @@ import type { Log } from '../log/log';
 import type { Outcome } from '../log/outcome';
 import type { RewritePlan } from '../native/addon';
 import type { RedirectorPool } from '../redirector';
+import type { RespmodService } from '../redirector/respmod-service';
 import type { Authenticator } from '../auth/authenticator';
 import type { ExternalAcl } from '../external-acl/external-acl';
 import type { Pages } from './pages';
@@ -123,6 +124,8 @@ export interface ProxyContext {
   externalAcl: ExternalAcl | null;
   /** `parent.proxies`: the parent proxies the connect phase goes through; null: directly. */
   parents: Parents | null;
+  /** `redirector.respmod`: the ICAP service responses go through (src/proxy/respmod.ts); null: none. */
+  respmod: RespmodService | null;
   stats: DataPathStats | null;
   access: ((r: AccessRecord) => void) | null;
   log: Log;

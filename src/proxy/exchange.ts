@@ -9,6 +9,18 @@ import { BodyFramer } from './body-framer';
 import type { Parent } from './parents';
 import type { Upstream } from './upstream';
 
+/** A stage the response body passes through before the client (src/proxy/respmod.ts). */
+export interface ResponseStage {
+  /** A piece of the upstream body as received; false: pause the upstream. */
+  body(wire: Buffer): boolean;
+  /** The upstream body is complete. */
+  upstreamDone(): void;
+  /** The client took what was written. */
+  clientDrained(): void;
+  /** The exchange ends some other way. */
+  cancel(): void;
+}
+
 export class Exchange {
   readonly started: number;
   /** Native method id, and the token as sent when it is not a known one. */
@@ -76,6 +88,8 @@ export class Exchange {
   partialHead: Buffer | null = null;
   /** The rewritten response head, waiting to leave with the first body bytes. */
   heldHead: Buffer | null = null;
+  /** The RESPMOD stage the body goes through (`redirector.respmod`), or null: straight to the client. */
+  respmod: ResponseStage | null = null;
 
   constructor(now: number) {
     this.started = now;

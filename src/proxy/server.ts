@@ -10,7 +10,8 @@ import type { HelperPools } from '../monitor/pool';
 import { native } from '../native';
 import { VERSION } from '../version';
 import type { Redirector } from '../redirector';
-import { startRedirector } from './redirect';
+import { startRedirector, startRespmodService } from './redirect';
+import type { RespmodService } from '../redirector/respmod-service';
 import type { Authenticator } from '../auth/authenticator';
 import { startAuthenticator } from '../auth/start';
 import type { ExternalAcl } from '../external-acl/external-acl';
@@ -52,6 +53,8 @@ export interface ProxyDeps {
   auth?: Authenticator | null;
   externalAcl?: ExternalAcl | null;
   parents?: Parents | null;
+  /** `redirector.respmod`: responses go through this ICAP service first. */
+  respmod?: RespmodService | null;
   stats?: DataPathStats | null;
   access?: ((r: AccessRecord) => void) | null;
   tls?: TlsListenerSettings | null;
@@ -84,6 +87,7 @@ export async function startProxyWith(settings: ProxySettings, deps: ProxyDeps): 
     auth: deps.auth ?? null,
     externalAcl: deps.externalAcl ?? null,
     parents: deps.parents ?? null,
+    respmod: deps.respmod ?? null,
     stats: deps.stats ?? null,
     access: deps.access ?? null,
     log: deps.log,
@@ -154,6 +158,7 @@ export async function startProxy(
   const auth = config.auth.enable ? startAuthenticator(config, log) : null;
   const externalAcl = config.acl.enable ? startExternalAcl(config, log) : null;
   const parents = parentsFromConfig(config, log);
+  const respmod = startRespmodService(config, decider, log);
   const proxy = await startProxyWith(settings, {
     log,
     stats,
@@ -162,6 +167,7 @@ export async function startProxy(
     auth,
     externalAcl,
     parents,
+    respmod,
     tls: tlsSettingsFromConfig(config),
     passthrough: passthroughSettingsFromConfig(config),
     icap: icapSettingsFromConfig(config, VERSION),
@@ -174,6 +180,7 @@ export async function startProxy(
     reopen: () => access?.reopen(),
     close: async () => {
       await proxy.close();
+      respmod?.close();
       await decider?.close();
       await auth?.close();
       await externalAcl?.close();

@@ -13,6 +13,7 @@ import { refusal, type LocalAnswer } from './phases/answer';
 import { mayRetry, openUpstream, resolveDestination, upstreamKey, type Resolved } from './phases/connect';
 import { connectHead, NO_PARENT, parentRefuses, readParentAnswer } from './phases/connect-parent';
 import { readResponseHead } from './phases/respond';
+import { startRespmod } from './respmod';
 import type { Upstream, UpstreamOwner } from './upstream';
 
 /** What the leg needs of the connection it serves. */
@@ -20,6 +21,8 @@ export interface ClientSide {
   readonly ctx: ProxyContext;
   /** The client's socket, which the response is written to. */
   readonly socket: Socket;
+  /** The client's address (as the access log has it). */
+  readonly clientIp: string;
   /** The proxy's own address on the client's connection (refused as a destination). */
   readonly ownIp: string;
   /** The exchange the leg works for, while it is connecting or forwarding; else null. */
@@ -191,9 +194,11 @@ export class UpstreamLeg implements UpstreamOwner {
             if (step.rest.length > 0) ex.reusable = false; // bytes after a bodyless response: do not trust this connection
             return this.client.responseDone();
           }
+          // ── RESPMOD (redirector.respmod): the ICAP service may take the body first (respmod.ts).
+          if (ctx.respmod !== null && startRespmod(this.client, ex) === 'answered') return;
           if (step.rest.length > 0) this.relay(ex, step.rest, 0);
           // A head whose body did not come with it leaves now.
-          else this.sendHeld(ex, null);
+          else if (ex.respmod === null) this.sendHeld(ex, null);
           return;
       }
     }
@@ -215,7 +220,7 @@ export class UpstreamLeg implements UpstreamOwner {
       // A close-delimited body ends here, complete.
       ex.reusable = false;
       ex.responseKeepAlive = false;
-      return this.client.responseDone();
+      return ex.respmod !== null ? ex.respmod.upstreamDone() : this.client.responseDone();
     }
     ex?.up?.destroy();
   }
@@ -252,12 +257,13 @@ export class UpstreamLeg implements UpstreamOwner {
       ex.reusable = false;
       return this.drop(ex);
     }
+    const stage = ex.respmod;
     const n = ex.responseBody.take(buf, start, buf.length);
     if (n < 0) {
       const name = ERROR_INFO[-n]?.[0] ?? 'chunked';
       this.client.ctx.log.warn({ upstream: ex.target, error: name }, 'invalid chunked response');
       this.drop(ex);
-      if (ex.heldHead === null) return this.client.abort(name);
+      if (ex.heldHead === null && (stage === null || ex.responded)) return this.client.abort(name);
       // Nothing of this response has left yet: the client can get a clean 502.
       ex.heldHead = null;
       ex.responded = false;
@@ -265,12 +271,16 @@ export class UpstreamLeg implements UpstreamOwner {
     }
     if (n > 0 || ex.heldHead !== null) {
       const body = n === 0 ? null : start === 0 && n === buf.length ? buf : buf.subarray(start, start + n);
-      const more = ex.heldHead !== null ? this.sendHeld(ex, body) : this.client.writeClient(ex.up!.writable(body!));
+      // The RESPMOD stage holds and queues what it is given (the preview, pieces waiting for
+      // 100 Continue): a recycled read buffer is copied first.
+      const more = stage !== null ? stage.body(ex.up!.keep(body!)) : ex.heldHead !== null ? this.sendHeld(ex, body) : this.client.writeClient(ex.up!.writable(body!));
       if (!more) ex.up?.socket.pause();
     }
     if (!ex.responseBody.pending) {
       if (start + n < buf.length) ex.reusable = false;
-      this.client.responseDone();
+      // A RESPMOD stage that ended the exchange itself (its answer, a page) is not told.
+      if (stage === null) this.client.responseDone();
+      else if (ex.respmod === stage) stage.upstreamDone();
     }
   }
 
@@ -289,6 +299,7 @@ export class UpstreamLeg implements UpstreamOwner {
 
   /** Lets go of the exchange's upstream connection without reusing it. */
   drop(ex: Exchange): void {
+    ex.respmod?.cancel();
     const up = ex.up;
     ex.up = null;
     if (up) {

@@ -21,7 +21,7 @@ function trimCr(line: string): string {
 }
 
 /** `ICAP/1.0 <digits> <reason>`: exaproxy splits on single spaces into exactly three parts. */
-function parseStatus(line: string): number {
+export function parseStatus(line: string): number {
   const first = line.indexOf(' ');
   const second = first === -1 ? -1 : line.indexOf(' ', first + 1);
   if (second === -1) throw new ProtocolError(`sent ICAP status line ${JSON.stringify(line)}: expected "ICAP/1.0 <code> <reason>" (the reason is required)`);
@@ -34,7 +34,7 @@ function parseStatus(line: string): number {
 }
 
 /** `req-hdr=0, null-body=45` → entries sorted by offset; malformed entries are skipped (as exaproxy). */
-function parseEncapsulated(value: string): Array<[string, number]> {
+export function parseEncapsulated(value: string): Array<[string, number]> {
   const entries: Array<[string, number]> = [];
   for (const part of value.split(',')) {
     const equals = part.indexOf('=');

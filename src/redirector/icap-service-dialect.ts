@@ -23,6 +23,11 @@ import { wireSafe } from './wire';
  */
 const NOT_ENCAPSULATED = /^(?:proxy-authorization|proxy-connection|keep-alive|te|trailer)[ \t]*:[^\n]*\n/gim;
 
+/** `head` without the lines never encapsulated (REQMOD's request head, RESPMOD's req-hdr). */
+export function encapsulable(head: string): string {
+  return head.replace(NOT_ENCAPSULATED, '');
+}
+
 function decided(decision: Decision): Outcome {
   return { kind: 'decision', decision, cacheable: decision.kind !== 'error' };
 }
@@ -34,7 +39,7 @@ export function encapsulatedHead(req: RedirectorRequest): string {
     const target = `${wireSafe(req.host)}:${req.port}`;
     return `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`;
   }
-  return req.rawHead.toString('latin1').replace(NOT_ENCAPSULATED, '');
+  return encapsulable(req.rawHead.toString('latin1'));
 }
 
 export class IcapServiceDialect implements Dialect {

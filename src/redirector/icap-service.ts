@@ -31,9 +31,12 @@ export class IcapService {
   /** Ends an OPTIONS request in progress when the service is closed. */
   private readonly stopping = new AbortController();
   private optionsFailing = false;
+  /** `redirector.respmod`: a service offering RESPMOD alone is asked about responses only. */
+  private readonly respmod: boolean;
 
   constructor(private readonly service: IcapServiceUri, options: RedirectorOptions, private readonly log: Log, internals: PoolInternals = {}) {
     this.timeoutMs = options.timeout * 1000;
+    this.respmod = options.respmod === true;
     this.endpoint = { host: service.host, port: service.port, connectTimeoutMs: this.timeoutMs };
     this.bounds = { minimum: options.minimum, maximum: options.maximum };
     const dialect = new IcapServiceDialect(service);
@@ -65,6 +68,7 @@ export class IcapService {
     const offered = this.current;
     if (offered !== null) {
       if (!offered.methods.includes('REQMOD')) {
+        if (this.respmodOnly(offered)) return Promise.resolve({ decision: { kind: 'permit' }, verdict: '-', cached: false });
         return Promise.resolve(this.pool.answerByPolicy(`the ICAP service ${this.service.uri} does not offer REQMOD (OPTIONS Methods: ${offered.methods.join(', ')})`));
       }
       if (extensionListed(offered.transferIgnore, req.path)) return Promise.resolve({ decision: { kind: 'permit' }, verdict: '-', cached: false });
@@ -124,10 +128,16 @@ export class IcapService {
       this.log.info({ service: this.service.uri, before: before.istag, istag: options.istag }, 'ICAP service has a new ISTag: remembered verdicts forgotten');
     }
     if (!options.methods.includes('REQMOD') && (before === null || before.methods.includes('REQMOD'))) {
-      this.log.error({ service: this.service.uri, methods: options.methods },
+      if (this.respmodOnly(options)) {
+        this.log.warn({ service: this.service.uri, methods: options.methods }, `ICAP service ${this.service.uri} offers RESPMOD only: requests are not sent to it (no REQMOD filtering), responses are (redirector.respmod)`);
+      } else this.log.error({ service: this.service.uri, methods: options.methods },
         `ICAP service ${this.service.uri} does not offer REQMOD: every request is answered by redirector.failure. Check the service name in redirector.protocol`);
     }
     this.applyBounds();
+  }
+
+  private respmodOnly(options: ServiceOptions): boolean {
+    return this.respmod && options.methods.includes('RESPMOD');
   }
 
   private applyBounds(): void {

@@ -29,6 +29,8 @@ export interface RedirectorOptions {
   pipeline: number;
   /** Seconds a verdict is reused for an identical helper query; 0 turns the cache off. */
   cache: number;
+  /** icap-service only (`redirector.respmod`): responses go to the service too, so a service that offers only RESPMOD is no failure. */
+  respmod?: boolean;
 }
 
 export interface RedirectorRequest {

@@ -1,0 +1,315 @@
+/**
+ * `redirector.respmod`: responses go through the ICAP service of `redirector.protocol =
+ * icap-service://…` as RESPMOD, with its Preview. The real c-icap server (Debian, srv_echo:
+ * 100 Continue to the preview, then 200 with the response echoed) for large bodies, both
+ * framings and a client that does not read; the test ICAP service (fixtures/icap) for 204,
+ * a replaced body, ICAP errors and a cut answer, and a service that does not offer RESPMOD.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { startExaproxy, testArgs, type RunningExaproxy } from '../helpers/exaproxy';
+import { startCIcap, startTestIcapService, type CIcap, type TestIcapService } from '../helpers/icap-services';
+import { curl, parseDump, rawConnect, startOrigin, until, type Origin } from '../helpers/net';
+import { runCli } from '../helpers/run-cli';
+
+const BIG = randomBytes(48 << 20);
+const TEN_MB = 10 << 20;
+const MEDIUM = randomBytes(200 * 1024);
+const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+
+let origin: Origin;
+
+/** `/length/N…`: N bytes of BIG with a Content-Length; `/chunked/N…`: the same, chunked. */
+before(async () => {
+  origin = await startOrigin((req, res) => {
+    const m = /^\/[a-z0-9-]*\/?(length|chunked)\/(\d+)/.exec(req.url ?? '');
+    if (m === null) return false;
+    const body = (Number(m[2]) <= MEDIUM.length ? MEDIUM : BIG).subarray(0, Number(m[2]));
+    res.setHeader('content-type', 'application/octet-stream');
+    if (m[1] === 'length') {
+      res.setHeader('content-length', body.length);
+      res.end(body);
+    } else {
+      for (let at = 0; at < body.length; at += 65536) res.write(body.subarray(at, at + 65536));
+      res.end();
+    }
+    return true;
+  });
+});
+after(async () => {
+  await origin?.close();
+});
+
+function respmodArgs(service: string, extra: string[] = []): string[] {
+  return testArgs([
+    '--redirector.enable=true',
+    `--redirector.protocol=${service}`,
+    '--redirector.respmod=true',
+    '--redirector.minimum=1',
+    '--redirector.maximum=4',
+    '--redirector.timeout=5',
+    `--security.local=127.0.0.1:${origin.port}`,
+    '--usage.enable=true',
+    '--usage.destination=stderr',
+    ...extra,
+  ]);
+}
+
+interface Fetched {
+  code: number;
+  status: number;
+  headers: Map<string, string>;
+  body: Buffer;
+}
+
+async function fetch(proxy: RunningExaproxy, path: string, extra: string[] = []): Promise<Fetched> {
+  const r = await curl(['-i', ...extra, '-x', proxy.url, `http://127.0.0.1:${origin.port}${path}`]);
+  if (r.stdout === '') return { code: r.code, status: 0, headers: new Map(), body: Buffer.alloc(0) };
+  const dump = parseDump(r.stdout);
+  return { code: r.code, status: dump.status, headers: dump.headers, body: Buffer.from(dump.body, 'latin1') };
+}
+
+function assertOriginal(r: Fetched, size: number): void {
+  assert.equal(r.code, 0, `curl exit ${r.code}`);
+  assert.equal(r.status, 200);
+  assert.equal(r.body.length, size);
+  assert.equal(sha(r.body), sha((size <= MEDIUM.length ? MEDIUM : BIG).subarray(0, size)));
+}
+
+describe('c-icap (srv_echo) as the RESPMOD service', () => {
+  let icap: CIcap;
+  let proxy: RunningExaproxy;
+
+  before(async () => {
+    icap = await startCIcap();
+    proxy = await startExaproxy(respmodArgs(`icap-service://127.0.0.1:${icap.port}/echo`));
+    await until(() => / OPTIONS echo 200/.test(icap.accessLog()), 'c-icap to log the OPTIONS request', () => icap.accessLog());
+  });
+  after(async () => {
+    await proxy?.stop();
+    await icap?.stop();
+  });
+
+  for (const framing of ['length', 'chunked'] as const) {
+    test(`a 10 MB ${framing === 'length' ? 'Content-Length' : 'chunked'} response, adapted (200) and not (204 to the preview), arrives byte-exact`, async () => {
+      // srv_echo answers every other preview with 204 and the others with 100 Continue then 200.
+      for (const turn of [1, 2]) assertOriginal(await fetch(proxy, `/c-icap-${framing}-${turn}/${framing}/${TEN_MB}`), TEN_MB);
+      const lines = () => proxy.stderr().split('\n').filter((line) => line.includes(`/c-icap-${framing}-`));
+      await until(() => lines().length === 2, 'both access lines', () => proxy.stderr());
+      assert.equal(lines().filter((line) => line.endsWith(' LOCAL/RESPMOD ICAP/1.0 200 OK')).length, 1, lines().join('\n'));
+      assert.equal(lines().filter((line) => line.endsWith(' PERMIT/RESPMOD ICAP/1.0 204')).length, 1, lines().join('\n'));
+      assert.match(icap.accessLog(), /RESPMOD echo 200/);
+    });
+  }
+
+  test('a small response (inside the preview, ieof) and an HTTP/1.0 client (close-delimited) arrive exact', async () => {
+    assertOriginal(await fetch(proxy, '/small/length/100'), 100);
+    const r = await fetch(proxy, '/old-client/chunked/150000', ['-0']);
+    assertOriginal(r, 150000);
+    assert.equal(r.headers.get('transfer-encoding'), undefined);
+    assert.equal(r.headers.get('connection'), 'close');
+  });
+
+  test('a client that does not read an adapted 48 MB response: exaproxy pauses c-icap and the origin, memory stays bounded, nothing lost', async () => {
+    // srv_echo alternates 204 and 200: small requests until one got 204, so that the next one is adapted.
+    const accessLine = (path: string) => proxy.stderr().split('\n').find((line) => line.includes(path)) ?? '';
+    for (let turn = 0; turn < 3; turn++) {
+      assertOriginal(await fetch(proxy, `/prime-${turn}/length/100`), 100);
+      await until(() => accessLine(`/prime-${turn}/`) !== '', 'the access line');
+      if (accessLine(`/prime-${turn}/`).endsWith('RESPMOD ICAP/1.0 204')) break;
+    }
+    const worker = Number(readFileSync(`/proc/${proxy.child.pid}/task/${proxy.child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+    const rss = (): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${worker}/status`, 'utf8'))![1]) * 1024;
+    const start = rss();
+    const s = await rawConnect(proxy.port);
+    s.pause();
+    s.write(`GET http://127.0.0.1:${origin.port}/slow/length/${BIG.length} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    // Wait for the flow to stop: the worker's memory no longer grows while nobody reads.
+    let last = -1;
+    await until(async () => {
+      await new Promise((r) => setTimeout(r, 500));
+      const now = rss();
+      const still = Math.abs(now - last) < 256 * 1024;
+      last = now;
+      return still;
+    }, 'the worker to stop growing while the client does not read');
+    assert.ok(last - start < 24 << 20, `worker RSS grew by ${((last - start) / 1048576).toFixed(1)} MiB for a 48 MiB body nobody read`);
+    const chunks: Buffer[] = [];
+    s.on('data', (c: Buffer) => chunks.push(c));
+    s.resume();
+    await until(() => {
+      const got = Buffer.concat(chunks);
+      const end = got.indexOf('\r\n\r\n');
+      return end !== -1 && got.length - end - 4 >= BIG.length;
+    }, 'the whole body once the client reads');
+    const got = Buffer.concat(chunks);
+    const body = got.subarray(got.indexOf('\r\n\r\n') + 4);
+    assert.equal(sha(body), sha(BIG));
+    s.destroy();
+    await until(() => accessLine('/slow/') !== '', 'the access line');
+    assert.match(accessLine('/slow/'), / LOCAL\/RESPMOD ICAP\/1\.0 200 OK$/, 'the response was adapted by c-icap');
+  });
+});
+
+describe('the test ICAP service: 204, a replaced body, errors, limits', () => {
+  let service: TestIcapService;
+  /** redirector.failure = deny (the default). */
+  let deny: RunningExaproxy;
+  /** redirector.failure = allow, respmod-limit 2000 with bypass. */
+  let allow: RunningExaproxy;
+  /** respmod-limit 2000 with deny. */
+  let limited: RunningExaproxy;
+
+  before(async () => {
+    service = await startTestIcapService(['--methods=REQMOD,RESPMOD', '--preview=4096']);
+    const uri = `icap-service://127.0.0.1:${service.port}/filter`;
+    [deny, allow, limited] = await Promise.all([
+      startExaproxy(respmodArgs(uri)),
+      startExaproxy(respmodArgs(uri, ['--redirector.failure=allow', '--redirector.respmod-limit=2000'])),
+      startExaproxy(respmodArgs(uri, ['--redirector.respmod-limit=2000', '--redirector.respmod-over-limit=deny'])),
+    ]);
+    await until(() => service.requests().filter((q) => q.method === 'OPTIONS').length >= 3, 'OPTIONS from the three proxies');
+  });
+  after(async () => {
+    await Promise.all([deny?.stop(), allow?.stop(), limited?.stop()]);
+    await service?.stop();
+  });
+
+  const respmods = (path: string) => service.requests().filter((q) => q.method === 'RESPMOD' && q.http.includes(path)) as unknown as Array<{ preview: number; ieof: boolean; headers: Record<string, string> }>;
+
+  test('204 to the preview: the original body, larger than the preview, arrives exact; only the preview was sent', async () => {
+    for (const framing of ['length', 'chunked']) {
+      assertOriginal(await fetch(deny, `/pass-${framing}/${framing}/${MEDIUM.length}`), MEDIUM.length);
+      const seen = respmods(`/pass-${framing}/`);
+      assert.equal(seen.length, 1);
+      assert.equal(seen[0]!.preview, 4096);
+      assert.equal(seen[0]!.ieof, false);
+      assert.equal(seen[0]!.headers.preview, '4096');
+    }
+    assert.equal(service.requests().filter((q) => q.method === 'RESPMOD-rest').length, 0, 'no 100 Continue was needed');
+  });
+
+  test('a body that ends inside the preview is sent with ieof', async () => {
+    assertOriginal(await fetch(deny, '/tiny/length/300'), 300);
+    assert.deepEqual(respmods('/tiny/').map((q) => [q.preview, q.ieof]), [[300, true]]);
+  });
+
+  test('200 with a replaced body: the client gets the service\'s page, framed for its HTTP version', async () => {
+    const r = await fetch(deny, `/virus/length/${MEDIUM.length}`);
+    assert.equal(r.code, 0);
+    assert.equal(r.status, 403);
+    assert.equal(r.body.toString(), 'virus found by the test service');
+    assert.equal(r.headers.get('transfer-encoding'), 'chunked');
+    assert.equal(r.headers.get('x-scanned'), 'test-service');
+    const old = await fetch(deny, `/virus-old/chunked/${MEDIUM.length}`, ['-0']);
+    assert.equal(old.status, 403);
+    assert.equal(old.body.toString(), 'virus found by the test service');
+    assert.equal(old.headers.get('connection'), 'close');
+    await until(() => /\/virus\/length\S* LOCAL\/RESPMOD ICAP\/1\.0 200/.test(deny.stderr()), 'the access line saying RESPMOD replaced it', () => deny.stderr());
+  });
+
+  test('ICAP 500 or a connection closed before answering: redirector.failure (deny: 503, allow: the original)', async () => {
+    for (const what of ['icap-500', 'icap-close']) {
+      const denied = await fetch(deny, `/${what}/length/1000`);
+      assert.equal(denied.status, 503, `${what} with failure=deny`);
+      assertOriginal(await fetch(allow, `/${what}/length/1000`), 1000);
+    }
+    await until(() => /RESPMOD failed: answered "ICAP\/1\.0 500 Server Error"/.test(deny.stderr()), 'the access line with the failure', () => deny.stderr());
+  });
+
+  test('200 with a req-hdr, or no answer within redirector.timeout: redirector.failure too', async () => {
+    assert.equal((await fetch(deny, '/icap-reqhdr/length/1000')).status, 503);
+    assertOriginal(await fetch(allow, '/icap-reqhdr/length/1000'), 1000);
+    assert.equal((await fetch(deny, '/icap-stall/chunked/1000')).status, 503);
+    await until(() => /icap-stall\S* ERROR\/RESPMOD failed: did not answer within 5000 ms/.test(deny.stderr()), 'the access line with the timeout', () => deny.stderr());
+  });
+
+  test('responses on one client connection: adapted, original and adapted again, each framed on its own', async () => {
+    const paths = ['/virus-1/length/5000', `/keep-2/chunked/${MEDIUM.length}`, '/virus-3/chunked/70000', '/keep-4/length/10'];
+    const r = await curl(['-sS', '-x', deny.url, ...paths.flatMap((p) => ['-o', '-', `http://127.0.0.1:${origin.port}${p}`]), '-w', '|%{http_code} %{num_connects}|']);
+    assert.equal(r.code, 0, r.stderr);
+    const page = 'virus found by the test service';
+    const expected = `${page}|403 1|${MEDIUM.toString('latin1')}|200 0|${page}|403 0|${MEDIUM.subarray(0, 10).toString('latin1')}|200 0|`;
+    assert.equal(r.stdout.length, expected.length);
+    assert.ok(r.stdout === expected, 'four responses in order, each exact, over one connection');
+  });
+
+  test('an answer cut half-way once the body is out: the client connection is broken, never a short clean body', async () => {
+    const r = await fetch(deny, `/cut/length/${MEDIUM.length}`);
+    assert.notEqual(r.code, 0, 'curl sees a broken transfer');
+    assert.equal(service.requests().filter((q) => q.method === 'RESPMOD-rest').length, 1, 'the whole body went after 100 Continue');
+    // The proxy goes on serving.
+    assertOriginal(await fetch(deny, '/after-cut/length/500'), 500);
+  });
+
+  test('over redirector.respmod-limit: bypass passes the original (a known length never reaches the service), deny answers 403', async () => {
+    assertOriginal(await fetch(allow, `/big-known/length/${MEDIUM.length}`), MEDIUM.length);
+    assert.equal(respmods('/big-known/').length, 0, 'a Content-Length above the limit is never sent');
+    assertOriginal(await fetch(allow, `/big-unknown/chunked/${MEDIUM.length}`), MEDIUM.length);
+    assert.equal((await fetch(limited, `/refuse-known/length/${MEDIUM.length}`)).status, 403);
+    assert.equal(respmods('/refuse-known/').length, 0);
+    assert.equal((await fetch(limited, `/refuse-unknown/chunked/${MEDIUM.length}`)).status, 403);
+    assertOriginal(await fetch(limited, '/under-limit/length/1500'), 1500);
+  });
+});
+
+test('a service whose OPTIONS do not offer RESPMOD: one warning, responses unchanged', async () => {
+  const service = await startTestIcapService(['--methods=REQMOD']);
+  const proxy = await startExaproxy(respmodArgs(`icap-service://127.0.0.1:${service.port}/filter`));
+  try {
+    await until(() => service.requests().some((q) => q.method === 'OPTIONS'), 'OPTIONS');
+    await until(async () => (await fetch(proxy, '/warm/length/10')).status === 200 && /does not offer RESPMOD/.test(proxy.stdout() + proxy.stderr()),
+      'the warning about Methods', () => proxy.stdout() + proxy.stderr());
+    assertOriginal(await fetch(proxy, `/unchanged/chunked/${MEDIUM.length}`), MEDIUM.length);
+    assert.equal((proxy.stdout() + proxy.stderr()).match(/does not offer RESPMOD/g)!.length, 1, 'said once');
+    assert.equal(service.requests().filter((q) => q.method === 'RESPMOD').length, 0);
+  } finally {
+    await proxy.stop();
+    await service.stop();
+  }
+});
+
+test('a service offering RESPMOD alone (a virus scanner): requests are not sent to it, responses are (but Transfer-Ignore)', async () => {
+  const service = await startTestIcapService(['--methods=RESPMOD', '--preview=4096', '--ignore=jpg']);
+  const proxy = await startExaproxy(respmodArgs(`icap-service://127.0.0.1:${service.port}/avscan`));
+  try {
+    await until(() => /offers RESPMOD only/.test(proxy.stdout() + proxy.stderr()), 'the line saying so', () => proxy.stdout() + proxy.stderr());
+    assertOriginal(await fetch(proxy, `/clean/chunked/${MEDIUM.length}`), MEDIUM.length);
+    const infected = await fetch(proxy, '/virus-only/length/5000');
+    assert.equal(infected.status, 403);
+    assert.equal(infected.body.toString(), 'virus found by the test service');
+    assert.deepEqual(service.requests().map((q) => q.method).filter((m) => m !== 'OPTIONS'), ['RESPMOD', 'RESPMOD']);
+    assert.doesNotMatch(proxy.stdout() + proxy.stderr(), /does not offer REQMOD/);
+    // Each answered message leaves its connection for the next response: none is closed.
+    const closed = service.closed();
+    for (let turn = 0; turn < 4; turn++) assertOriginal(await fetch(proxy, `/again-${turn}/length/${MEDIUM.length}`), MEDIUM.length);
+    assert.equal(service.closed(), closed, 'no ICAP connection closed between complete messages');
+    // Transfer-Ignore: a listed extension is not sent.
+    assertOriginal(await fetch(proxy, `/photo/length/${MEDIUM.length}/cat.jpg`), MEDIUM.length);
+    assert.equal(service.requests().filter((q) => q.http.includes('cat.jpg')).length, 0, 'Transfer-Ignore: jpg');
+    // A kept connection the service closes as it is taken: the RESPMOD goes again on a new one.
+    assertOriginal(await fetch(proxy, `/stale/length/${MEDIUM.length}`), MEDIUM.length);
+    assert.equal(service.requests().filter((q) => q.method === 'RESPMOD' && q.http.includes('/stale/')).length, 1, 'answered on the new connection');
+  } finally {
+    await proxy.stop();
+    await service.stop();
+  }
+});
+
+test('redirector.respmod without an icap-service protocol, or a bad respmod value, stops the start with one line', async () => {
+  await assert.rejects(startExaproxy(testArgs(['--redirector.respmod=true'])), /redirector\.respmod = true needs an ICAP service/);
+  const bad = await runCli(testArgs(['--redirector.respmod-over-limit=drop']));
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /redirector\.respmod-over-limit.*drop.*bypass.*deny/);
+  assert.doesNotMatch(bad.stderr, /\n\s+at /, 'no stack trace');
+});
+
+test('`exaproxy -h` lists the RESPMOD options', async () => {
+  const help = await runCli(['-h']);
+  for (const option of ['respmod', 'respmod-limit', 'respmod-over-limit']) {
+    const line = help.stdout.split('\n').find((l) => l.includes(`exaproxy.redirector.${option} `));
+    assert.ok(line !== undefined && !line.includes('not implemented'), `redirector.${option}: ${line}`);
+  }
+});
