@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+
 /**
  * glibc's allocator settings for the workers, given in their environment at fork (glibc reads
  * GLIBC_TUNABLES when a process starts). Node allocates a 64 KiB buffer for every socket read
@@ -15,4 +17,30 @@ export const WORKER_MALLOC_TUNABLES = 'glibc.malloc.trim_threshold=16777216';
 /** What a worker's environment adds for the allocator, given the primary's environment. */
 export function allocatorEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return env.GLIBC_TUNABLES === undefined ? { GLIBC_TUNABLES: WORKER_MALLOC_TUNABLES } : {};
+}
+
+/**
+ * V8's young generation, in MiB per semi-space, for the workers. Node 20 lets it grow to 16 MiB
+ * (32 MiB committed) under load and keeps it; a proxy's garbage is short-lived (a head, a table
+ * of offsets per request), so small semi-spaces cost few scavenges and save that memory in
+ * every worker (docs/architecture.md, "Memory"). An operator's own setting (node's command line
+ * or NODE_OPTIONS) is left alone.
+ */
+const WORKER_SEMI_SPACE_MIB = 2;
+
+function semiSpaceGiven(execArgv: readonly string[], nodeOptions: string): boolean {
+  return [...execArgv, ...nodeOptions.split(/\s+/)].some((flag) => /^--max[-_]semi[-_]space[-_]size\b/.test(flag));
+}
+
+export function workerExecArgv(execArgv: readonly string[], nodeOptions = ''): string[] {
+  return semiSpaceGiven(execArgv, nodeOptions) ? [...execArgv] : [`--max-semi-space-size=${WORKER_SEMI_SPACE_MIB}`, ...execArgv];
+}
+
+/**
+ * The same limit in a single process (daemon.supervise=false), which no fork can give it: V8
+ * reads the largest semi-space size only as the heap is made, but it reads the growth factor
+ * each time the young generation grows, so a factor of 1 keeps it at its start size (1 MiB).
+ */
+export function limitYoungGeneration(execArgv: readonly string[], nodeOptions = ''): void {
+  if (!semiSpaceGiven(execArgv, nodeOptions)) setFlagsFromString('--semi-space-growth-factor=1');
 }
