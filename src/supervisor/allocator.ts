@@ -12,7 +12,10 @@ import { setFlagsFromString } from 'node:v8';
  * RSS measured by the bench grew by 3–4 MiB (64 MiB, tried first, saved no more faults). An
  * operator's own GLIBC_TUNABLES is kept as given; other C libraries ignore the variable.
  */
-export const WORKER_MALLOC_TUNABLES = 'glibc.malloc.trim_threshold=16777216';
+export const WORKER_MALLOC_TUNABLES = `glibc.malloc.trim_threshold=${16 * 1024 * 1024}`;
+
+/** What WORKER_MALLOC_TUNABLES keeps: 16 MiB. */
+export const KEPT_FREED_HEAP = 16 * 1024 * 1024;
 
 /** What a worker's environment adds for the allocator, given the primary's environment. */
 export function allocatorEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
