@@ -92,11 +92,15 @@ for line in sys.stdin:
 }
 
 test('daemon.workers=1 is one process: no worker is forked, and it serves', async () => {
-  const proxy = await startExaproxy(testArgs([`--security.local=127.0.0.1:${origin.port}`]));
+  const proxy = await startExaproxy(testArgs([`--tcp4.port=${await freePort()}`, `--security.local=127.0.0.1:${origin.port}`]));
   try {
-    const r = await get(proxy.port, '/one');
-    assert.equal(r.status, 200, r.error);
     assert.deepEqual(childrenOf(proxy.child.pid!), [], 'no child process');
+    // Listening nowhere, without a monitor and before any request (no upstream connection
+    // open either), the process must still wait for SIGTTIN.
+    proxy.child.kill('SIGTTOU');
+    await until(async () => (await get(proxy.port, '/ttou')).status === 0, 'no longer listening');
+    proxy.child.kill('SIGTTIN');
+    await until(async () => (await get(proxy.port, '/ttin')).status === 200, 'listening again', () => `exit ${proxy.child.exitCode}`);
   } finally {
     assert.equal(await proxy.stop(), 0);
   }
@@ -212,6 +216,61 @@ test('the monitor reads the data path of its own process; SIGTERM stops cleanly 
     assert.equal(await proxy.stop('SIGTERM'), 0);
   }
   assert.equal(existsSync(pidfile), false, 'the pidfile is removed');
+});
+
+test('signals act on the data path of the one process: SIGTTOU/SIGTTIN, SIGUSR2/SIGUSR1, SIGTRAP, SIGQUIT drains', { timeout: 60_000 }, async () => {
+  // An origin that holds /hold until the test lets it go: a request in progress at SIGQUIT.
+  const held: (() => void)[] = [];
+  const slow = await startOrigin((req, res) => {
+    if (req.url !== '/hold') return false;
+    held.push(() => res.end('held'));
+    return true;
+  });
+  const web = await freePort();
+  const helper = allowHelper();
+  const proxy = await startExaproxy(
+    testArgs([
+      // WARNING, as testArgs: at INFO the monitor's own "listening on" line would come first.
+      `--tcp4.port=${await freePort()}`, '--web.enable=true', `--web.port=${web}`,
+      '--redirector.enable=true', `--redirector.program=${helper.program}`, '--redirector.minimum=1', '--redirector.maximum=3',
+      `--security.local=127.0.0.1:${origin.port} 127.0.0.1:${slow.port}`,
+    ]),
+  );
+  const running = async (): Promise<Record<string, number>> => JSON.parse((await curl(['-s', `http://127.0.0.1:${web}/json/running`])).stdout);
+  try {
+    const pid = proxy.child.pid!;
+    process.kill(pid, 'SIGTTOU');
+    await until(async () => (await get(proxy.port, '/ttou')).status === 0, 'no longer listening');
+    process.kill(pid, 'SIGTTIN');
+    await until(async () => (await get(proxy.port, '/ttin')).status === 200, 'listening again');
+    process.kill(pid, 'SIGUSR2');
+    await until(async () => (await running())['processes.min'] === 2, 'SIGUSR2: minimum + 1', () => proxy.stdout());
+    process.kill(pid, 'SIGUSR1');
+    await until(async () => (await running())['processes.max'] === 2, 'SIGUSR1: maximum - 1', () => proxy.stdout());
+    process.kill(pid, 'SIGTRAP');
+    await until(() => proxy.stdout().includes('debug logging on'), 'SIGTRAP: debug on', () => proxy.stdout());
+
+    const inProgress = new Promise<{ status: number; body: string }>((resolve) => {
+      const req = request({ host: '127.0.0.1', port: proxy.port, path: `http://127.0.0.1:${slow.port}/hold` }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', () => resolve({ status: 0, body: '' }));
+      req.end();
+    });
+    await until(() => held.length === 1, 'the held request at the origin');
+    process.kill(pid, 'SIGQUIT');
+    await until(async () => (await get(proxy.port, '/after-quit')).status === 0, 'no new connection after SIGQUIT');
+    assert.equal(proxy.child.exitCode, null, 'still running: a request is in progress');
+    held[0]!();
+    assert.deepEqual(await inProgress, { status: 200, body: 'held' });
+    await until(() => proxy.child.exitCode !== null, 'the exit once drained');
+    assert.equal(proxy.child.exitCode, 0);
+  } finally {
+    await proxy.stop();
+    await slow.close();
+  }
 });
 
 test('daemon.supervise=true keeps a primary and one worker; a killed worker is replaced', { timeout: 60_000 }, async () => {

@@ -18,6 +18,11 @@ export class InProcessMember extends EventEmitter implements MemberProcess {
   private exited = false;
   /** messages sent before the data path runs, applied once it does */
   private readonly queued: PrimaryMessage[] = [];
+  /**
+   * Holds the process while the data path runs, as a worker's IPC channel holds the primary:
+   * not listening (SIGTTOU) and without a monitor, nothing else would, and it would exit.
+   */
+  private readonly alive = setInterval(() => undefined, 2 ** 30);
 
   constructor(
     start: () => Promise<WorkerHandle>,
@@ -59,6 +64,7 @@ export class InProcessMember extends EventEmitter implements MemberProcess {
   private exit(code: number): void {
     if (this.exited) return;
     this.exited = true;
+    clearInterval(this.alive);
     setImmediate(() => this.emit('exit', code, null));
   }
 
