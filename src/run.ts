@@ -10,7 +10,7 @@ import { configToJson, loadConfig, type Config } from './config';
 import { PINO_LEVEL } from './log/logger';
 import type { RecentLines } from './monitor/recent';
 import { dropPrivileges, runSupervisor, type WorkerHandle } from './supervisor';
-import { KEPT_FREED_HEAP, limitYoungGeneration } from './supervisor/allocator';
+import { SINGLE_PROCESS_FREED_HEAP, limitYoungGeneration } from './supervisor/allocator';
 import { preflight, runAsUser } from './supervisor/preflight';
 import { workerCount } from './supervisor/settings';
 import { StartError, startFailureLine, type ListenSetting } from './supervisor/start-errors';
@@ -120,8 +120,8 @@ export async function run(config: Config, log: Logger, recent: RecentLines, sour
     // Still as the user that started exaproxy (see loadWorker), and before the heap grows.
     dataPath = await import('./proxy/server.js');
     limitYoungGeneration(process.execArgv, process.env.NODE_OPTIONS);
-    // What a worker's environment would set (allocator.ts), unless the operator set it for us.
-    if (process.env.GLIBC_TUNABLES === undefined) (await import('./native/index.js')).native.keepFreedHeap(KEPT_FREED_HEAP);
+    // As a worker's environment sets (allocator.ts), smaller, unless the operator set it for us.
+    if (process.env.GLIBC_TUNABLES === undefined) (await import('./native/index.js')).native.keepFreedHeap(SINGLE_PROCESS_FREED_HEAP);
   }
   const role = await runSupervisor({
     workers: config.daemon.workers,
