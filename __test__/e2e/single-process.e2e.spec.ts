@@ -12,7 +12,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startExaproxy, testArgs, type RunningExaproxy } from '../helpers/exaproxy';
+import { startExaproxy, testArgs } from '../helpers/exaproxy';
 import { curl, freePort, startOrigin, until, type Origin } from '../helpers/net';
 
 const root = process.getuid?.() === 0;
