@@ -59,8 +59,8 @@ function get(port: number, path: string): Promise<{ status: number; body: string
 }
 
 /** A port below 1024 nothing listens on now (a test may pick it up front). */
-async function freeLowPort(): Promise<number> {
-  for (let port = 950; port < 1024; port++) {
+async function freeLowPort(from = 950): Promise<number> {
+  for (let port = from; port < 1024; port++) {
     const free = await new Promise<boolean>((resolve) => {
       const s = createServer();
       s.once('error', () => resolve(false));
@@ -68,7 +68,7 @@ async function freeLowPort(): Promise<number> {
     });
     if (free) return port;
   }
-  throw new Error('no free port between 950 and 1023');
+  throw new Error(`no free port between ${from} and 1023`);
 }
 
 /** A url-protocol helper (ExaProxy's) that allows everything and writes down who it runs as. */
@@ -109,8 +109,10 @@ test('daemon.workers=1 is one process: no worker is forked, and it serves', asyn
 test('started as root: it listens below 1024, then runs as nobody, and so does its helper', { skip: !root }, async () => {
   const low = await freeLowPort();
   const helper = allowHelper();
+  const conf = join(work, 'low.conf');
+  writeFileSync(conf, `[tcp4]\nport = ${low}\n`, { mode: 0o644 });
   const proxy = await startExaproxy([
-    '-c', '/dev/null', '--tcp4.host=127.0.0.1', `--tcp4.port=${low}`, '--web.enable=false', '--daemon.workers=1', '--http.connections=1000', '--log.level=WARNING',
+    '-c', conf, '--tcp4.host=127.0.0.1', '--web.enable=false', '--daemon.workers=1', '--http.connections=1000', '--log.level=WARNING',
     '--redirector.enable=true', `--redirector.program=${helper.program}`, '--redirector.minimum=1', '--redirector.maximum=1',
     `--security.local=127.0.0.1:${origin.port}`,
   ]);
@@ -124,6 +126,14 @@ test('started as root: it listens below 1024, then runs as nobody, and so does i
     assert.ok(helpers.length >= 1, 'the helper runs');
     for (const h of helpers) assert.equal(uidOf(h), NOBODY, 'the helper runs as nobody');
     assert.deepEqual(readFileSync(helper.uids, 'utf8').trim().split('\n').map(Number), helpers.map(() => NOBODY), 'each helper was nobody from its start');
+
+    // A reload to another port below 1024 cannot bind it as nobody: refused in one line, the old port serves on.
+    const other = await freeLowPort(low + 1);
+    writeFileSync(conf, `[tcp4]\nport = ${other}\n`);
+    proxy.child.kill('SIGHUP');
+    await until(() => proxy.stdout().includes('reload failed'), 'the failed reload', () => proxy.stdout() + proxy.stderr());
+    assert.match(proxy.stdout(), new RegExp(`reload failed: exaproxy: tcp4\\.port ${other}: ports below 1024 need root or CAP_NET_BIND_SERVICE`));
+    assert.equal((await get(low, '/low-again')).status, 200);
   } finally {
     assert.equal(await proxy.stop(), 0);
   }
