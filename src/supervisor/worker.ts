@@ -1,39 +1,13 @@
 // The worker side of the supervisor in a forked worker: runs the data path the caller starts,
 // obeys the primary's messages over node:cluster's channel, and reports its figures once a second
 // (obey.ts, shared with the single process's in-process data path).
-import type { Stats } from '../monitor/stats';
-import type { HelperPools, PoolStats } from '../monitor/pool';
-import type { RecentLines } from '../monitor/recent';
 import type { Log } from '../monitor/server';
 import { isPrimaryMessage, type WorkerMessage } from './messages';
 import { dropPrivileges } from './privileges';
 import { workerFailed } from './fail';
-import { obey } from './obey';
+import { obey, type WorkerHandle } from './obey';
 
-/** What startWorker() gives back: the running data path of one worker. */
-export interface WorkerHandle {
-  /** the Stats the data path feeds */
-  stats?: Stats;
-  /** the helper pool (src/redirector): pool.stats() and pool.resize(min, max) */
-  pool?: { stats(): PoolStats; resize(minimum: number, maximum: number): void | Promise<void> };
-  /** the auth and external ACL helper pools' figures */
-  helperPools?: () => HelperPools;
-  /** stop (false) / start (true) listening on the proxy ports */
-  listen(on: boolean): void | Promise<void>;
-  /** debug logging on or off */
-  debug(on: boolean): void;
-  /** reopen log files */
-  reopen?(): void | Promise<void>;
-  /**
-   * graceful: stop accepting and resolve once the connections in progress are finished.
-   * Not graceful: close everything now. The process exits once this resolves.
-   */
-  stop(graceful: boolean): Promise<void>;
-  /** this worker's recent log lines, forwarded to the dashboard */
-  recent?: RecentLines;
-  /** where the proxy listens ("host:port"), for the primary's start-up line */
-  addresses?: string[];
-}
+export type { WorkerHandle } from './obey';
 
 export interface WorkerOptions {
   /**
