@@ -164,8 +164,14 @@ export async function run(config: Config, log: Logger, recent: RecentLines, sour
           await dataPath!.bindAhead(dataPath!.listenAddresses(starting), Math.max(starting.tcp4.backlog, starting.tcp6.backlog));
           dropPrivileges(user);
           if (forkEnv !== undefined) Object.assign(process.env, forkEnv());
-          // Its log lines are the primary's already: nothing to forward.
-          return startDataPath(dataPath!, starting, log, undefined, reopenMain);
+          try {
+            // Its log lines are the primary's already: nothing to forward.
+            return await startDataPath(dataPath!, starting, log, undefined, reopenMain);
+          } catch (error) {
+            // A socket bound ahead for a listener that never came would keep the process alive.
+            await dataPath!.closeUnclaimed();
+            throw error;
+          }
         }
       : undefined,
   });

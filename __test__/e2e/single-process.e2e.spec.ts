@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startExaproxy, testArgs } from '../helpers/exaproxy';
 import { curl, freePort, startOrigin, until, type Origin } from '../helpers/net';
+import { runCli } from '../helpers/run-cli';
 
 const root = process.getuid?.() === 0;
 const NOBODY = Number(/^nobody:[^:]*:(\d+):/m.exec(readFileSync('/etc/passwd', 'utf8'))?.[1] ?? 65534);
@@ -136,6 +137,25 @@ test('started as root: it listens below 1024, then runs as nobody, and so does i
     assert.equal((await get(low, '/low-again')).status, 200);
   } finally {
     assert.equal(await proxy.stop(), 0);
+  }
+});
+
+test('a start that fails after its sockets were bound ahead ends the process with its one line', { timeout: 30_000 }, async () => {
+  // The TLS port is taken: the proxy's socket was bound ahead and taken over, the ICAP one
+  // bound ahead for a listener that never comes; neither may keep the process alive.
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const busy = (taken.address() as { port: number }).port;
+  try {
+    const r = await runCli([
+      '-c', '/dev/null', '--tcp4.host=127.0.0.1', `--tcp4.port=${await freePort()}`, '--web.enable=false', '--daemon.workers=1', '--http.connections=1000',
+      '--tls.enable=true', '--tls.host=127.0.0.1', `--tls.port=${busy}`, '--icap.enable=true', '--icap.host=127.0.0.1', `--icap.port=${await freePort()}`,
+      ...(root ? ['--daemon.user=root'] : []),
+    ]);
+    assert.equal(r.stderr, `exaproxy: tls.port ${busy}: 127.0.0.1:${busy} is already in use by another program; stop it or choose another tls.port\n`);
+    assert.equal(r.status, 1);
+  } finally {
+    taken.close();
   }
 });
 

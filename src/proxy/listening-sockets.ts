@@ -122,3 +122,10 @@ export async function release(key: string, server: Server, owner: SocketOwner): 
   }
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
+
+/** Closes the sockets bound ahead that no listener took over (a data path that failed to start). */
+export async function closeUnclaimed(): Promise<void> {
+  const unclaimed = [...table].filter(([, entry]) => entry.owner === undefined);
+  for (const [key] of unclaimed) table.delete(key);
+  await Promise.all(unclaimed.map(([, entry]) => new Promise<void>((resolve) => entry.server.close(() => resolve()))));
+}

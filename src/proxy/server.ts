@@ -28,7 +28,7 @@ import { icapListener } from '../icap/listener';
 import { icapSettingsFromConfig, type IcapListenerSettings } from '../icap/settings';
 import { listenError } from './listen-error';
 
-export { bindAhead } from './listening-sockets';
+export { bindAhead, closeUnclaimed } from './listening-sockets';
 
 export interface RunningProxy {
   /** The first bound address (for the start-up line and tests). */

@@ -345,6 +345,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
     try {
       await restartMonitor();
     } catch (err) {
+      await stop(false);
       throw startError(err);
     }
   }
