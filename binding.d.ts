@@ -21,6 +21,12 @@ export declare class RewritePlan {
 export declare function duplicateSocket(fd: number): number
 
 /**
+ * Keeps up to `bytes` of freed heap (glibc's `M_TRIM_THRESHOLD`). → whether it was set
+ * (false with another C library, or a value glibc refused).
+ */
+export declare function keepFreedHeap(bytes: number): boolean
+
+/**
  * The address and port a redirected connection was sent to before NAT, as `ip:port`
  * (`[ip]:port` for IPv6), or null when the system knows none (not Linux, not tracked by
  * conntrack, not a socket). A connection that was not redirected gives its own local

@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.RewritePlan = nativeBinding.RewritePlan
 module.exports.duplicateSocket = nativeBinding.duplicateSocket
+module.exports.keepFreedHeap = nativeBinding.keepFreedHeap
 module.exports.originalDestination = nativeBinding.originalDestination
 module.exports.parseIcapRequest = nativeBinding.parseIcapRequest
 module.exports.parseProxyHeader = nativeBinding.parseProxyHeader

@@ -184,7 +184,7 @@ test("the monitor shows the auth and external ACL helper pools: /json/stats, /me
     assert.equal((await get(proxy.url, `http://127.0.0.1:${origin.port}/monitor/alice`, ['-U', 'alice:alice pw'])).status, 200);
     type Pool = { size: number; requests: number; minimum: number; maximum: number };
     const stats = async (): Promise<{ helpers: { auth?: Pool; acl?: Pool } }> => JSON.parse((await curl(['-s', `http://127.0.0.1:${web}/json/stats`])).stdout);
-    // The workers report once a second.
+    // A worker reports once a second (one process at once).
     await until(async () => ((await stats()).helpers.acl?.requests ?? 0) >= 1, 'the helper pools in /json/stats');
     const { helpers } = await stats();
     assert.deepEqual([helpers.auth!.requests, helpers.auth!.size >= 1, helpers.auth!.maximum], [1, true, 1]);
@@ -193,8 +193,11 @@ test("the monitor shows the auth and external ACL helper pools: /json/stats, /me
     assert.match(metrics, /^exaproxy_auth_helper_requests_total 1$/m);
     assert.match(metrics, /^exaproxy_acl_helper_requests_total 1$/m);
     assert.match(metrics, /^exaproxy_acl_helpers [1-9]/m);
-    const dashboard = JSON.parse((await curl(['-s', `http://127.0.0.1:${web}/json/dashboard`])).stdout) as { history: { seconds: Array<Record<string, number>> } };
-    assert.ok(dashboard.history.seconds.length > 0);
+    type Dashboard = { history: { seconds: Array<Record<string, number>> } };
+    const board = async (): Promise<Dashboard> => JSON.parse((await curl(['-s', `http://127.0.0.1:${web}/json/dashboard`])).stdout) as Dashboard;
+    // The history has a point once a second (the figures above may be read sooner, in one process).
+    await until(async () => (await board()).history.seconds.length > 0, 'a second of history');
+    const dashboard = await board();
     assert.ok(dashboard.history.seconds.every((p) => typeof p.authBusy === 'number' && typeof p.aclQueue === 'number'));
   } finally {
     await proxy.stop();

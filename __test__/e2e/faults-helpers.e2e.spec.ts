@@ -57,12 +57,13 @@ function all(proxy: RunningExaproxy, count: number, prefix: string): Promise<str
   return Promise.all(Array.from({ length: count }, (_, i) => get(proxy, `${prefix}/${i}`)));
 }
 
-/** The helper processes: the children of the proxy's one worker. */
+/** The helper processes: the children of the proxy's data path (the process itself, or its worker with daemon.supervise). */
 function helperPids(proxy: RunningExaproxy): number[] {
   const children = (pid: number): number[] =>
     readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  const [worker] = children(proxy.child.pid!);
-  return children(worker!);
+  const direct = children(proxy.child.pid!);
+  const worker = direct.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('cli-main'));
+  return worker === undefined ? direct : children(worker);
 }
 
 function gone(pid: number): boolean {

@@ -147,7 +147,8 @@ function childrenOf(pid: number): number[] {
 test('a replacement worker that cannot start stops the proxy with its own line, and is not started again', { skip: !root }, async () => {
   const conf = path('readable.conf');
   writeFileSync(conf, '[web]\nenable = false\n', { mode: 0o644 });
-  const [command, argv] = cliCommand(['-c', conf, ...BASE.slice(2), '--log.level=WARNING']);
+  // A primary that replaces its worker: daemon.supervise (one process has no replacement to start).
+  const [command, argv] = cliCommand(['-c', conf, ...BASE.slice(2), '--daemon.supervise=true', '--log.level=WARNING']);
   const child = spawn(command, argv, cliSpawnOptions({}));
   let stdout = '';
   let stderr = '';
@@ -205,7 +206,11 @@ test('a pidfile that cannot be removed at exit is said at the default log level'
   assert.match(p.stdout(), new RegExp(`"level":"error".*daemon\\.pidfile: could not remove ${pidfile.replaceAll('.', '\\.')}; remove it by hand`));
 });
 
-test('an installed exaproxy only root can read (npx keeps it under /root) starts, and its workers serve as nobody', { skip: !root, timeout: 60_000 }, async () => {
+test('an installed exaproxy only root can read (npx keeps it under /root) starts, and serves as nobody (one process, or a worker with daemon.supervise)', { skip: !root, timeout: 60_000 }, async () => {
+  for (const supervise of [false, true]) await installedOnlyRootCanRead(supervise);
+});
+
+async function installedOnlyRootCanRead(supervise: boolean): Promise<void> {
   // The package as npm lays it out, in a folder nobody may not enter; its dependencies stay
   // where they are (a link), as only exaproxy's own files are the point.
   const pkg = mkdtempSync(join(tmpdir(), 'exaproxy-private-'));
@@ -214,7 +219,7 @@ test('an installed exaproxy only root can read (npx keeps it under /root) starts
   }
   symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
   assert.equal(statSync(pkg).mode & 0o777, 0o700);
-  const child = spawn(process.execPath, [join(pkg, 'bin', 'exaproxy.js'), ...BASE, `--security.local=127.0.0.1:${origin.port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(pkg, 'bin', 'exaproxy.js'), ...BASE, `--daemon.supervise=${supervise}`, `--security.local=127.0.0.1:${origin.port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -225,11 +230,11 @@ test('an installed exaproxy only root can read (npx keeps it under /root) starts
     const r = await curl(['-x', `http://127.0.0.1:${port}`, `http://127.0.0.1:${origin.port}/private`]);
     assert.equal(r.code, 0, `${r.stderr}\n${out}`);
     const workers = childrenOf(child.pid!);
-    assert.ok(workers.length > 0, 'a worker runs');
-    for (const w of workers) assert.match(readFileSync(`/proc/${w}/status`, 'utf8'), new RegExp(`^Uid:\\s+${NOBODY}\\s`, 'm'), 'the worker is nobody');
+    assert.equal(workers.length, supervise ? 1 : 0, supervise ? 'a worker runs' : 'one process');
+    for (const w of supervise ? workers : [child.pid!]) assert.match(readFileSync(`/proc/${w}/status`, 'utf8'), new RegExp(`^Uid:\\s+${NOBODY}\\s`, 'm'), 'the data path runs as nobody');
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(null)));
     rmSync(pkg, { recursive: true, force: true });
   }
-});
+}

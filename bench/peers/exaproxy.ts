@@ -72,7 +72,7 @@ function spec(name: string, workers: number, pinned: boolean, description: strin
   };
 }
 
-export const exaproxy = spec('exaproxy', 1, true, 'exaproxy, one worker');
+export const exaproxy = spec('exaproxy', 1, true, 'exaproxy, daemon.workers=1 (one process)');
 
 /** One worker per core, not pinned: compared with `exaproxy` for the two-worker scaling goal. */
 export const exaproxyWorkers = spec(

@@ -186,7 +186,8 @@ export const SCHEMA = {
     reactor: oneOf(['best', 'select', 'epoll', 'kqueue'], { default: 'best', help: "ExaProxy's event loop choice (Node picks the best one itself)", implemented: false }),
     speed: seconds({ default: '2', min: 0, max: 60, help: "ExaProxy's poll timeout (unused by Node's event loop)", implemented: false }),
     'poll-interfaces': bool({ default: 'true', help: "periodically re-read the machine's addresses the proxy must not connect to (always on for now)", implemented: false }),
-    workers: int({ default: '0', min: 0, max: 1024, zero: 'one per CPU core', help: 'worker processes sharing the listening sockets, supervised by a primary that serves the monitor' }),
+    workers: int({ default: '0', min: 0, max: 1024, zero: 'one per CPU core', help: 'worker processes sharing the listening sockets, supervised by a primary that serves the monitor (1: one process, see daemon.supervise)' }),
+    supervise: bool({ default: 'false', help: 'with one worker, still run a primary that restarts it (two processes); false: one process, ~40 MiB less, and a crash ends it (the service manager restarts it: Restart=on-failure). More than one worker always has a primary' }),
   },
   security: {
     local: services({ default: '', help: 'local services the proxy may reach despite the local-address block (host:port, * for any)' }),

@@ -279,6 +279,14 @@ export function retired(s: Snapshot): Snapshot {
   return r;
 }
 
+/**
+ * A data path's figures without its process's (CPU time, RSS): in one process the primary
+ * counts those once itself, however many data paths (one draining during a reload) report.
+ */
+export function withoutProcess(s: Snapshot): Snapshot {
+  return { ...s, counters: { ...s.counters, cpuMicros: 0 }, gauges: { ...s.gauges, rss: 0, processes: 0 } };
+}
+
 export function emptySnapshot(): Snapshot {
   return {
     time: 0,

@@ -10,12 +10,13 @@
  * need. A warning is logged at most every 20 s while it lasts. One sweeper per worker fires
  * every connection's timeout, so no per-request timer exists.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { closeSync } from 'node:fs';
+import type { Server, Socket } from 'node:net';
 import { every } from '../monitor/periodic';
 import { workerBudget } from '../supervisor/limits';
 import { ClientConnection } from './connection';
-import { SOCKET_BUFFER } from './buffers';
 import type { ProxyContext } from './context';
+import { addressKey, bind, register, release, takeOver, type SocketOwner } from './listening-sockets';
 
 const SWEEP_MS = 250;
 const SATURATION_WARNING_MS = 20_000;
@@ -43,8 +44,11 @@ export interface ServeWith {
 
 const HTTP: ServeWith = { serve: (socket, ctx) => new ClientConnection(socket, ctx) };
 
-export class Listener {
-  private readonly servers: Server[] = [];
+export class Listener implements SocketOwner {
+  /** the listening sockets it serves, by configured address (see listening-sockets.ts) */
+  private readonly servers: { key: string; server: Server }[] = [];
+  /** false once drained or closed: a socket taken over from it is not given back */
+  open = true;
   private readonly clients = new Set<Served>();
   private readonly waiting: Waiting[] = [];
   /** refused clients reading their 503, oldest first ('since' is when they must be gone) */
@@ -72,25 +76,32 @@ export class Listener {
     return this.clients.size;
   }
 
-  /** Binds every configured address; resolves with the bound addresses. */
+  /**
+   * Listens on every configured address: on the socket this process listens on there already
+   * (the data path it replaces, or one bound ahead as root), else on a new one. Resolves with
+   * the bound addresses.
+   */
   async listen(): Promise<{ host: string; port: number }[]> {
     const bound: { host: string; port: number }[] = [];
-    for (const { host, port, fd } of this.ctx.settings.listen) {
-      const server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark: SOCKET_BUFFER }, this.onConnection);
-      const backlog = this.ctx.settings.backlog;
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(fd === undefined ? { host, port, backlog } : { fd, backlog }, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      server.on('error', (err) => this.onAcceptError(err));
+    for (const listen of this.ctx.settings.listen) {
+      const key = addressKey(listen.host, listen.port);
+      let server = takeOver(key, this);
+      if (server !== undefined) {
+        // The socket it came with (passthrough) is not needed: the one listening already is it.
+        if (listen.fd !== undefined) closeSync(listen.fd);
+      } else {
+        server = await bind(listen, this.ctx.settings.backlog);
+        register(key, server, this);
+      }
       const address = server.address();
       if (address && typeof address === 'object') bound.push({ host: address.address, port: address.port });
-      this.servers.push(server);
+      this.servers.push({ key, server });
     }
     return bound;
+  }
+
+  private release(): Promise<void>[] {
+    return this.servers.splice(0).map(({ key, server }) => release(key, server, this));
   }
 
   /**
@@ -107,11 +118,10 @@ export class Listener {
       await this.listen();
       return;
     }
-    const servers = this.servers.splice(0);
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    await Promise.all(this.release());
   }
 
-  private readonly onConnection = (socket: Socket): void => {
+  readonly onConnection = (socket: Socket): void => {
     if (!this.accepting) {
       socket.destroy();
       return;
@@ -142,14 +152,14 @@ export class Listener {
    * not take, so the client is refused, not left hanging). Existing connections are not
    * affected; the error is logged at most every 20 s, not once per refused client.
    */
-  private onAcceptError(err: Error): void {
+  readonly onAcceptError = (err: Error): void => {
     const now = Date.now();
     if (now - this.lastAcceptError < SATURATION_WARNING_MS) return;
     this.lastAcceptError = now;
     const code = (err as NodeJS.ErrnoException).code;
     const hint = code === 'EMFILE' || code === 'ENFILE' ? ' (open-file limit reached: new clients are refused until descriptors are free; raise ulimit -n)' : '';
     this.ctx.log.error({ err }, `listener error${hint}`);
-  }
+  };
 
   /** A 503 for a client that cannot be served (queue full, or waited http.idle-connect), then close. */
   private refuse(socket: Socket, message: string): void {
@@ -200,8 +210,9 @@ export class Listener {
   /** Stops listening, then closes every connection. */
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+    this.open = false;
     // Connections first: server.close() waits for them, and a half-open one may never end.
-    const closing = this.servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    const closing = this.release();
     for (const { socket } of [...this.waiting.splice(0), ...this.lingering.splice(0)]) socket.destroy();
     for (const client of this.clients) client.socket.destroy();
     this.ctx.upstreams.closeAll();
@@ -211,7 +222,8 @@ export class Listener {
   /** Stops listening and resolves when the last client has gone (soft stop). */
   async drain(timeoutMs: number): Promise<void> {
     // Stop listening now; server.close()'s callback would wait for the connections too.
-    for (const s of this.servers.splice(0)) s.close();
+    this.open = false;
+    void Promise.all(this.release());
     const deadline = Date.now() + timeoutMs;
     while (this.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     await this.close();

@@ -29,6 +29,8 @@ import { icapListener } from '../icap/listener';
 import { icapSettingsFromConfig, type IcapListenerSettings } from '../icap/settings';
 import { listenError } from './listen-error';
 
+export { bindAhead, closeUnclaimed } from './listening-sockets';
+
 export interface RunningProxy {
   /** The first bound address (for the start-up line and tests). */
   address: string;
@@ -159,19 +161,33 @@ export async function startProxy(
   const externalAcl = config.acl.enable ? startExternalAcl(config, log) : null;
   const parents = parentsFromConfig(config, log);
   const respmod = startRespmodService(config, decider, log);
-  const proxy = await startProxyWith(settings, {
-    log,
-    stats,
-    access: access?.write ?? null,
-    decider,
-    auth,
-    externalAcl,
-    parents,
-    respmod,
-    tls: tlsSettingsFromConfig(config),
-    passthrough: passthroughSettingsFromConfig(config),
-    icap: icapSettingsFromConfig(config, VERSION),
-  });
+  const closeHelpers = async (): Promise<void> => {
+    respmod?.close();
+    await decider?.close();
+    await auth?.close();
+    await externalAcl?.close();
+    await access?.close();
+  };
+  let proxy: RunningProxy;
+  try {
+    proxy = await startProxyWith(settings, {
+      log,
+      stats,
+      access: access?.write ?? null,
+      decider,
+      auth,
+      externalAcl,
+      parents,
+      respmod,
+      tls: tlsSettingsFromConfig(config),
+      passthrough: passthroughSettingsFromConfig(config),
+      icap: icapSettingsFromConfig(config, VERSION),
+    });
+  } catch (error) {
+    // A worker exits after this, but a reload in one process keeps running: no helper is left behind.
+    await closeHelpers().catch(() => undefined);
+    throw error;
+  }
   return {
     ...proxy,
     stats,
@@ -180,13 +196,23 @@ export async function startProxy(
     reopen: () => access?.reopen(),
     close: async () => {
       await proxy.close();
-      respmod?.close();
-      await decider?.close();
-      await auth?.close();
-      await externalAcl?.close();
-      await access?.close();
+      await closeHelpers();
     },
   };
+}
+
+/**
+ * Every address the data path listens on by host and port (not the passthrough listener's
+ * transparent sockets, made by descriptor), so that they can be bound ahead of it.
+ */
+export function listenAddresses(config: Config): { host: string; port: number }[] {
+  const passthrough = passthroughSettingsFromConfig(config);
+  return [
+    ...settingsFromConfig(config, VERSION).listen,
+    ...(tlsSettingsFromConfig(config)?.listen ?? []),
+    ...(passthrough?.proxied === true ? passthrough.listen : []),
+    ...(icapSettingsFromConfig(config, VERSION)?.listen ?? []),
+  ];
 }
 
 /** The usage log: one formatted line per request, to a file (reopened on request), a stream or syslog. */

@@ -10,13 +10,7 @@ import { StartError } from './start-errors';
  * same way). Without a primary (no IPC) the line goes to stderr.
  */
 export function workerFailed(error: unknown): Promise<never> {
-  const message = error instanceof Error ? error.message : String(error);
-  const reason =
-    error instanceof StartError || message.startsWith('exaproxy: ')
-      ? message
-      : error instanceof PrivilegeError
-        ? `exaproxy: ${message}`
-        : `exaproxy: cannot start: ${message}`;
+  const reason = failureLine(error);
   if (process.connected && process.send) {
     process.send({ exaproxy: 'failed', reason } satisfies WorkerMessage, undefined, undefined, () => process.exit(1));
   } else {
@@ -25,4 +19,11 @@ export function workerFailed(error: unknown): Promise<never> {
   }
   // Never settles: the process exits once the message is sent.
   return new Promise<never>(() => undefined);
+}
+
+/** The one line a start failure is told in (a user's mistake, or anything else with what to do). */
+export function failureLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof StartError || message.startsWith('exaproxy: ')) return message;
+  return error instanceof PrivilegeError ? `exaproxy: ${message}` : `exaproxy: cannot start: ${message}`;
 }

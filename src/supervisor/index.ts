@@ -16,8 +16,6 @@ export interface SupervisorOptions extends PrimaryOptions {
   loadWorker?: () => Promise<void>;
   /** runs in each worker: start the data path (listen), resolve once it serves */
   startWorker: () => Promise<WorkerHandle>;
-  /** how often workers report their figures (ms, default 1000) */
-  reportMs?: number;
 }
 
 export type SupervisorRole = { role: 'primary'; supervisor: Supervisor } | { role: 'worker'; handle: WorkerHandle };

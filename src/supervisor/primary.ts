@@ -4,41 +4,31 @@
 // (node:cluster binds them here and hands connections out).
 import cluster from 'node:cluster';
 import { chownSync } from 'node:fs';
-import { Stats, retired, emptySnapshot, type Snapshot } from '../monitor/stats';
+import { Stats, retired, emptySnapshot, withoutProcess, type Snapshot } from '../monitor/stats';
 import { mergeHelperPools, mergePoolStats, type HelperPools, type PoolStats } from '../monitor/pool';
 import { RecentLines } from '../monitor/recent';
 import { startMonitor, type Monitor } from '../monitor/server';
-import { waitReady, type Member } from './member';
+import { ForkedWorker, waitReady, type Member } from './member';
+import { InProcessMember } from './in-process';
 import type { MonitorSettings, PrimaryOptions, Supervisor } from './types';
 import { isWorkerMessage, type PrimaryMessage, type WorkerMessage } from './messages';
 import { writePidfile, removePidfile } from './pidfile';
 import { dropPrivileges, lookupUser } from './privileges';
-import { allocatorEnv } from './allocator';
+import { allocatorEnv, workerExecArgv } from './allocator';
 import { checkFileLimit, WORKERS_ENV } from './limits';
 import { nextPoolLimits, sameMonitor, workerCount } from './settings';
 import { StartError } from './start-errors';
 
 export type { MonitorSettings, PrimaryOptions, ReloadResult, Supervisor } from './types';
 
-/**
- * V8's young generation, in MiB per semi-space, for the workers. Node 20 lets it grow to 16 MiB
- * (32 MiB committed) under load and keeps it; a proxy's garbage is short-lived (a head, a table
- * of offsets per request), so small semi-spaces cost few scavenges and save that memory in
- * every worker (docs/architecture.md, "Memory"). An operator's own setting (node's command line
- * or NODE_OPTIONS) is left alone.
- */
-const WORKER_SEMI_SPACE_MIB = 2;
-
-export function workerExecArgv(execArgv: readonly string[], nodeOptions = ''): string[] {
-  const given = [...execArgv, ...nodeOptions.split(/\s+/)].some((flag) => /^--max[-_]semi[-_]space[-_]size\b/.test(flag));
-  return given ? [...execArgv] : [`--max-semi-space-size=${WORKER_SEMI_SPACE_MIB}`, ...execArgv];
-}
-
 const HANDLED = ['SIGHUP', 'SIGQUIT', 'SIGTERM', 'SIGINT', 'SIGTTOU', 'SIGTTIN', 'SIGUSR1', 'SIGUSR2', 'SIGTRAP'] as const;
 
 export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
   const { log } = options;
   const members = new Map<number, Member>();
+  let nextId = 0;
+  // daemon.workers=1 without daemon.supervise: the data path runs in this process.
+  const single = options.inProcess;
   const recent = options.recent ?? new RecentLines();
   const own = new Stats();
   // What exited workers counted, so totals never go backwards.
@@ -86,7 +76,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
     if (account !== undefined) chownSync(options.pidfile, account.uid, account.gid);
   }
 
-  cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS) });
+  if (single === undefined) cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS) });
 
   const live = (): Member[] => [...members.values()];
   const broadcast = (m: PrimaryMessage, to: Member[] = live().filter((x) => !x.leaving)): void => {
@@ -94,14 +84,18 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
   };
 
   function fork(gen: number): Member {
-    const worker = cluster.fork({ ...allocatorEnv(process.env), ...options.env, ...options.forkEnv?.(), EXAPROXY_WORKER_GENERATION: String(gen), [WORKERS_ENV]: String(wanted) });
+    const worker =
+      single !== undefined
+        ? new InProcessMember(single, log, `data path (generation ${gen})`, options.reportMs ?? 1000)
+        : new ForkedWorker(cluster.fork({ ...allocatorEnv(process.env), ...options.env, ...options.forkEnv?.(), EXAPROXY_WORKER_GENERATION: String(gen), [WORKERS_ENV]: String(wanted) }));
     const member: Member = { worker, generation: gen, ready: false, leaving: false, startedAt: Date.now() };
-    members.set(worker.id, member);
+    const id = nextId++;
+    members.set(id, member);
     worker.on('message', (m: unknown) => {
       if (isWorkerMessage(m)) onMessage(member, m);
     });
-    worker.on('exit', (code, signal) => onExit(member, code, signal));
-    worker.on('error', (err) => log.warn(`worker ${worker.process.pid}: IPC error: ${err.message}`));
+    worker.on('exit', (code: number | null, signal: string | null) => onExit(id, member, code, signal));
+    worker.on('error', (err: Error) => log.warn(`worker ${worker.pid}: IPC error: ${err.message}`));
     return member;
   }
 
@@ -118,7 +112,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
         member.worker.emit('exaproxy:ready');
         break;
       case 'report':
-        member.last = m.stats;
+        member.last = single !== undefined ? withoutProcess(m.stats) : m.stats;
         member.pool = m.pool ?? undefined;
         member.helpers = m.helpers;
         for (const line of m.logs) recent.push(line);
@@ -132,11 +126,11 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
     }
   }
 
-  function onExit(member: Member, code: number | null, signal: string | null): void {
+  function onExit(id: number, member: Member, code: number | null, signal: string | null): void {
     clearTimeout(member.killTimer);
-    members.delete(member.worker.id);
+    members.delete(id);
     if (member.last !== undefined) gone = Stats.merge([gone, retired(member.last)]);
-    const pid = member.worker.process.pid;
+    const pid = member.worker.pid;
     if (member.leaving || stopping !== undefined) {
       log.info(`worker ${pid} exited (${signal ?? `code ${code}`})`);
     } else if (!member.ready) {
@@ -172,8 +166,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
     // The worker enforces its own drain limit; this is the backstop for a stuck one.
     if (timeoutMs > 0) {
       member.killTimer = setTimeout(() => {
-        log.warn(`worker ${member.worker.process.pid} did not stop within ${timeoutMs} ms; killing it`);
-        member.worker.process.kill('SIGKILL');
+        log.warn(`worker ${member.worker.pid} did not stop within ${timeoutMs} ms; killing it`);
+        member.worker.kill();
       }, timeoutMs + 2000);
       member.killTimer.unref();
     }
@@ -205,7 +199,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
         generation--;
         for (const m of fresh) {
           m.leaving = true;
-          m.worker.process.kill('SIGKILL');
+          m.worker.kill();
         }
         return false;
       }
@@ -250,6 +244,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
   }
 
   function aggregate(): Snapshot {
+    // A data path in this process reports at once: the figures are current, not a second old.
+    for (const m of members.values()) m.worker.poll?.();
     const all = [gone, own.snapshot()];
     for (const m of members.values()) if (m.last !== undefined) all.push(m.last);
     return Stats.merge(all);
@@ -314,7 +310,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
       // Read on each request, so a reload that changes them applies without a monitor restart.
       openControl: () => (monitorSettings ?? settings).openControl === true,
       poolMaximum: () => (monitorSettings ?? settings).poolMaximum ?? Infinity,
-      proxyPids: () => live().map((m) => m.worker.process.pid ?? 0),
+      proxyPids: () => live().map((m) => m.worker.pid),
       connections: settings.connections,
       identifier: settings.identifier,
       stats: aggregate,
@@ -344,6 +340,15 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
   };
   for (const signal of HANDLED) process.on(signal, handlers[signal]);
 
+  if (single !== undefined) {
+    // Before the data path starts and drops privileges: the monitor may listen below 1024.
+    try {
+      await restartMonitor();
+    } catch (err) {
+      await stop(false);
+      throw startError(err);
+    }
+  }
   generation = 1;
   const first = Array.from({ length: wanted }, () => fork(generation));
   const started = await Promise.all(first.map((m) => waitReady(m, options.startTimeoutMs ?? 30_000)));
@@ -359,18 +364,22 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
     dropPrivileges(options.user);
   } catch (err) {
     await stop(false);
-    const message = (err as Error).message;
-    throw new StartError(message.startsWith('exaproxy: ') ? message : `exaproxy: ${message}`);
+    throw startError(err);
   }
-  log.info(`running with ${wanted} worker(s)`);
+  log.info(single !== undefined ? 'running in one process (daemon.supervise=false)' : `running with ${wanted} worker(s)`);
 
   return {
     done,
     addresses: () => first.find((m) => m.addresses !== undefined)?.addresses ?? [],
-    workers: () => live().map((m) => m.worker.process.pid ?? 0),
+    workers: () => live().map((m) => m.worker.pid),
     stats: aggregate,
     pool,
     reload,
     stop,
   };
+}
+
+function startError(err: unknown): StartError {
+  const message = (err as Error).message;
+  return new StartError(message.startsWith('exaproxy: ') ? message : `exaproxy: ${message}`);
 }

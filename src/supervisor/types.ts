@@ -3,6 +3,7 @@ import type { Snapshot } from '../monitor/stats';
 import type { PoolStats } from '../monitor/pool';
 import type { RecentLines } from '../monitor/recent';
 import type { Log } from '../monitor/server';
+import type { WorkerHandle } from './worker';
 
 export interface MonitorSettings {
   host: string;
@@ -57,6 +58,15 @@ export interface PrimaryOptions {
   env?: NodeJS.ProcessEnv;
   /** more environment, made for each worker as it is forked (its own copy of a shared socket) */
   forkEnv?: () => NodeJS.ProcessEnv;
+  /**
+   * daemon.workers=1 and daemon.supervise=false: no worker is forked, this starts the data path
+   * in this process instead (at start and on each reload), and resolves once it serves. The
+   * monitor starts before it, so that both may bind ports below 1024 before the drop to
+   * daemon.user, which it does itself between binding its sockets and starting its helpers.
+   */
+  inProcess?: () => Promise<WorkerHandle>;
+  /** how often the data path reports its figures (ms, default 1000) */
+  reportMs?: number;
 }
 
 export interface ReloadResult {

@@ -1,39 +1,13 @@
-// The worker side of the supervisor: runs the data path the caller starts, obeys the primary's
-// messages, and reports its figures once a second.
-import type { Stats } from '../monitor/stats';
-import { Stats as EmptyStats } from '../monitor/stats';
-import type { HelperPools, PoolStats } from '../monitor/pool';
-import type { RecentLines } from '../monitor/recent';
+// The worker side of the supervisor in a forked worker: runs the data path the caller starts,
+// obeys the primary's messages over node:cluster's channel, and reports its figures once a second
+// (obey.ts, shared with the single process's in-process data path).
 import type { Log } from '../monitor/server';
-import { isPrimaryMessage, type PrimaryMessage, type WorkerMessage } from './messages';
+import { isPrimaryMessage, type WorkerMessage } from './messages';
 import { dropPrivileges } from './privileges';
-import { guarded } from '../monitor/periodic';
 import { workerFailed } from './fail';
+import { obey, type WorkerHandle } from './obey';
 
-/** What startWorker() gives back: the running data path of one worker. */
-export interface WorkerHandle {
-  /** the Stats the data path feeds */
-  stats?: Stats;
-  /** the helper pool (src/redirector): pool.stats() and pool.resize(min, max) */
-  pool?: { stats(): PoolStats; resize(minimum: number, maximum: number): void | Promise<void> };
-  /** the auth and external ACL helper pools' figures */
-  helperPools?: () => HelperPools;
-  /** stop (false) / start (true) listening on the proxy ports */
-  listen(on: boolean): void | Promise<void>;
-  /** debug logging on or off */
-  debug(on: boolean): void;
-  /** reopen log files */
-  reopen?(): void | Promise<void>;
-  /**
-   * graceful: stop accepting and resolve once the connections in progress are finished.
-   * Not graceful: close everything now. The process exits once this resolves.
-   */
-  stop(graceful: boolean): Promise<void>;
-  /** this worker's recent log lines, forwarded to the dashboard */
-  recent?: RecentLines;
-  /** where the proxy listens ("host:port"), for the primary's start-up line */
-  addresses?: string[];
-}
+export type { WorkerHandle } from './obey';
 
 export interface WorkerOptions {
   /**
@@ -70,71 +44,19 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerHandle> {
   } catch (error) {
     return workerFailed(error);
   }
-  const fallback = new EmptyStats();
-  let seq = 0;
-  // Runs in a timer: an exception there would end the worker and every connection it holds.
-  const report = guarded(`worker ${process.pid}: statistics report`, log, (): void => {
-    const logs = handle.recent?.since(seq) ?? { lines: [], next: 0 };
-    seq = logs.next;
-    send({ exaproxy: 'report', stats: (handle.stats ?? fallback).snapshot(), pool: handle.pool?.stats() ?? null, helpers: handle.helperPools?.() ?? {}, logs: logs.lines });
-  });
-  const reporter = setInterval(report, options.reportMs ?? 1000);
-  reporter.unref();
-
-  let stopping: Promise<void> | undefined;
-  const stop = (graceful: boolean, timeoutMs: number): Promise<void> => {
-    if (stopping !== undefined && graceful) return stopping;
-    send({ exaproxy: 'stopping', graceful });
-    log.info(`worker ${process.pid}: ${graceful ? `draining connections${timeoutMs > 0 ? ` (at most ${timeoutMs} ms)` : ''}` : 'stopping now'}`);
-    const stopped = (async () => {
-      if (graceful && timeoutMs > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        const expired = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), timeoutMs)));
-        const outcome = await Promise.race([handle.stop(true).then(() => 'drained' as const), expired]);
-        clearTimeout(timer);
-        if (outcome === 'expired') {
-          log.warn(`worker ${process.pid}: connections still open after ${timeoutMs} ms, closing them`);
-          await handle.stop(false);
-        }
-      } else {
-        await handle.stop(graceful);
-      }
-      clearInterval(reporter);
-      report();
-    })();
-    stopping = stopped;
-    stopped
-      .catch((err: Error) => log.error(`worker ${process.pid}: stop failed: ${err.message}`))
-      .finally(() => setImmediate(() => process.exit(0)));
-    return stopped;
-  };
-
+  const name = `worker ${process.pid}`;
+  const obeying = obey(handle, log, name, send, () => setImmediate(() => process.exit(0)), options.reportMs ?? 1000);
   process.on('message', (m: unknown) => {
     if (!isPrimaryMessage(m)) return;
-    void apply(m).catch((err: Error) => log.error(`worker ${process.pid}: ${m.exaproxy} failed: ${err.message}`));
+    void obeying.apply(m).catch((err: Error) => log.error(`${name}: ${m.exaproxy} failed: ${err.message}`));
   });
-  async function apply(m: PrimaryMessage): Promise<void> {
-    switch (m.exaproxy) {
-      case 'listen':
-        return handle.listen(m.on);
-      case 'debug':
-        return handle.debug(m.on);
-      case 'resize':
-        if (handle.pool === undefined) log.warn(`worker ${process.pid}: no helper pool to resize (redirector.enable is false)`);
-        else await handle.pool.resize(m.minimum, m.maximum);
-        return;
-      case 'reopen':
-        return handle.reopen?.();
-      case 'stop':
-        return stop(m.graceful, m.timeoutMs);
-    }
-  }
+  const stop = (graceful: boolean, timeoutMs: number): Promise<void> => obeying.stop(graceful, timeoutMs);
   // SIGTERM straight from a service manager (not through the primary) stops at once.
   process.on('SIGTERM', () => void stop(false, 0));
   // The primary is gone (killed): do not linger as an orphan holding the port.
   process.on('disconnect', () => void stop(false, 0));
 
   send({ exaproxy: 'ready', pid: process.pid, addresses: handle.addresses });
-  report();
+  obeying.report();
   return handle;
 }

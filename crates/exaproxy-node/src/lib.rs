@@ -7,13 +7,14 @@
 //! `EXA_ERR_INVALID_ARG`, naming the argument.
 //!
 //! The argument types (`args.rs`) are typed, so `napi build` writes binding.d.ts
-//! with the TypeScript types they accept; they and `sockets.rs` (system calls on socket descriptors)
-//! hold the crate's only `unsafe` code.
+//! with the TypeScript types they accept; they, `sockets.rs` (system calls on socket descriptors)
+//! and `heap.rs` (one allocator setting) hold the crate's only `unsafe` code.
 //!
 //! | module | job |
 //! |---|---|
 //! | `args` | argument types: conversion, checks, the unsafe code and why it is sound |
 //! | `error` | the `TypeError` thrown for a bad argument |
+//! | `heap` | glibc's trim threshold for a single process (`mallopt`), fenced like `args` |
 //! | `rewrite` | the rewrite plan and the two rewrite calls |
 //! | `relay` | the native tunnel relay (`exaproxy-relay`): start, close, the end reported |
 //! | `sockets` | SO_ORIGINAL_DST and IP_TRANSPARENT (Linux): system calls, fenced like `args` |
@@ -21,6 +22,8 @@
 #[allow(unsafe_code)]
 mod args;
 mod error;
+#[allow(unsafe_code)]
+mod heap;
 mod relay;
 mod rewrite;
 #[allow(unsafe_code)]
@@ -32,6 +35,7 @@ use exaproxy_http::abi;
 use napi::{Env, Result};
 use napi_derive::napi;
 
+pub use heap::keep_freed_heap;
 pub use relay::{relay_available, relay_close, relay_init, relay_start};
 pub use rewrite::{rewrite_request, rewrite_response, RewriteOptions, RewritePlan};
 pub use sockets::{duplicate_socket, original_destination, transparent_socket};
