@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { startExaproxy, testArgs, type RunningExaproxy } from '../helpers/exaproxy';
+import { dataPathPid, startExaproxy, testArgs, type RunningExaproxy } from '../helpers/exaproxy';
 import { curl, rawConnect, readUntil, startOrigin, type Origin } from '../helpers/net';
 
 let origin: Origin;
@@ -31,14 +31,6 @@ after(async () => {
   await proxy?.stop();
   await origin?.close();
 });
-
-/** The process running the proxy's data path: the one the test started (daemon.workers=1 is one process, no helper here). */
-function workerPid(p: RunningExaproxy): number {
-  const pid = p.child.pid!;
-  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  assert.deepEqual(children, [], 'one process');
-  return pid;
-}
 
 function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -75,7 +67,7 @@ describe('a client that pipelines and never reads', () => {
         kind === 'forwarded to the origin'
           ? `GET ${base}/small HTTP/1.1\r\nHost: 127.0.0.1:${origin.port}\r\n\r\n`
           : `get ${base}/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
-      const pid = workerPid(proxy);
+      const pid = dataPathPid(proxy);
       const before = rssBytes(pid);
       const s = await rawConnect(proxy.port);
       s.pause(); // never read what the proxy answers

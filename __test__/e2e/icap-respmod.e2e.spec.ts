@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { startExaproxy, testArgs, type RunningExaproxy } from '../helpers/exaproxy';
+import { dataPathPid, startExaproxy, testArgs, type RunningExaproxy } from '../helpers/exaproxy';
 import { startCIcap, startTestIcapService, type CIcap, type TestIcapService } from '../helpers/icap-services';
 import { curl, parseDump, rawConnect, startOrigin, until, type Origin } from '../helpers/net';
 import { runCli } from '../helpers/run-cli';
@@ -120,7 +120,7 @@ describe('c-icap (srv_echo) as the RESPMOD service', () => {
       await until(() => accessLine(`/prime-${turn}/`) !== '', 'the access line');
       if (accessLine(`/prime-${turn}/`).endsWith('RESPMOD ICAP/1.0 204')) break;
     }
-    const worker = Number(readFileSync(`/proc/${proxy.child.pid}/task/${proxy.child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+    const worker = dataPathPid(proxy);
     const rss = (): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${worker}/status`, 'utf8'))![1]) * 1024;
     const start = rss();
     const s = await rawConnect(proxy.port);

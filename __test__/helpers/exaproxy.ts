@@ -3,6 +3,7 @@
  * tested as they are) and waits for its "listening on" line.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -21,6 +22,17 @@ export interface RunningExaproxy {
  * Arguments for a test proxy: loopback, any free port, no monitor, one worker, and no
  * privilege drop (tests run as root and give helpers files in private temp folders).
  */
+/**
+ * The process running the proxy's data path: the one the test started, since daemon.workers=1
+ * is one process (a test that needs this starts no helper process beside it).
+ */
+export function dataPathPid(p: RunningExaproxy): number {
+  const pid = p.child.pid!;
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  if (children.length > 0) throw new Error(`dataPathPid: exaproxy ${pid} has child processes (${children.join(', ')}): not one process`);
+  return pid;
+}
+
 export function testArgs(extra: string[] = []): string[] {
   const user = process.getuid?.() === 0 ? ['--daemon.user=root'] : [];
   return ['--tcp4.host=127.0.0.1', '--tcp4.port=0', '--web.enable=false', '--log.level=WARNING', '--daemon.workers=1', ...user, ...extra];
