@@ -381,11 +381,7 @@ export class ClientConnection extends ClientSocket implements ClientSide {
     this.endSocket();
   }
 
-  /** Called by the listener's sweeper with the current time. */
-  expire(now: number): void {
-    if (this.expiry === Expiry.None || now < this.deadline) return;
-    const what = this.expiry;
-    this.expiry = Expiry.None;
+  protected expired(what: Expiry): void {
     if (what === Expiry.Silent) return this.close();
     if (what === Expiry.HeadTimeout) {
       const ex = this.newExchange();

@@ -185,11 +185,7 @@ export abstract class StreamConnection extends ClientSocket implements ClientSid
   responseProgress(): void {}
   responseDone(): void {}
 
-  /** Called by the listener's sweeper with the current time. */
-  expire(now: number): void {
-    if (this.expiry === Expiry.None || now < this.deadline) return;
-    const what = this.expiry;
-    this.expiry = Expiry.None;
+  protected expired(what: Expiry): void {
     if (what === Expiry.Silent) return this.close();
     if (what === Expiry.HeadTimeout) return this.refuse(408, `${this.awaited} not received in time (http.header-timeout)`, null);
     this.refuse(504, 'upstream timeout', this.farewell(504));
