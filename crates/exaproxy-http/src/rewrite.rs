@@ -43,7 +43,7 @@ mod table;
 
 pub use plan::{ForwardedFor, Plan, PlanOptions};
 pub use request::rewrite_request;
-pub use response::rewrite_response;
+pub use response::{read_response, rewrite_response};
 
 #[cfg(test)]
 mod tests {

@@ -8,8 +8,8 @@ use common::Rng;
 
 use exaproxy_http::abi::{error, flag, method, record, rewrite, slot};
 use exaproxy_http::{
-    parse_request, parse_response, rewrite_request, rewrite_response, ForwardedFor, Plan,
-    PlanOptions,
+    parse_request, parse_response, read_response, rewrite_request, rewrite_response, ForwardedFor,
+    Plan, PlanOptions,
 };
 
 const TABLE: usize = slot::HEADERS + record::SIZE * 100;
@@ -85,6 +85,34 @@ fn response(plan: &Plan, input: &str, request_method: u32, bits: u32) -> (String
     assert!(n > 0, "rewrite_response gave {n}");
     let n = n as usize;
     let keep_alive = table[slot::FLAGS] & flag::KEEP_ALIVE != 0;
+    // read_response: the same parse and the same head, in one call.
+    let mut both = vec![0u32; TABLE];
+    let mut joined = vec![0u8; 8192];
+    assert_eq!(
+        read_response(plan, buf, 0, &mut both, request_method, &mut joined, bits),
+        consumed
+    );
+    assert_eq!(
+        both[slot::REWRITTEN] as usize,
+        n,
+        "read_response wrote the same length"
+    );
+    assert_eq!(joined[..n], out[..n], "read_response wrote the same head");
+    assert_eq!(
+        both[..slot::REWRITTEN],
+        table[..slot::REWRITTEN],
+        "the same slots and flags"
+    );
+    let mut short = vec![0u8; n - 1];
+    assert_eq!(
+        read_response(plan, buf, 0, &mut both, request_method, &mut short, bits),
+        consumed
+    );
+    assert_eq!(
+        both[slot::REWRITTEN],
+        0,
+        "a head that does not fit is not written"
+    );
     assert_eq!(
         table[slot::FLAGS] & !flag::KEEP_ALIVE,
         flags_before & !flag::KEEP_ALIVE,
@@ -806,4 +834,23 @@ fn connection_option_lists_are_bounded() {
         rewrite_request(&p, over.as_bytes(), &table, &mut out, b"", KEEP),
         -(error::TOO_MANY_HEADERS as i32)
     );
+}
+
+#[test]
+fn read_response_writes_nothing_for_an_incomplete_or_invalid_head() {
+    let plan = Plan::default();
+    let mut out = vec![0u8; 8192];
+    let mut table = vec![0u32; TABLE];
+    let whole = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    assert!(read_response(&plan, whole, 0, &mut table, method::GET, &mut out, 0) > 0);
+    assert!(table[slot::REWRITTEN] > 0);
+    // Each later call starts from nothing: an incomplete head leaves no length behind.
+    assert_eq!(
+        read_response(&plan, &whole[..20], 0, &mut table, method::GET, &mut out, 0),
+        0
+    );
+    assert_eq!(table[slot::REWRITTEN], 0);
+    let bad = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok";
+    assert!(read_response(&plan, bad, 0, &mut table, method::GET, &mut out, 0) < 0);
+    assert_eq!(table[slot::REWRITTEN], 0);
 }

@@ -14,7 +14,7 @@
 //! |---|---|
 //! | `args` | argument types: conversion, checks, the unsafe code and why it is sound |
 //! | `error` | the `TypeError` thrown for a bad argument |
-//! | `rewrite` | the rewrite plan and the two rewrite calls |
+//! | `rewrite` | the rewrite plan and the rewrite calls (`readResponse`: parse and rewrite in one) |
 //! | `relay` | the native tunnel relay (`exaproxy-relay`): start, close, the end reported |
 //! | `sockets` | SO_ORIGINAL_DST and IP_TRANSPARENT (Linux): system calls, fenced like `args` |
 
@@ -33,7 +33,7 @@ use napi::{Env, Result};
 use napi_derive::napi;
 
 pub use relay::{relay_available, relay_close, relay_init, relay_start};
-pub use rewrite::{rewrite_request, rewrite_response, RewriteOptions, RewritePlan};
+pub use rewrite::{read_response, rewrite_request, rewrite_response, RewriteOptions, RewritePlan};
 pub use sockets::{duplicate_socket, original_destination, transparent_socket};
 
 /// Parses the request head at `buf[start..]` into `table` (see `Slot` in abi.generated.ts; offsets
