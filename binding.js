@@ -843,6 +843,7 @@ module.exports.parseProxyHeader = nativeBinding.parseProxyHeader
 module.exports.parseRequest = nativeBinding.parseRequest
 module.exports.parseResponse = nativeBinding.parseResponse
 module.exports.peekSni = nativeBinding.peekSni
+module.exports.readRequest = nativeBinding.readRequest
 module.exports.readResponse = nativeBinding.readResponse
 module.exports.relayAvailable = nativeBinding.relayAvailable
 module.exports.relayClose = nativeBinding.relayClose

@@ -62,6 +62,30 @@ test('rewriteRequest writes origin-form with Via and X-Forwarded-For, hop-by-hop
   assert.equal(native.rewriteRequest(plan, REQUEST, t, Buffer.alloc(20), 0, '192.0.2.1', 0), -ErrorCode.OUTPUT_TOO_SMALL);
 });
 
+test('readRequest parses and rewrites in one call, the address as bytes: the same table and head as parseRequest then rewriteRequest', () => {
+  const plan = new native.RewritePlan({ via: 'exaproxy' });
+  const apart = table();
+  assert.equal(native.parseRequest(REQUEST, 0, apart), REQUEST.length);
+  const out = Buffer.alloc(1024);
+  const n = native.rewriteRequest(plan, REQUEST, apart, out, 0, '192.0.2.1', Rewrite.UPSTREAM_KEEP_ALIVE);
+  const joined = table();
+  const together = Buffer.alloc(1024);
+  const ip = Buffer.from('192.0.2.1', 'latin1');
+  assert.equal(native.readRequest(plan, REQUEST, 0, joined, together, 7, ip, Rewrite.UPSTREAM_KEEP_ALIVE), REQUEST.length);
+  assert.equal(joined[Slot.REWRITTEN], n);
+  assert.equal(together.toString('latin1', 7, 7 + n), out.toString('latin1', 0, n));
+  assert.match(out.toString('latin1', 0, n), /\r\nX-Forwarded-For: 192\.0\.2\.1\r\n/);
+  assert.deepEqual(joined.subarray(0, Slot.REWRITTEN), apart.subarray(0, Slot.REWRITTEN));
+  // Incomplete: nothing written; too little room: parsed, not written.
+  assert.equal(native.readRequest(plan, REQUEST.subarray(0, 40), 0, joined, together, 0, ip, 0), NEED_MORE);
+  assert.equal(joined[Slot.REWRITTEN], 0);
+  assert.equal(native.readRequest(plan, REQUEST, 0, joined, Buffer.alloc(32), 0, ip, 0), REQUEST.length);
+  assert.equal(joined[Slot.REWRITTEN], 0);
+  // The output may not overlap the address it copies.
+  assert.throws(() => native.readRequest(plan, REQUEST, 0, joined, together, 0, together.subarray(0, 9), 0), /share memory/);
+  assert.throws(() => native.readRequest(plan, REQUEST, 0, joined, together, 0, '192.0.2.1' as unknown as Buffer, 0), /^TypeError: clientIp /);
+});
+
 test('readResponse parses and rewrites in one call: the same table and head as parseResponse then rewriteResponse', () => {
   const plan = new native.RewritePlan({ via: 'exaproxy', viaResponse: true });
   const response = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive, X-Drop\r\nX-Drop: 1\r\n\r\nok', 'latin1');

@@ -105,8 +105,29 @@ export class Scratch {
     return this.slab.subarray(this.lastStart, end);
   }
 
+  /**
+   * Room for a request head rewritten while it is parsed (readRequest), before anyone knows
+   * whether it will be forwarded: `takeParsed` returns it only while nothing else has
+   * been taken from the slab since.
+   */
+  outForParse(size: number): { buf: Buffer; start: number } {
+    const room = this.out(size);
+    this.parsedSlab = this.slab;
+    this.parsedAt = this.used;
+    return room;
+  }
+
+  /** The `n` bytes readRequest wrote at the room `outForParse` gave, or null when they may have been overwritten. */
+  takeParsed(n: number): Buffer | null {
+    if (this.parsedSlab !== this.slab || this.parsedAt !== this.used) return null;
+    this.parsedSlab = null;
+    return this.take(n);
+  }
+
   private lastStart = 0;
   private lastEnd = 0;
+  private parsedSlab: Buffer | null = null;
+  private parsedAt = 0;
 }
 
 export interface ProxyContext {

@@ -39,6 +39,6 @@ pub use proxy_protocol::parse_proxy_header;
 pub use request::parse_request;
 pub use response::parse_response;
 pub use rewrite::{
-    read_response, rewrite_request, rewrite_response, ForwardedFor, Plan, PlanOptions,
+    read_request, read_response, rewrite_request, rewrite_response, ForwardedFor, Plan, PlanOptions,
 };
 pub use sni::peek_sni;

@@ -42,7 +42,7 @@ mod response;
 mod table;
 
 pub use plan::{ForwardedFor, Plan, PlanOptions};
-pub use request::rewrite_request;
+pub use request::{read_request, rewrite_request};
 pub use response::{read_response, rewrite_response};
 
 #[cfg(test)]

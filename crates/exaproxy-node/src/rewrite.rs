@@ -1,5 +1,5 @@
 //! The rewrite plan (compiled once per configuration) and the two per-message
-//! rewrite calls (and `readResponse`, a response head parsed and rewritten in one call).
+//! rewrite calls (and `readRequest` / `readResponse`: a head parsed and rewritten in one call).
 
 use crate::args::{Buffer, BufferSlice, Number, Uint32Array};
 use crate::error::invalid;
@@ -137,6 +137,41 @@ pub fn rewrite_response(
         bytes,
         head,
         &mut out[out_start..],
+        bits,
+    ))
+}
+
+/// `parseRequest` and, once the head is complete, `rewriteRequest` in one call, the client's
+/// address given as bytes (no string to convert): returns what `parseRequest` returns;
+/// `table[Slot.REWRITTEN]` gets the bytes written at `out[outStart..]`, 0 when none were.
+#[napi(js_name = "readRequest")]
+#[allow(clippy::too_many_arguments)]
+pub fn read_request(
+    env: Env,
+    plan: &RewritePlan,
+    buf: Buffer<'_>,
+    start: Number,
+    mut table: Uint32Array<'_>,
+    mut out: BufferSlice<'_>,
+    out_start: Number,
+    client_ip: Buffer<'_>,
+    bits: Number,
+) -> Result<i32> {
+    let (buf_at, table_at, ip_at) = (buf.region(), table.region(), client_ip.region());
+    let bytes = buf.get(&env, "buf")?;
+    let start = start.offset(&env, "start", bytes.len())?;
+    let head = table.get_mut(&env, "table", abi::slot::HEADERS, &[buf_at, ip_at])?;
+    let out = out.get_mut(&env, "out", &[buf_at, table_at, ip_at])?;
+    let out_start = out_start.offset(&env, "outStart", out.len())?;
+    let ip = client_ip.get(&env, "clientIp")?;
+    let bits = bits.get(&env, "bits")?;
+    Ok(http::read_request(
+        &plan.plan,
+        bytes,
+        start,
+        head,
+        &mut out[out_start..],
+        ip,
         bits,
     ))
 }
