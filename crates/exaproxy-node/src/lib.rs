@@ -34,7 +34,9 @@ use napi::{Env, Result};
 use napi_derive::napi;
 
 pub use relay::{relay_available, relay_close, relay_init, relay_start};
-pub use rewrite::{read_request, read_response, rewrite_request, rewrite_response, RewriteOptions, RewritePlan};
+pub use rewrite::{
+    read_request, read_response, rewrite_request, rewrite_response, RewriteOptions, RewritePlan,
+};
 pub use sockets::{duplicate_socket, original_destination, transparent_socket};
 
 /// Parses the request head at `buf[start..]` into `table` (see `Slot` in abi.generated.ts; offsets
