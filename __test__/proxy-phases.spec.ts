@@ -261,7 +261,7 @@ describe('a head a helper wrote', () => {
 });
 
 describe('a head rewritten while it is parsed', () => {
-  const IP = { clientIpBytes: () => Buffer.from('192.0.2.9', 'latin1') };
+  const IP = '192.0.2.9';
   function context(extra: Partial<ProxyContext> = {}): ProxyContext {
     return {
       scratch: new Scratch({ head: 65536, target: 8192, headers: 100 }),
@@ -294,6 +294,17 @@ describe('a head rewritten while it is parsed', () => {
     assert.ok(Buffer.isBuffer(head));
     assert.equal(head.toString('latin1'), forwardedLater(CHROMIUM_GET));
     assert.match(head.toString('latin1'), /^GET \/ HTTP\/1\.1\r\n[^]*X-Forwarded-For: 192\.0\.2\.9\r\n/);
+  });
+
+  test('requests from two addresses in turn: each head names its own client', () => {
+    const ctx = context();
+    const input = Buffer.from(CURL_GET, 'latin1');
+    for (const ip of ['192.0.2.9', '198.51.100.7', '192.0.2.9', '2001:db8::1']) {
+      parseRequestHead(ctx, input, 0, ctx.scratch.table, ip);
+      const head = rewriteRequestHead(ctx, input, ctx.scratch.table, ip);
+      assert.ok(Buffer.isBuffer(head));
+      assert.match(head.toString('latin1'), new RegExp(`\\r\\nX-Forwarded-For: ${ip.replace(/\./g, '\\.')}\\r\\n`));
+    }
   });
 
   test('a helper to ask: parsed only; a parent: rewritten again in absolute-form', () => {

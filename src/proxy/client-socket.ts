@@ -88,8 +88,6 @@ export abstract class ClientSocket {
   private counted = true;
   /** Set by the listener to forget this connection. */
   onClosed: ((c: this) => void) | null = null;
-  private ipBytes: Buffer | null = null;
-  private ipBytesOf = '';
   /** What was still to be sent when the ended connection was last checked (Expiry.Closing). */
   private unsent = 0;
 
@@ -118,15 +116,6 @@ export abstract class ClientSocket {
       ctx.log.debug({ client: this.socketIp }, 'PROXY protocol from a peer outside http.forward-trust: closed');
       socket.destroy();
     }
-  }
-
-  /** The client's address as bytes for the addon (readRequest), made again only when the address changes. */
-  clientIpBytes(): Buffer {
-    if (this.ipBytes === null || this.ipBytesOf !== this.clientIp) {
-      this.ipBytes = Buffer.from(this.clientIp, 'latin1');
-      this.ipBytesOf = this.clientIp;
-    }
-    return this.ipBytes;
   }
 
   get localIp(): string {

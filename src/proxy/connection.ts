@@ -115,7 +115,7 @@ export class ClientConnection extends ClientSocket implements ClientSide {
         return;
       }
       const buf = input.buf;
-      const n = input.worthParsing(this.ctx.settings.limits.head) ? parseRequestHead(this.ctx, buf, input.pos, table, this) : 0;
+      const n = input.worthParsing(this.ctx.settings.limits.head) ? parseRequestHead(this.ctx, buf, input.pos, table, this.clientIp) : 0;
       input.parsed(n !== 0);
       if (n === 0) {
         if (this.expiry !== Expiry.HeadTimeout) {

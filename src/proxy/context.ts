@@ -124,6 +124,21 @@ export class Scratch {
     return this.take(n);
   }
 
+  /**
+   * A client's address as bytes for readRequest. Only the latest is kept: requests come
+   * from few addresses at a time, and a Buffer kept per connection would cost every idle
+   * connection memory.
+   */
+  addressBytes(ip: string): Buffer {
+    if (ip !== this.lastAddress) {
+      this.lastAddress = ip;
+      this.lastAddressBytes = Buffer.from(ip, 'latin1');
+    }
+    return this.lastAddressBytes;
+  }
+
+  private lastAddress = '';
+  private lastAddressBytes = Buffer.alloc(0);
   private lastStart = 0;
   private lastEnd = 0;
   private parsedSlab: Buffer | null = null;

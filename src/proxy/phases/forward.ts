@@ -24,12 +24,12 @@ const DIRECT = Rewrite.UPSTREAM_KEEP_ALIVE | Rewrite.ALLOW_UPGRADE;
  * external ACL, parent or forwarded-client header — it is rewritten in the same addon call,
  * into the scratch output, for `rewriteRequestHead` to take if the request is forwarded.
  */
-export function parseRequestHead(ctx: ProxyContext, buf: Buffer, pos: number, table: Uint32Array, client: { clientIpBytes(): Buffer }): number {
+export function parseRequestHead(ctx: ProxyContext, buf: Buffer, pos: number, table: Uint32Array, clientIp: string): number {
   if (ctx.decider !== null || ctx.auth !== null || ctx.externalAcl !== null || ctx.parents !== null || ctx.settings.forwardHeader) {
     return parseRequest(buf, pos, table);
   }
   const { buf: out, start } = ctx.scratch.outForParse(Math.min(buf.length - pos, HEAD_ROOM) + 1024);
-  return readRequest(ctx.plan, buf, pos, table, out, start, client.clientIpBytes(), DIRECT);
+  return readRequest(ctx.plan, buf, pos, table, out, start, ctx.scratch.addressBytes(clientIp), DIRECT);
 }
 
 /** The head to send upstream, or the answer when it cannot be rewritten. */
