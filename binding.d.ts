@@ -65,6 +65,20 @@ export declare function parseResponse(buf: Buffer, start: number, table: Uint32A
  */
 export declare function peekSni(buf: Buffer, start: number, table: Uint32Array): number
 
+/**
+ * `parseRequest` and, once the head is complete, `rewriteRequest` in one call, the client's
+ * address given as bytes (no string to convert): returns what `parseRequest` returns;
+ * `table[Slot.REWRITTEN]` gets the bytes written at `out[outStart..]`, 0 when none were.
+ */
+export declare function readRequest(plan: RewritePlan, buf: Buffer, start: number, table: Uint32Array, out: Buffer, outStart: number, clientIp: Buffer, bits: number): number
+
+/**
+ * `parseResponse` and, once the head is complete, `rewriteResponse` in one call: returns what
+ * `parseResponse` returns; `table[Slot.REWRITTEN]` gets the bytes written at `out[outStart..]`,
+ * 0 when none were (then `rewriteResponse` says why).
+ */
+export declare function readResponse(plan: RewritePlan, buf: Buffer, start: number, table: Uint32Array, requestMethod: number, out: Buffer, outStart: number, bits: number): number
+
 /** Whether this build can relay natively (Linux). */
 export declare function relayAvailable(): boolean
 

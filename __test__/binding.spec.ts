@@ -62,6 +62,51 @@ test('rewriteRequest writes origin-form with Via and X-Forwarded-For, hop-by-hop
   assert.equal(native.rewriteRequest(plan, REQUEST, t, Buffer.alloc(20), 0, '192.0.2.1', 0), -ErrorCode.OUTPUT_TOO_SMALL);
 });
 
+test('readRequest parses and rewrites in one call, the address as bytes: the same table and head as parseRequest then rewriteRequest', () => {
+  const plan = new native.RewritePlan({ via: 'exaproxy' });
+  const apart = table();
+  assert.equal(native.parseRequest(REQUEST, 0, apart), REQUEST.length);
+  const out = Buffer.alloc(1024);
+  const n = native.rewriteRequest(plan, REQUEST, apart, out, 0, '192.0.2.1', Rewrite.UPSTREAM_KEEP_ALIVE);
+  const joined = table();
+  const together = Buffer.alloc(1024);
+  const ip = Buffer.from('192.0.2.1', 'latin1');
+  assert.equal(native.readRequest(plan, REQUEST, 0, joined, together, 7, ip, Rewrite.UPSTREAM_KEEP_ALIVE), REQUEST.length);
+  assert.equal(joined[Slot.REWRITTEN], n);
+  assert.equal(together.toString('latin1', 7, 7 + n), out.toString('latin1', 0, n));
+  assert.match(out.toString('latin1', 0, n), /\r\nX-Forwarded-For: 192\.0\.2\.1\r\n/);
+  assert.deepEqual(joined.subarray(0, Slot.REWRITTEN), apart.subarray(0, Slot.REWRITTEN));
+  // Incomplete: nothing written; too little room: parsed, not written.
+  assert.equal(native.readRequest(plan, REQUEST.subarray(0, 40), 0, joined, together, 0, ip, 0), NEED_MORE);
+  assert.equal(joined[Slot.REWRITTEN], 0);
+  assert.equal(native.readRequest(plan, REQUEST, 0, joined, Buffer.alloc(32), 0, ip, 0), REQUEST.length);
+  assert.equal(joined[Slot.REWRITTEN], 0);
+  // The output may not overlap the address it copies.
+  assert.throws(() => native.readRequest(plan, REQUEST, 0, joined, together, 0, together.subarray(0, 9), 0), /share memory/);
+  assert.throws(() => native.readRequest(plan, REQUEST, 0, joined, together, 0, '192.0.2.1' as unknown as Buffer, 0), /^TypeError: clientIp /);
+});
+
+test('readResponse parses and rewrites in one call: the same table and head as parseResponse then rewriteResponse', () => {
+  const plan = new native.RewritePlan({ via: 'exaproxy', viaResponse: true });
+  const response = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive, X-Drop\r\nX-Drop: 1\r\n\r\nok', 'latin1');
+  const apart = table();
+  const consumed = native.parseResponse(response, 0, apart, Method.GET);
+  const out = Buffer.alloc(1024);
+  const n = native.rewriteResponse(plan, response, apart, out, 0, Rewrite.CLIENT_KEEP_ALIVE);
+  const joined = table();
+  const together = Buffer.alloc(1024);
+  assert.equal(native.readResponse(plan, response, 0, joined, Method.GET, together, 10, Rewrite.CLIENT_KEEP_ALIVE), consumed);
+  assert.equal(joined[Slot.REWRITTEN], n);
+  assert.equal(together.toString('latin1', 10, 10 + n), out.toString('latin1', 0, n));
+  assert.match(out.toString('latin1', 0, n), /\r\nVia: 1\.1 exaproxy\r\n/);
+  assert.ok((joined[Slot.FLAGS]! & Flag.KEEP_ALIVE) !== 0);
+  // Incomplete: nothing parsed, nothing written; too little room: parsed, not written.
+  assert.equal(native.readResponse(plan, response.subarray(0, 20), 0, joined, Method.GET, together, 0, 0), NEED_MORE);
+  assert.equal(joined[Slot.REWRITTEN], 0);
+  assert.equal(native.readResponse(plan, response, 0, joined, Method.GET, Buffer.alloc(16), 0, 0), consumed);
+  assert.equal(joined[Slot.REWRITTEN], 0);
+});
+
 test('scanChunked finds the end of a chunked body across calls', () => {
   const state = new Uint32Array(8);
   const body = Buffer.from('5\r\nhello\r\n0\r\n\r\nNEXT');
@@ -95,6 +140,8 @@ test('every argument of the wrong type is a TypeError naming it, numbers include
     ['bits', () => native.rewriteRequest(plan, REQUEST, t, Buffer.alloc(64), 0, '192.0.2.1', 'x' as unknown as number)],
     ['outStart', () => native.rewriteResponse(plan, REQUEST, t, Buffer.alloc(64), {} as number, 0)],
     ['out', () => native.rewriteResponse(plan, REQUEST, t, new Uint16Array(8) as unknown as Buffer, 0, 0)],
+    ['requestMethod', () => native.readResponse(plan, REQUEST, 0, t, 'GET' as unknown as number, Buffer.alloc(64), 0, 0)],
+    ['outStart', () => native.readResponse(plan, REQUEST, 0, t, 1, Buffer.alloc(64), 65, 0)],
   ];
   for (const [name, call] of named) {
     assert.throws(
@@ -116,6 +163,7 @@ test('a writable argument that shares memory with another argument is refused, n
   // The head rewritten over itself: out is buf.
   refused(() => native.rewriteRequest(plan, copy, t, copy, 0, '192.0.2.1', 0), 'out = buf');
   refused(() => native.rewriteResponse(plan, copy, t, copy.subarray(8), 0, 0), 'out inside buf');
+  refused(() => native.readResponse(plan, copy, 0, t, Method.GET, copy, 0, 0), 'readResponse: out = buf');
   assert.deepEqual(copy, REQUEST, 'nothing was written');
   // A table viewing the bytes it is asked to describe.
   const memory = new ArrayBuffer(4096);

@@ -26,6 +26,8 @@ export function accepted(): number[] {
     native.peekSni(buf, 0, table),
     native.rewriteRequest(plan, buf, table, buf, 0, '192.0.2.1', 0),
     native.rewriteResponse(plan, buf, table, buf, 0, 0),
+    native.readResponse(plan, buf, 0, table, 1, buf, 0, 0),
+    native.readRequest(plan, buf, 0, table, buf, 0, buf, 0),
   ];
 }
 
@@ -51,6 +53,10 @@ export function refused(): void {
   native.rewriteRequest(plan, buf, table, buf, 0, 0xc0000201, 0);
   // @ts-expect-error bits are a number
   native.rewriteResponse(plan, buf, table, buf, 0, 'keep-alive');
+  // @ts-expect-error readRequest takes the client's address as bytes
+  native.readRequest(plan, buf, 0, table, buf, 0, '192.0.2.1', 0);
+  // @ts-expect-error the request's method is a number
+  native.readResponse(plan, buf, 0, table, 'GET', buf, 0, 0);
   // @ts-expect-error forwardedFor is append, replace or leave
   new native.RewritePlan({ forwardedFor: 'sideways' });
   // @ts-expect-error added lines are [name, value] pairs

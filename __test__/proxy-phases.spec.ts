@@ -10,11 +10,11 @@ import { Outcome } from '../src/log/outcome';
 import { native } from '../src/native/addon';
 import { BodyFramer, Framing } from '../src/proxy/body-framer';
 import { Scratch, type ProxyContext } from '../src/proxy/context';
-import { Proxy as ProxySlot } from '../src/native/abi.generated';
+import { Proxy as ProxySlot, Slot } from '../src/native/abi.generated';
 import { Exchange } from '../src/proxy/exchange';
 import { InputBuffer } from '../src/proxy/input-buffer';
 import { admit } from '../src/proxy/phases/admit';
-import { replacedTarget } from '../src/proxy/phases/forward';
+import { parseRequestHead, replacedTarget, rewriteRequestHead } from '../src/proxy/phases/forward';
 import { readProxyHeader } from '../src/proxy/phases/proxy-header';
 import { routeOf } from '../src/proxy/phases/decide';
 import { readRequestHead, type RequestHead } from '../src/proxy/phases/read-head';
@@ -257,5 +257,93 @@ describe('a head a helper wrote', () => {
     assert.ok(!('host' in broken) && broken.status === 503);
     assert.equal(logged.length, 1);
     assert.doesNotMatch(logged[0]!, /c2VjcmV0|Authorization/);
+  });
+});
+
+describe('a head rewritten while it is parsed', () => {
+  const IP = '192.0.2.9';
+  function context(extra: Partial<ProxyContext> = {}): ProxyContext {
+    return {
+      scratch: new Scratch({ head: 65536, target: 8192, headers: 100 }),
+      plan: new native.RewritePlan({ via: 'exaproxy' }),
+      settings: settings(),
+      decider: null,
+      auth: null,
+      externalAcl: null,
+      parents: null,
+      log: { error() {} },
+      ...extra,
+    } as unknown as ProxyContext;
+  }
+  /** What the rewrite at forwarding time writes for `text` (parsed with parseRequest alone). */
+  function forwardedLater(text: string, toParent = false): string {
+    const ctx = context({ decider: {} as ProxyContext['decider'] });
+    const input = Buffer.from(text, 'latin1');
+    assert.equal(parseRequestHead(ctx, input, 0, ctx.scratch.table, IP), input.length);
+    const head = rewriteRequestHead(ctx, input, ctx.scratch.table, '192.0.2.9', toParent);
+    assert.ok(Buffer.isBuffer(head));
+    return head.toString('latin1');
+  }
+
+  test('with nothing left to decide, forwarding takes the head written at parse time: the same bytes', () => {
+    const ctx = context();
+    const input = Buffer.from(CHROMIUM_GET, 'latin1');
+    assert.equal(parseRequestHead(ctx, input, 0, ctx.scratch.table, IP), input.length);
+    assert.ok(ctx.scratch.table[Slot.REWRITTEN]! > 0, 'rewritten at parse time');
+    const head = rewriteRequestHead(ctx, input, ctx.scratch.table, '192.0.2.9');
+    assert.ok(Buffer.isBuffer(head));
+    assert.equal(head.toString('latin1'), forwardedLater(CHROMIUM_GET));
+    assert.match(head.toString('latin1'), /^GET \/ HTTP\/1\.1\r\n[^]*X-Forwarded-For: 192\.0\.2\.9\r\n/);
+  });
+
+  test('requests from two addresses in turn: each head names its own client', () => {
+    const ctx = context();
+    const input = Buffer.from(CURL_GET, 'latin1');
+    for (const ip of ['192.0.2.9', '198.51.100.7', '192.0.2.9', '2001:db8::1']) {
+      parseRequestHead(ctx, input, 0, ctx.scratch.table, ip);
+      const head = rewriteRequestHead(ctx, input, ctx.scratch.table, ip);
+      assert.ok(Buffer.isBuffer(head));
+      assert.match(head.toString('latin1'), new RegExp(`\\r\\nX-Forwarded-For: ${ip.replace(/\./g, '\\.')}\\r\\n`));
+    }
+  });
+
+  test('a helper to ask: parsed only; a parent: rewritten again in absolute-form', () => {
+    const ctx = context({ decider: {} as ProxyContext['decider'] });
+    const input = Buffer.from(CURL_GET, 'latin1');
+    parseRequestHead(ctx, input, 0, ctx.scratch.table, IP);
+    assert.equal(ctx.scratch.table[Slot.REWRITTEN], 0);
+    const direct = context();
+    parseRequestHead(direct, input, 0, direct.scratch.table, IP);
+    const head = rewriteRequestHead(direct, input, direct.scratch.table, '192.0.2.9', true);
+    assert.ok(Buffer.isBuffer(head));
+    assert.match(head.toString('latin1'), /^GET http:\/\/www\.example\.test\/path\?q=1 HTTP\/1\.1\r\n/);
+    assert.equal(head.toString('latin1'), forwardedLater(CURL_GET, true));
+  });
+
+  test('output taken from the scratch meanwhile: the head is rewritten again, never sent as someone else overwrote it', () => {
+    const ctx = context();
+    const input = Buffer.from(CURL_GET, 'latin1');
+    parseRequestHead(ctx, input, 0, ctx.scratch.table, IP);
+    const other = ctx.scratch.out(64);
+    other.buf.fill(0x21, other.start, other.start + 64);
+    ctx.scratch.take(64);
+    const head = rewriteRequestHead(ctx, input, ctx.scratch.table, '192.0.2.9');
+    assert.ok(Buffer.isBuffer(head));
+    assert.equal(head.toString('latin1'), forwardedLater(CURL_GET));
+  });
+
+  test('a head that does not fit the room left in the scratch output is rewritten when forwarded', () => {
+    const big = CURL_GET.replace('Accept: */*\r\n', `Accept: */*\r\nCookie: ${'c'.repeat(8000)}\r\n`);
+    const ctx = context();
+    // 6000 bytes left in the slab: enough to be offered, too few for this head.
+    const used = 256 * 1024 - 6000;
+    ctx.scratch.out(used);
+    ctx.scratch.take(used);
+    const input = Buffer.from(big, 'latin1');
+    assert.equal(parseRequestHead(ctx, input, 0, ctx.scratch.table, IP), input.length);
+    assert.equal(ctx.scratch.table[Slot.REWRITTEN], 0);
+    const head = rewriteRequestHead(ctx, input, ctx.scratch.table, '192.0.2.9');
+    assert.ok(Buffer.isBuffer(head));
+    assert.equal(head.toString('latin1'), forwardedLater(big));
   });
 });

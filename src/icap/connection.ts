@@ -103,10 +103,7 @@ export class IcapConnection extends ClientSocket {
     this.onClosed?.(this);
   }
 
-  expire(now: number): void {
-    if (this.expiry === Expiry.None || now < this.deadline) return;
-    const what = this.expiry;
-    this.expiry = Expiry.None;
+  protected expired(what: Expiry): void {
     if (what === Expiry.HeadTimeout) this.fail(408, `ICAP message ${this.state === State.Forwarding ? 'body stalled' : 'not received in time'} (http.header-timeout)`);
     else this.close();
   }

@@ -46,7 +46,16 @@ export const enum Expiry {
   HeadTimeout,
   /** 504: the upstream did not connect or answer in time. */
   UpstreamTimeout,
+  /** Ended by us: destroyed once the client has read nothing of what is left for CLOSING_IDLE_MS. */
+  Closing,
 }
+
+/**
+ * How long an ended connection may go without the client reading any of what is left,
+ * before it is destroyed: a client that never reads its last response must not hold the
+ * socket forever. Checked by the sweeper, so closing a connection starts no timer.
+ */
+const CLOSING_IDLE_MS = 10_000;
 
 let accepted = 0;
 
@@ -79,6 +88,8 @@ export abstract class ClientSocket {
   private counted = true;
   /** Set by the listener to forget this connection. */
   onClosed: ((c: this) => void) | null = null;
+  /** What was still to be sent when the ended connection was last checked (Expiry.Closing). */
+  private unsent = 0;
 
   constructor(
     readonly socket: Socket,
@@ -126,6 +137,18 @@ export abstract class ClientSocket {
   get ownIp(): string {
     return this.localIp;
   }
+
+  /** Called by the listener's sweeper with the current time: fires the deadline once it has passed. */
+  expire(now: number): void {
+    if (this.expiry === Expiry.None || now < this.deadline) return;
+    const what = this.expiry;
+    this.expiry = Expiry.None;
+    if (what === Expiry.Closing) return this.closingExpired(now);
+    this.expired(what);
+  }
+
+  /** What the connection does when its deadline has passed (`what` is never None or Closing). */
+  protected abstract expired(what: Expiry): void;
 
   abstract onData(chunk: Buffer): void;
   abstract onDrain(): void;
@@ -247,7 +270,17 @@ export abstract class ClientSocket {
   protected endSocket(): void {
     this.state = State.Closed;
     this.socket.end();
-    // A client that never reads its last response must not hold the socket forever.
-    this.socket.setTimeout(10_000, () => this.socket.destroy());
+    this.unsent = this.socket.writableLength;
+    this.deadline = Date.now() + CLOSING_IDLE_MS;
+    this.expiry = Expiry.Closing;
+  }
+
+  /** An ended connection's deadline: the client read some of what was left, it gets longer; else it is destroyed. */
+  private closingExpired(now: number): void {
+    const unsent = this.socket.writableLength;
+    if (unsent >= this.unsent) return void this.socket.destroy();
+    this.unsent = unsent;
+    this.deadline = now + CLOSING_IDLE_MS;
+    this.expiry = Expiry.Closing;
   }
 }

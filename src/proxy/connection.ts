@@ -22,16 +22,13 @@ import { checkExternalAcl } from './phases/external-acl';
 import { refusal, renderAnswer, type LocalAnswer } from './phases/answer';
 import { asksHelper, decideByHelper, directRoute, type Route } from './phases/decide';
 import { viaParent } from './phases/connect-parent';
-import { replacedTarget, rewriteRequestHead } from './phases/forward';
+import { parseRequestHead, replacedTarget, rewriteRequestHead } from './phases/forward';
 import { logExchange } from './phases/log';
 import { originalDestination, type Destination } from './original-destination';
 import { readRequestHead, type RequestHead } from './phases/read-head';
 import { requestBodyStep } from './request-body';
 import type { Upstream } from './upstream';
 import { UpstreamLeg, type ClientSide } from './upstream-leg';
-import { native } from '../native/addon';
-
-const { parseRequest } = native;
 
 export class ClientConnection extends ClientSocket implements ClientSide {
   /** Parsing waits for 'drain': the client does not read its answers. */
@@ -120,7 +117,7 @@ export class ClientConnection extends ClientSocket implements ClientSide {
         return;
       }
       const buf = input.buf;
-      const n = input.worthParsing(this.ctx.settings.limits.head) ? parseRequest(buf, input.pos, table) : 0;
+      const n = input.worthParsing(this.ctx.settings.limits.head) ? parseRequestHead(this.ctx, buf, input.pos, table, this.clientIp) : 0;
       input.parsed(n !== 0);
       if (n === 0) {
         if (this.expiry !== Expiry.HeadTimeout) {
@@ -383,11 +380,7 @@ export class ClientConnection extends ClientSocket implements ClientSide {
     this.endSocket();
   }
 
-  /** Called by the listener's sweeper with the current time. */
-  expire(now: number): void {
-    if (this.expiry === Expiry.None || now < this.deadline) return;
-    const what = this.expiry;
-    this.expiry = Expiry.None;
+  protected expired(what: Expiry): void {
     if (what === Expiry.Silent) return this.close();
     if (what === Expiry.HeadTimeout) {
       const ex = this.newExchange();

@@ -106,8 +106,44 @@ export class Scratch {
     return this.slab.subarray(this.lastStart, end);
   }
 
+  /**
+   * Room for a request head rewritten while it is parsed (readRequest), before anyone knows
+   * whether it will be forwarded: `takeParsed` returns it only while nothing else has
+   * been taken from the slab since.
+   */
+  outForParse(size: number): { buf: Buffer; start: number } {
+    const room = this.out(size);
+    this.parsedSlab = this.slab;
+    this.parsedAt = this.used;
+    return room;
+  }
+
+  /** The `n` bytes readRequest wrote at the room `outForParse` gave, or null when they may have been overwritten. */
+  takeParsed(n: number): Buffer | null {
+    if (this.parsedSlab !== this.slab || this.parsedAt !== this.used) return null;
+    this.parsedSlab = null;
+    return this.take(n);
+  }
+
+  /**
+   * A client's address as bytes for readRequest. Only the latest is kept: requests come
+   * from few addresses at a time, and a Buffer kept per connection would cost every idle
+   * connection memory.
+   */
+  addressBytes(ip: string): Buffer {
+    if (ip !== this.lastAddress) {
+      this.lastAddress = ip;
+      this.lastAddressBytes = Buffer.from(ip, 'latin1');
+    }
+    return this.lastAddressBytes;
+  }
+
+  private lastAddress = '';
+  private lastAddressBytes = Buffer.alloc(0);
   private lastStart = 0;
   private lastEnd = 0;
+  private parsedSlab: Buffer | null = null;
+  private parsedAt = 0;
 }
 
 export interface ProxyContext {

@@ -202,11 +202,7 @@ export abstract class StreamConnection extends ClientSocket implements ClientSid
   responseProgress(): void {}
   responseDone(): void {}
 
-  /** Called by the listener's sweeper with the current time. */
-  expire(now: number): void {
-    if (this.expiry === Expiry.None || now < this.deadline) return;
-    const what = this.expiry;
-    this.expiry = Expiry.None;
+  protected expired(what: Expiry): void {
     if (what === Expiry.Silent) return this.close();
     if (what === Expiry.HeadTimeout) {
       const awaited = this.state === State.ProxyHeader ? 'PROXY header' : this.awaited;

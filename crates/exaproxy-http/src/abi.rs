@@ -83,6 +83,9 @@ constants! {
         /// out, with `Flag.CHUNKED_PARAMETERS`: one past the `chunked` token, where the
         /// rewritten head cuts its Transfer-Encoding line.
         CHUNKED_END = 26,
+        /// out, `read_request` / `read_response`: bytes of the rewritten head written to `out`; 0 when it
+        /// was not written (the head is incomplete or invalid, or did not fit).
+        REWRITTEN = 27,
         /// First header record.
         HEADERS = 32,
     }

@@ -38,5 +38,7 @@ pub use icap::parse_icap_request;
 pub use proxy_protocol::parse_proxy_header;
 pub use request::parse_request;
 pub use response::parse_response;
-pub use rewrite::{rewrite_request, rewrite_response, ForwardedFor, Plan, PlanOptions};
+pub use rewrite::{
+    read_request, read_response, rewrite_request, rewrite_response, ForwardedFor, Plan, PlanOptions,
+};
 pub use sni::peek_sni;

@@ -42,8 +42,8 @@ mod response;
 mod table;
 
 pub use plan::{ForwardedFor, Plan, PlanOptions};
-pub use request::rewrite_request;
-pub use response::rewrite_response;
+pub use request::{read_request, rewrite_request};
+pub use response::{read_response, rewrite_response};
 
 #[cfg(test)]
 mod tests {

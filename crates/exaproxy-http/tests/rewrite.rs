@@ -8,8 +8,8 @@ use common::Rng;
 
 use exaproxy_http::abi::{error, flag, method, record, rewrite, slot};
 use exaproxy_http::{
-    parse_request, parse_response, rewrite_request, rewrite_response, ForwardedFor, Plan,
-    PlanOptions,
+    parse_request, parse_response, read_request, read_response, rewrite_request, rewrite_response,
+    ForwardedFor, Plan, PlanOptions,
 };
 
 const TABLE: usize = slot::HEADERS + record::SIZE * 100;
@@ -58,6 +58,36 @@ fn request_at(plan: &Plan, buf: &[u8], start: usize, ip: &str, bits: u32) -> Str
         rewrite_request(plan, buf, &table, &mut exact, ip.as_bytes(), bits),
         n as i32
     );
+    // read_request: the same parse and the same head, in one call.
+    let mut both = vec![0u32; TABLE];
+    let mut joined = vec![0u8; n];
+    let consumed = read_request(
+        plan,
+        buf,
+        start,
+        &mut both,
+        &mut joined,
+        ip.as_bytes(),
+        bits,
+    );
+    assert_eq!(consumed as u32, table[slot::HEAD_END] - start as u32);
+    assert_eq!(
+        both[slot::REWRITTEN] as usize,
+        n,
+        "read_request wrote the same length"
+    );
+    assert_eq!(joined, exact, "read_request wrote the same head");
+    assert_eq!(both[..slot::REWRITTEN], table[..slot::REWRITTEN]);
+    let mut short = vec![0u8; n - 1];
+    assert_eq!(
+        read_request(plan, buf, start, &mut both, &mut short, ip.as_bytes(), bits),
+        consumed
+    );
+    assert_eq!(
+        both[slot::REWRITTEN],
+        0,
+        "a head that does not fit is not written"
+    );
     assert_eq!(exact, out[..n]);
     let mut again = vec![0u32; TABLE];
     assert_eq!(
@@ -85,6 +115,34 @@ fn response(plan: &Plan, input: &str, request_method: u32, bits: u32) -> (String
     assert!(n > 0, "rewrite_response gave {n}");
     let n = n as usize;
     let keep_alive = table[slot::FLAGS] & flag::KEEP_ALIVE != 0;
+    // read_response: the same parse and the same head, in one call.
+    let mut both = vec![0u32; TABLE];
+    let mut joined = vec![0u8; 8192];
+    assert_eq!(
+        read_response(plan, buf, 0, &mut both, request_method, &mut joined, bits),
+        consumed
+    );
+    assert_eq!(
+        both[slot::REWRITTEN] as usize,
+        n,
+        "read_response wrote the same length"
+    );
+    assert_eq!(joined[..n], out[..n], "read_response wrote the same head");
+    assert_eq!(
+        both[..slot::REWRITTEN],
+        table[..slot::REWRITTEN],
+        "the same slots and flags"
+    );
+    let mut short = vec![0u8; n - 1];
+    assert_eq!(
+        read_response(plan, buf, 0, &mut both, request_method, &mut short, bits),
+        consumed
+    );
+    assert_eq!(
+        both[slot::REWRITTEN],
+        0,
+        "a head that does not fit is not written"
+    );
     assert_eq!(
         table[slot::FLAGS] & !flag::KEEP_ALIVE,
         flags_before & !flag::KEEP_ALIVE,
@@ -806,4 +864,66 @@ fn connection_option_lists_are_bounded() {
         rewrite_request(&p, over.as_bytes(), &table, &mut out, b"", KEEP),
         -(error::TOO_MANY_HEADERS as i32)
     );
+}
+
+#[test]
+fn read_response_writes_nothing_for_an_incomplete_or_invalid_head() {
+    let plan = Plan::default();
+    let mut out = vec![0u8; 8192];
+    let mut table = vec![0u32; TABLE];
+    let whole = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    assert!(read_response(&plan, whole, 0, &mut table, method::GET, &mut out, 0) > 0);
+    assert!(table[slot::REWRITTEN] > 0);
+    // Each later call starts from nothing: an incomplete head leaves no length behind.
+    assert_eq!(
+        read_response(&plan, &whole[..20], 0, &mut table, method::GET, &mut out, 0),
+        0
+    );
+    assert_eq!(table[slot::REWRITTEN], 0);
+    let bad = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok";
+    assert!(read_response(&plan, bad, 0, &mut table, method::GET, &mut out, 0) < 0);
+    assert_eq!(table[slot::REWRITTEN], 0);
+}
+
+#[test]
+fn read_request_writes_nothing_for_an_incomplete_or_invalid_head_or_a_bad_address() {
+    let plan = Plan::default();
+    let mut out = vec![0u8; 8192];
+    let mut table = vec![0u32; TABLE];
+    let whole = b"GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n";
+    assert_eq!(
+        read_request(&plan, whole, 0, &mut table, &mut out, b"192.0.2.1", 0),
+        whole.len() as i32
+    );
+    assert!(table[slot::REWRITTEN] > 0);
+    assert_eq!(
+        read_request(
+            &plan,
+            &whole[..20],
+            0,
+            &mut table,
+            &mut out,
+            b"192.0.2.1",
+            0
+        ),
+        0
+    );
+    assert_eq!(table[slot::REWRITTEN], 0);
+    let bad = b"GET http://a/ HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n";
+    assert!(read_request(&plan, bad, 0, &mut table, &mut out, b"192.0.2.1", 0) < 0);
+    assert_eq!(table[slot::REWRITTEN], 0);
+    // Parsed, but the address cannot go in X-Forwarded-For: nothing written.
+    assert_eq!(
+        read_request(
+            &plan,
+            whole,
+            0,
+            &mut table,
+            &mut out,
+            b"192.0.2.1\r\nX: y",
+            0
+        ),
+        whole.len() as i32
+    );
+    assert_eq!(table[slot::REWRITTEN], 0);
 }

@@ -2,7 +2,8 @@
 //! buffers and typed arrays to `exaproxy-http` and return its numbers unchanged.
 //!
 //! No protocol logic lives here. JS owns every buffer; nothing is allocated or
-//! copied per call except the client address string given to `rewriteRequest`.
+//! copied per call except the client address string given to `rewriteRequest`
+//! (`readRequest` takes it as bytes).
 //! Arguments of the wrong type throw a `TypeError` whose `code` is
 //! `EXA_ERR_INVALID_ARG`, naming the argument.
 //!
@@ -15,7 +16,7 @@
 //! | `args` | argument types: conversion, checks, the unsafe code and why it is sound |
 //! | `error` | the `TypeError` thrown for a bad argument |
 //! | `heap` | glibc's trim threshold for a single process (`mallopt`), fenced like `args` |
-//! | `rewrite` | the rewrite plan and the two rewrite calls |
+//! | `rewrite` | the rewrite plan and the rewrite calls (`readRequest`, `readResponse`: parse and rewrite in one) |
 //! | `relay` | the native tunnel relay (`exaproxy-relay`): start, close, the end reported |
 //! | `sockets` | SO_ORIGINAL_DST and IP_TRANSPARENT (Linux): system calls, fenced like `args` |
 
@@ -37,7 +38,9 @@ use napi_derive::napi;
 
 pub use heap::keep_freed_heap;
 pub use relay::{relay_available, relay_close, relay_init, relay_start};
-pub use rewrite::{rewrite_request, rewrite_response, RewriteOptions, RewritePlan};
+pub use rewrite::{
+    read_request, read_response, rewrite_request, rewrite_response, RewriteOptions, RewritePlan,
+};
 pub use sockets::{duplicate_socket, original_destination, transparent_socket};
 
 /// Parses the request head at `buf[start..]` into `table` (see `Slot` in abi.generated.ts; offsets

@@ -1,5 +1,5 @@
 //! The rewrite plan (compiled once per configuration) and the two per-message
-//! rewrite calls.
+//! rewrite calls (and `readRequest` / `readResponse`: a head parsed and rewritten in one call).
 
 use crate::args::{Buffer, BufferSlice, Number, Uint32Array};
 use crate::error::invalid;
@@ -136,6 +136,76 @@ pub fn rewrite_response(
         &plan.plan,
         bytes,
         head,
+        &mut out[out_start..],
+        bits,
+    ))
+}
+
+/// `parseRequest` and, once the head is complete, `rewriteRequest` in one call, the client's
+/// address given as bytes (no string to convert): returns what `parseRequest` returns;
+/// `table[Slot.REWRITTEN]` gets the bytes written at `out[outStart..]`, 0 when none were.
+#[napi(js_name = "readRequest")]
+#[allow(clippy::too_many_arguments)]
+pub fn read_request(
+    env: Env,
+    plan: &RewritePlan,
+    buf: Buffer<'_>,
+    start: Number,
+    mut table: Uint32Array<'_>,
+    mut out: BufferSlice<'_>,
+    out_start: Number,
+    client_ip: Buffer<'_>,
+    bits: Number,
+) -> Result<i32> {
+    let (buf_at, table_at, ip_at) = (buf.region(), table.region(), client_ip.region());
+    let bytes = buf.get(&env, "buf")?;
+    let start = start.offset(&env, "start", bytes.len())?;
+    let head = table.get_mut(&env, "table", abi::slot::HEADERS, &[buf_at, ip_at])?;
+    let out = out.get_mut(&env, "out", &[buf_at, table_at, ip_at])?;
+    let out_start = out_start.offset(&env, "outStart", out.len())?;
+    let ip = client_ip.get(&env, "clientIp")?;
+    let bits = bits.get(&env, "bits")?;
+    Ok(http::read_request(
+        &plan.plan,
+        bytes,
+        start,
+        head,
+        &mut out[out_start..],
+        ip,
+        bits,
+    ))
+}
+
+/// `parseResponse` and, once the head is complete, `rewriteResponse` in one call: returns what
+/// `parseResponse` returns; `table[Slot.REWRITTEN]` gets the bytes written at `out[outStart..]`,
+/// 0 when none were (then `rewriteResponse` says why).
+#[napi(js_name = "readResponse")]
+#[allow(clippy::too_many_arguments)]
+pub fn read_response(
+    env: Env,
+    plan: &RewritePlan,
+    buf: Buffer<'_>,
+    start: Number,
+    mut table: Uint32Array<'_>,
+    request_method: Number,
+    mut out: BufferSlice<'_>,
+    out_start: Number,
+    bits: Number,
+) -> Result<i32> {
+    let (buf_at, table_at) = (buf.region(), table.region());
+    let bytes = buf.get(&env, "buf")?;
+    let start = start.offset(&env, "start", bytes.len())?;
+    let head = table.get_mut(&env, "table", abi::slot::HEADERS, &[buf_at])?;
+    let method = request_method.get(&env, "requestMethod")?;
+    let out = out.get_mut(&env, "out", &[buf_at, table_at])?;
+    let out_start = out_start.offset(&env, "outStart", out.len())?;
+    let bits = bits.get(&env, "bits")?;
+    Ok(http::read_response(
+        &plan.plan,
+        bytes,
+        start,
+        head,
+        method,
         &mut out[out_start..],
         bits,
     ))

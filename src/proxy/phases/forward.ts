@@ -11,10 +11,33 @@ import { Outcome } from '../../log/outcome';
 import { refusal, type LocalAnswer } from './answer';
 import { targetOf } from './read-head';
 
-const { parseRequest, rewriteRequest } = native;
+const { parseRequest, readRequest, rewriteRequest } = native;
+
+/** Room offered for a head rewritten while it is parsed: most heads fit; a larger one is rewritten when forwarded. */
+const HEAD_ROOM = 4096;
+/** The rewrite of a head forwarded directly (upgrade kept when asked for: only an upgrade request has one). */
+const DIRECT = Rewrite.UPSTREAM_KEEP_ALIVE | Rewrite.ALLOW_UPGRADE;
+
+/**
+ * Parses the request head at `buf[pos..]` into the worker's table (see parseRequest). When
+ * nothing decided after the parse can change how it is rewritten — no helper, login,
+ * external ACL, parent or forwarded-client header — it is rewritten in the same addon call,
+ * into the scratch output, for `rewriteRequestHead` to take if the request is forwarded.
+ */
+export function parseRequestHead(ctx: ProxyContext, buf: Buffer, pos: number, table: Uint32Array, clientIp: string): number {
+  if (ctx.decider !== null || ctx.auth !== null || ctx.externalAcl !== null || ctx.parents !== null || ctx.settings.forwardHeader) {
+    return parseRequest(buf, pos, table);
+  }
+  const { buf: out, start } = ctx.scratch.outForParse(Math.min(buf.length - pos, HEAD_ROOM) + 1024);
+  return readRequest(ctx.plan, buf, pos, table, out, start, ctx.scratch.addressBytes(clientIp), DIRECT);
+}
 
 /** The head to send upstream, or the answer when it cannot be rewritten. */
 export function rewriteRequestHead(ctx: ProxyContext, input: Buffer, table: Uint32Array, clientIp: string, toParent = false): Buffer | LocalAnswer {
+  // Rewritten when it was parsed (parseRequestHead), still in the worker's table and scratch output.
+  const parsed = toParent || table !== ctx.scratch.table ? 0 : table[Slot.REWRITTEN]!;
+  const early = parsed > 0 ? ctx.scratch.takeParsed(parsed) : null;
+  if (early !== null) return early;
   const headLen = table[Slot.HEAD_END]! - table[Slot.METHOD_START]!;
   // A parent proxy is sent the target in absolute-form.
   let bits = toParent ? Rewrite.UPSTREAM_KEEP_ALIVE | Rewrite.ABSOLUTE_FORM : Rewrite.UPSTREAM_KEEP_ALIVE;

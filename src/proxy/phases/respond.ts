@@ -10,7 +10,10 @@ import type { ProxyContext } from '../context';
 import type { Exchange } from '../exchange';
 import { refusal, type LocalAnswer } from './answer';
 
-const { parseResponse, rewriteResponse } = native;
+const { readResponse, rewriteResponse } = native;
+
+/** Room offered for the rewritten head before it is parsed: most heads fit; a larger one is rewritten again. */
+const HEAD_ROOM = 4096;
 
 export type ResponseStep =
   /** The head is not complete yet (kept in `ex.partialHead`). */
@@ -26,7 +29,12 @@ const MORE: ResponseStep = { kind: 'more' };
 
 export function readResponseHead(ctx: ProxyContext, ex: Exchange, buf: Buffer): ResponseStep {
   const table = ctx.scratch.responseTable;
-  const n = parseResponse(buf, 0, table, ex.methodId);
+  // Parsed and rewritten for the client in one addon call; the bits matter only to a final head.
+  const clientKeepAlive = ex.keepAlive && !ex.closeAfter && !ex.body.pending;
+  let bits = clientKeepAlive ? Rewrite.CLIENT_KEEP_ALIVE : 0;
+  if (ex.minor === 0) bits |= Rewrite.CLIENT_HTTP_10;
+  const { buf: out, start } = ctx.scratch.out(Math.min(buf.length, HEAD_ROOM) + 1024);
+  const n = readResponse(ctx.plan, buf, 0, table, ex.methodId, out, start, bits);
   if (n === 0) {
     ex.partialHead = buf;
     return MORE;
@@ -41,7 +49,7 @@ export function readResponseHead(ctx: ProxyContext, ex: Exchange, buf: Buffer): 
   if ((flags & Flag.INTERIM) !== 0) {
     // 100 Continue and friends go to HTTP/1.1 clients (hop-by-hop fields removed).
     if (ex.minor === 0) return { kind: 'interim', head: null, rest: buf.subarray(n) };
-    const head = rewriteResponseHead(ctx, buf, n, table, 0);
+    const head = rewrittenHead(ctx, buf, n, table, bits);
     return head === null ? notRelayed(ex) : { kind: 'interim', head, rest: buf.subarray(n) };
   }
   if ((flags & Flag.TUNNEL) !== 0 && !ex.upgrade) {
@@ -51,10 +59,7 @@ export function readResponseHead(ctx: ProxyContext, ex: Exchange, buf: Buffer): 
   }
   ex.status = table[Slot.STATUS]!;
   if (ctx.access !== null) ex.contentType = new HeadView(buf, table).header(Header.CONTENT_TYPE);
-  const clientKeepAlive = ex.keepAlive && !ex.closeAfter && !ex.body.pending;
-  let bits = clientKeepAlive ? Rewrite.CLIENT_KEEP_ALIVE : 0;
-  if (ex.minor === 0) bits |= Rewrite.CLIENT_HTTP_10;
-  const head = rewriteResponseHead(ctx, buf, n, table, bits);
+  const head = rewrittenHead(ctx, buf, n, table, bits);
   if (head === null) return notRelayed(ex);
   ex.responseKeepAlive = (table[Slot.FLAGS]! & Flag.KEEP_ALIVE) !== 0;
   ex.responded = true;
@@ -65,6 +70,12 @@ export function readResponseHead(ctx: ProxyContext, ex: Exchange, buf: Buffer): 
     ex.responseBody.start(table, true);
   }
   return { kind: 'final', head, rest: buf.subarray(n), tunnel };
+}
+
+/** The head readResponse wrote into the scratch output; else written again with more room, or null when it cannot be. */
+function rewrittenHead(ctx: ProxyContext, buf: Buffer, n: number, table: Uint32Array, bits: number): Buffer | null {
+  const written = table[Slot.REWRITTEN]!;
+  return written > 0 ? ctx.scratch.take(written) : rewriteResponseHead(ctx, buf, n, table, bits);
 }
 
 /** The head `buf[0..n]` (parsed into `table`) rewritten for the client, or null when it cannot be. */

@@ -17,6 +17,30 @@ enum Action {
     Cut(usize),
 }
 
+/// [`crate::parse_request`] and, once the head is complete and valid,
+/// [`rewrite_request`] with `client_ip` and `bits`, in one call: the proxy's
+/// per-request path when nothing decided later can change the rewrite (one
+/// crossing of the Node-API boundary instead of two). Returns what
+/// `parse_request` returns; `table[REWRITTEN]` gets the bytes written to `out`,
+/// or 0 when nothing was (the caller then rewrites the head itself).
+pub fn read_request(
+    plan: &Plan,
+    buf: &[u8],
+    start: usize,
+    table: &mut [u32],
+    out: &mut [u8],
+    client_ip: &[u8],
+    bits: u32,
+) -> i32 {
+    // parse_request zeroes REWRITTEN with the other outputs (or refuses a short table).
+    let consumed = crate::parse_request(buf, start, table);
+    if consumed > 0 {
+        let written = rewrite_request(plan, buf, table, out, client_ip, bits);
+        table[slot::REWRITTEN] = written.max(0) as u32;
+    }
+    consumed
+}
+
 /// Writes the request head to send upstream into `out`. Returns bytes written
 /// or `-code`: `-OUTPUT_TOO_SMALL` when `out` cannot hold it (nothing useful is
 /// in `out` then; retry with a larger one), `-HEADER_VALUE` when `client_ip`

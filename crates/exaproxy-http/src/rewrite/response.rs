@@ -39,6 +39,30 @@ pub fn rewrite_response(
     out.len as i32
 }
 
+/// [`crate::parse_response`] and, once the head is complete and valid,
+/// [`rewrite_response`] with `bits`, in one call (the proxy's per-response path:
+/// one crossing of the Node-API boundary instead of two). Returns what
+/// `parse_response` returns; `table[REWRITTEN]` gets the bytes written to `out`,
+/// or 0 when nothing was (the caller then calls `rewrite_response` itself, with
+/// a larger `out` after `-OUTPUT_TOO_SMALL`, to learn why).
+pub fn read_response(
+    plan: &Plan,
+    buf: &[u8],
+    start: usize,
+    table: &mut [u32],
+    request_method: u32,
+    out: &mut [u8],
+    bits: u32,
+) -> i32 {
+    // parse_response zeroes REWRITTEN with the other outputs (or refuses a short table).
+    let consumed = crate::parse_response(buf, start, table, request_method);
+    if consumed > 0 {
+        let written = rewrite_response(plan, buf, table, out, bits);
+        table[slot::REWRITTEN] = written.max(0) as u32;
+    }
+    consumed
+}
+
 /// Writes the response head; returns the keep-alive decision.
 fn response(
     plan: &Plan,
