@@ -152,11 +152,6 @@ export class RespmodService {
     return { limit: this.settings.maximum, by: 'redirector.maximum' };
   }
 
-  /** Responses using a connection, and waiting for one (the monitor may show them). */
-  counts(): { active: number; idle: number; waiting: number } {
-    return { active: this.open - this.idle.length, idle: this.idle.length, waiting: this.waiting.length };
-  }
-
   private connect(socket: Socket): void {
     this.open++;
     socket.once('close', () => {
