@@ -3,7 +3,8 @@
  * icap-service://…` as RESPMOD, with its Preview. The real c-icap server (Debian, srv_echo:
  * 100 Continue to the preview, then 200 with the response echoed) for large bodies, both
  * framings and a client that does not read; the test ICAP service (fixtures/icap) for 204,
- * a replaced body, ICAP errors and a cut answer, and a service that does not offer RESPMOD.
+ * a replaced body, ICAP errors and a cut answer, a service that does not offer RESPMOD, and
+ * the bound on RESPMOD connections (Max-Connections, redirector.maximum, the wait for one).
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -364,6 +365,29 @@ describe('RESPMOD connections are bounded: the service\'s Max-Connections, redir
       assert.equal(service.requests().filter((q) => q.http.includes('/waits-')).length, 0, 'neither reached the service');
     } finally {
       await Promise.all([deny.stop(), allow.stop()]);
+      await service.stop();
+    }
+  });
+
+  test('a client that goes away while its response waits leaves the queue: the next response gets the connection', async () => {
+    const service = await startTestIcapService(['--methods=RESPMOD', '--max-connections=1', '--preview=4096']);
+    const proxy = await startExaproxy(respmodArgs(`icap-service://127.0.0.1:${service.port}/avscan`));
+    try {
+      await until(() => /offers RESPMOD only/.test(proxy.stdout() + proxy.stderr()), 'the OPTIONS answer', () => proxy.stdout() + proxy.stderr());
+      const before = service.connected();
+      const held = fetch(proxy, '/trickle-held');
+      await until(() => service.connected() === before + 1, 'the held response connected to the service');
+      const leaving = await rawConnect(proxy.port);
+      leaving.write(`GET http://127.0.0.1:${origin.port}/leaves/length/1000 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+      await until(() => origin.requests.some((q) => q.url.startsWith('/leaves/')), 'the origin to answer the client that leaves');
+      await new Promise((resolve) => setTimeout(resolve, 300)); // its response reaches exaproxy and waits
+      leaving.resetAndDestroy(); // a reset: gone, not a half-close that still waits for its answer
+      const next = fetch(proxy, '/after-leaving/length/1000');
+      assertOriginal(await held, 1000);
+      assertOriginal(await next, 1000);
+      assert.equal(service.requests().filter((q) => q.http.includes('/leaves/')).length, 0, 'the response whose client left never reached the service');
+    } finally {
+      await proxy.stop();
       await service.stop();
     }
   });

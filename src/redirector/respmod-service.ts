@@ -195,7 +195,8 @@ export class RespmodService {
   /** A connection whose message and answer are complete: kept for the next response. */
   release(socket: Socket): void {
     // A response waiting for room gets it when this one closes (a socket cannot change hands).
-    if (this.closed || this.waiting.length > 0 || socket.destroyed || socket.readableEnded) {
+    // Above a Max-Connections lowered since (new OPTIONS), it closes too.
+    if (this.closed || this.waiting.length > 0 || this.open > this.bound().limit || socket.destroyed || socket.readableEnded) {
       socket.destroy();
       return;
     }
