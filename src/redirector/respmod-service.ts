@@ -148,7 +148,8 @@ export class RespmodService {
   /** Connections open at most, and what says so. */
   bound(): { limit: number; by: string } {
     const max = this.offered()?.maxConnections ?? null;
-    if (max !== null && max < this.settings.maximum) return { limit: max, by: 'its OPTIONS Max-Connections' };
+    // Max-Connections: 0 is ignored, as the REQMOD pool does (icap-service.ts applyBounds).
+    if (max !== null && max > 0 && max < this.settings.maximum) return { limit: max, by: 'its OPTIONS Max-Connections' };
     return { limit: this.settings.maximum, by: 'redirector.maximum' };
   }
 
@@ -180,7 +181,8 @@ export class RespmodService {
   private gaveUp(entry: Waiting): void {
     this.leave(entry);
     const { limit, by } = this.bound();
-    entry.socket.destroy(new RespmodWaitedTooLong(`had no connection free within ${this.settings.timeoutMs} ms (at most ${limit} open: ${by})`));
+    // Its response hears it ('error' on the stage's listener); without one it must not throw.
+    entry.socket.on('error', () => undefined).destroy(new RespmodWaitedTooLong(`had no connection free within ${this.settings.timeoutMs} ms (at most ${limit} open: ${by})`));
   }
 
   /** A new connection sent `head`, the preview's `data` as chunks and its `end` when it was sent. */
