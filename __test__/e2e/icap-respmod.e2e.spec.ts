@@ -3,7 +3,8 @@
  * icap-service://…` as RESPMOD, with its Preview. The real c-icap server (Debian, srv_echo:
  * 100 Continue to the preview, then 200 with the response echoed) for large bodies, both
  * framings and a client that does not read; the test ICAP service (fixtures/icap) for 204,
- * a replaced body, ICAP errors and a cut answer, and a service that does not offer RESPMOD.
+ * a replaced body, ICAP errors and a cut answer, a service that does not offer RESPMOD, and
+ * the bound on RESPMOD connections (Max-Connections, redirector.maximum, the wait for one).
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -17,6 +18,7 @@ import { runCli } from '../helpers/run-cli';
 const BIG = randomBytes(48 << 20);
 const TEN_MB = 10 << 20;
 const MEDIUM = randomBytes(200 * 1024);
+const TRICKLE_MS = 2500;
 const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 let origin: Origin;
@@ -24,6 +26,13 @@ let origin: Origin;
 /** `/length/N…`: N bytes of BIG with a Content-Length; `/chunked/N…`: the same, chunked. */
 before(async () => {
   origin = await startOrigin((req, res) => {
+    if (req.url?.startsWith('/trickle')) {
+      // 1000 bytes: 100 at once, the rest TRICKLE_MS later (a RESPMOD preview left open that long).
+      res.setHeader('content-length', 1000);
+      res.write(MEDIUM.subarray(0, 100));
+      setTimeout(() => res.end(MEDIUM.subarray(100, 1000)), TRICKLE_MS);
+      return true;
+    }
     const m = /^\/[a-z0-9-]*\/?(length|chunked)\/(\d+)/.exec(req.url ?? '');
     if (m === null) return false;
     const body = (Number(m[2]) <= MEDIUM.length ? MEDIUM : BIG).subarray(0, Number(m[2]));
@@ -296,6 +305,92 @@ test('a service offering RESPMOD alone (a virus scanner): requests are not sent 
     await proxy.stop();
     await service.stop();
   }
+});
+
+describe('RESPMOD connections are bounded: the service\'s Max-Connections, redirector.maximum', () => {
+  /** Three responses at once through `proxy`: all arrive whole, over one ICAP connection at a time. */
+  async function threeAtOnce(proxy: RunningExaproxy, service: TestIcapService, tag: string): Promise<void> {
+    const paths = [1, 2, 3].map((n) => `/${tag}-${n}/${n === 2 ? 'chunked' : 'length'}/${n * 3000}`);
+    const fetched = await Promise.all(paths.map((path) => fetch(proxy, path)));
+    fetched.forEach((r, n) => assertOriginal(r, (n + 1) * 3000));
+    assert.equal(service.requests().filter((q) => q.method === 'RESPMOD' && q.http.includes(`/${tag}-`)).length, 3, 'each response went to the service');
+    assert.equal(service.peak(), 1, 'never more than one ICAP connection open at once');
+  }
+
+  test('Max-Connections: 1 and a slow service: three responses at once wait their turn and all arrive complete', async () => {
+    const service = await startTestIcapService(['--methods=RESPMOD', '--max-connections=1', '--delay=300']);
+    const proxy = await startExaproxy(respmodArgs(`icap-service://127.0.0.1:${service.port}/avscan`));
+    try {
+      await until(() => /offers RESPMOD only/.test(proxy.stdout() + proxy.stderr()), 'the OPTIONS answer', () => proxy.stdout() + proxy.stderr());
+      await threeAtOnce(proxy, service, 'max-connections');
+    } finally {
+      await proxy.stop();
+      await service.stop();
+    }
+  });
+
+  test('redirector.maximum bounds them when the service gives no Max-Connections', async () => {
+    const service = await startTestIcapService(['--methods=RESPMOD', '--delay=300']);
+    const proxy = await startExaproxy(respmodArgs(`icap-service://127.0.0.1:${service.port}/avscan`, ['--redirector.maximum=1']));
+    try {
+      await until(() => /offers RESPMOD only/.test(proxy.stdout() + proxy.stderr()), 'the OPTIONS answer', () => proxy.stdout() + proxy.stderr());
+      await threeAtOnce(proxy, service, 'maximum');
+    } finally {
+      await proxy.stop();
+      await service.stop();
+    }
+  });
+
+  test('a response waiting longer than redirector.timeout for the one connection gets redirector.failure (deny: 503, allow: the original)', async () => {
+    const service = await startTestIcapService(['--methods=RESPMOD', '--max-connections=1', '--preview=4096']);
+    const uri = `icap-service://127.0.0.1:${service.port}/avscan`;
+    const [deny, allow] = await Promise.all([
+      startExaproxy(respmodArgs(uri, ['--redirector.timeout=1'])),
+      startExaproxy(respmodArgs(uri, ['--redirector.timeout=1', '--redirector.failure=allow'])),
+    ]);
+    const output = (proxy: RunningExaproxy) => proxy.stdout() + proxy.stderr();
+    try {
+      for (const proxy of [deny, allow]) await until(() => /offers RESPMOD only/.test(output(proxy)), 'the OPTIONS answer', () => output(proxy));
+      // Each proxy's one connection is held by a response whose preview the origin leaves open for TRICKLE_MS.
+      const before = service.connected();
+      const held = [deny, allow].map((proxy, n) => fetch(proxy, `/trickle-${n}`));
+      await until(() => service.connected() === before + 2, 'both held responses connected to the service');
+      const [denied, allowed] = await Promise.all([fetch(deny, '/waits-deny/length/1000'), fetch(allow, '/waits-allow/length/1000')]);
+      assert.equal(denied.status, 503, 'failure = deny: the error page');
+      assertOriginal(allowed, 1000);
+      for (const r of await Promise.all(held)) assertOriginal(r, 1000);
+      const waited = /\/waits-\S+ [A-Z]+\/RESPMOD failed: had no connection free within 1000 ms \(at most 1 open: its OPTIONS Max-Connections\)/;
+      await until(() => waited.test(output(deny)) && waited.test(output(allow)), 'the access lines of the responses that waited', () => output(deny) + output(allow));
+      assert.match(output(deny), /the ICAP service \S+ had no connection free within 1000 ms \(at most 1 open: its OPTIONS Max-Connections\); check that it runs/, 'the WARNING');
+      assert.equal(service.requests().filter((q) => q.http.includes('/waits-')).length, 0, 'neither reached the service');
+    } finally {
+      await Promise.all([deny.stop(), allow.stop()]);
+      await service.stop();
+    }
+  });
+
+  test('a client that goes away while its response waits leaves the queue: the next response gets the connection', async () => {
+    const service = await startTestIcapService(['--methods=RESPMOD', '--max-connections=1', '--preview=4096']);
+    const proxy = await startExaproxy(respmodArgs(`icap-service://127.0.0.1:${service.port}/avscan`));
+    try {
+      await until(() => /offers RESPMOD only/.test(proxy.stdout() + proxy.stderr()), 'the OPTIONS answer', () => proxy.stdout() + proxy.stderr());
+      const before = service.connected();
+      const held = fetch(proxy, '/trickle-held');
+      await until(() => service.connected() === before + 1, 'the held response connected to the service');
+      const leaving = await rawConnect(proxy.port);
+      leaving.write(`GET http://127.0.0.1:${origin.port}/leaves/length/1000 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+      await until(() => origin.requests.some((q) => q.url.startsWith('/leaves/')), 'the origin to answer the client that leaves');
+      await new Promise((resolve) => setTimeout(resolve, 300)); // its response reaches exaproxy and waits
+      leaving.resetAndDestroy(); // a reset: gone, not a half-close that still waits for its answer
+      const next = fetch(proxy, '/after-leaving/length/1000');
+      assertOriginal(await held, 1000);
+      assertOriginal(await next, 1000);
+      assert.equal(service.requests().filter((q) => q.http.includes('/leaves/')).length, 0, 'the response whose client left never reached the service');
+    } finally {
+      await proxy.stop();
+      await service.stop();
+    }
+  });
 });
 
 test('redirector.respmod without an icap-service protocol, or a bad respmod value, stops the start with one line', async () => {

@@ -104,8 +104,12 @@ export interface TestIcapService {
   port: number;
   /** The ICAP request heads it read, in order. */
   requests(): Array<{ method: string; uri: string; headers: Record<string, string>; http: string; open: number }>;
-  /** Connections open at its last event (a request read, or a connection closed by exaproxy). */
+  /** Connections open at its last event (a connection made or closed by exaproxy, a request read). */
   open(): number;
+  /** The most connections open at once that carried a RESPMOD. */
+  peak(): number;
+  /** Connections exaproxy made so far. */
+  connected(): number;
   /** Connections exaproxy closed so far. */
   closed(): number;
   stop(): Promise<void>;
@@ -122,8 +126,10 @@ export async function startTestIcapService(flags: string[] = []): Promise<TestIc
   const lines = () => out.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
   return {
     port,
-    requests: () => lines().filter((line) => line.method !== '-closed-'),
+    requests: () => lines().filter((line) => line.method !== '-closed-' && line.method !== '-connected-'),
     open: () => lines().at(-1)?.open ?? 0,
+    peak: () => lines().reduce((most, line) => Math.max(most, line.peak ?? 0), 0),
+    connected: () => lines().filter((line) => line.method === '-connected-').length,
     closed: () => lines().filter((line) => line.method === '-closed-').length,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;

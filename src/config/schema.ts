@@ -84,7 +84,7 @@ export const SCHEMA = {
     enable: bool({ default: 'false', help: 'hand each request to helper programs that allow, deny or rewrite it' }),
     program: command({ default: 'etc/exaproxy/redirector/url-allow', help: 'the helper command with its arguments (shell-like quoting)' }),
     minimum: int({ default: '5', min: 0, max: 10_000, help: 'helpers kept running' }),
-    maximum: int({ default: '25', min: 1, max: 10_000, help: 'most helpers running at once' }),
+    maximum: int({ default: '25', min: 1, max: 10_000, help: 'most helpers running at once (with redirector.respmod, also the most RESPMOD connections open: fewer when the service says Max-Connections)' }),
     protocol: redirectorProtocol({ default: 'url', help: 'helper protocol: url (ExaProxy), squid (url_rewrite_program), icap://NAME (ExaProxy ICAP-like, over stdin/stdout), or icap-service://HOST[:PORT]/SERVICE: REQMOD to an ICAP server over TCP (port 1344 by default), no program; minimum/maximum then count connections' }),
     timeout: seconds({ default: '5', min: 0, max: DAY, zero: 'wait for ever', help: 'seconds a helper may take to answer before redirector.failure applies' }),
     queue: int({ default: '1000', min: 0, max: MANY, zero: 'unbounded', help: 'requests waiting for a free helper before redirector.failure applies' }),

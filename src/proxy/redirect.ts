@@ -43,6 +43,6 @@ export function startRespmodService(config: Config, redirector: Redirector | nul
     overLimit: r.respmodOverLimit,
     failure: r.failure,
     timeoutMs: (r.timeout === 0 ? 86_400 : r.timeout) * 1000,
-    maxIdle: r.maximum,
+    maximum: r.maximum,
   }, log);
 }

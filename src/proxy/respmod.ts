@@ -17,6 +17,7 @@ import { Outcome } from '../log/outcome';
 import { ChunkedDecoder } from '../redirector/chunked-decoder';
 import { ProtocolError } from '../redirector/dialect';
 import { IcapAnswerReader, type IcapAnswerHead } from '../redirector/icap-answer-reader';
+import { RespmodWaitedTooLong } from '../redirector/respmod-service';
 import { Framing } from './body-framer';
 import type { Exchange } from './exchange';
 import { adaptedHead, overLimitPage, requestHeadFor, type ClientFraming, type RespmodClient } from './respmod-head';
@@ -362,7 +363,7 @@ export class RespmodStage {
 
   private readonly onData = (chunk: Buffer): void => this.fromService(chunk);
   private readonly onDrain = (): void => this.serviceDrained();
-  private readonly onError = (error: NodeJS.ErrnoException): void => this.lost(error.code ?? error.message);
+  private readonly onError = (error: NodeJS.ErrnoException): void => error instanceof RespmodWaitedTooLong ? this.fail(error.message) : this.lost(error.code ?? error.message);
   private readonly onClose = (): void => this.lost('closed by the service');
 
   private listen(how: 'on' | 'off'): void {

@@ -2,11 +2,14 @@
  * RESPMOD to the ICAP service of `redirector.protocol = icap-service://…` (`redirector.respmod`):
  * whether responses go to it now, how they are sent, and its connections. The REQMOD pool
  * cannot carry RESPMOD — its helpers take one request line and give one answer, a RESPMOD
- * streams a body both ways — so RESPMOD has persistent connections of its own, at most
- * `redirector.maximum` of them kept idle. Each is used by one response at a time and kept
- * only when its message went out whole and its answer was read whole (src/proxy/respmod.ts).
+ * streams a body both ways — so RESPMOD has persistent connections of its own. Each is used by
+ * one response at a time and kept only when its message went out whole and its answer was read
+ * whole (src/proxy/respmod.ts). At most `redirector.maximum` are open, active and idle together
+ * (fewer when the service's OPTIONS say Max-Connections, RFC 3507 §4.10.2); a response that finds
+ * none free waits, first come first served, on a socket not yet connecting whose writes are held
+ * (corked) — for the stage it is a connection being made — at most `redirector.timeout`.
  */
-import { connect, type Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { Log } from '../log/log';
 import { extensionListed, type ServiceOptions } from './icap-options';
 import type { IcapServiceUri } from './icap-uri';
@@ -26,8 +29,17 @@ export interface RespmodSettings {
   failure: 'allow' | 'deny';
   /** Longest wait for the service to move (ms). */
   timeoutMs: number;
-  /** Idle connections kept. */
-  maxIdle: number;
+  /** `redirector.maximum`: connections open at most, active and idle. */
+  maximum: number;
+}
+
+/** Given to a waiting response's socket when no connection came free in time: a failure to report as is. */
+export class RespmodWaitedTooLong extends Error {}
+
+/** A response waiting for a connection: its socket, not yet connecting, and when it gives up. */
+interface Waiting {
+  socket: Socket;
+  timer: NodeJS.Timeout;
 }
 
 /** What one response needs to be sent to the service now. */
@@ -38,6 +50,9 @@ export interface RespmodPlan {
 
 export class RespmodService {
   private readonly idle: Socket[] = [];
+  /** Connections open or opening, active and idle. */
+  private open = 0;
+  private readonly waiting: Waiting[] = [];
   /** The listener that drops an idle connection, removed when it is used again. */
   private readonly dropOf = new WeakMap<Socket, () => void>();
   /** The Methods the last warning was about, so it is said once per change. */
@@ -112,9 +127,62 @@ export class RespmodService {
     return { socket: this.acquireNew(), reused: false };
   }
 
-  /** A new connection, whatever is idle. */
+  /** A new connection, whatever is idle; one that waits for room when all are open (see the top). */
   acquireNew(): Socket {
-    return connect({ host: this.service.host, port: this.service.port, noDelay: true });
+    const socket = new Socket();
+    socket.setNoDelay(true);
+    if (this.waiting.length === 0 && this.open < this.bound().limit) {
+      this.connect(socket);
+      return socket;
+    }
+    socket.cork();
+    const entry: Waiting = { socket, timer: setTimeout(() => this.gaveUp(entry), this.settings.timeoutMs) };
+    entry.timer.unref();
+    socket.once('close', () => this.leave(entry)); // destroyed while waiting (the client went away)
+    this.waiting.push(entry);
+    // An idle connection only holds room: closed, it lets the first waiting one connect.
+    this.idle.shift()?.destroy();
+    return socket;
+  }
+
+  /** Connections open at most, and what says so. */
+  bound(): { limit: number; by: string } {
+    const max = this.offered()?.maxConnections ?? null;
+    // Max-Connections: 0 is ignored, as the REQMOD pool does (icap-service.ts applyBounds).
+    if (max !== null && max > 0 && max < this.settings.maximum) return { limit: max, by: 'its OPTIONS Max-Connections' };
+    return { limit: this.settings.maximum, by: 'redirector.maximum' };
+  }
+
+  private connect(socket: Socket): void {
+    this.open++;
+    socket.once('close', () => {
+      this.open--;
+      this.next();
+    });
+    socket.connect({ host: this.service.host, port: this.service.port });
+  }
+
+  /** Room was made: the waiting responses connect in the order they came. */
+  private next(): void {
+    while (this.waiting.length > 0 && this.open < this.bound().limit) {
+      const { socket, timer } = this.waiting.shift()!;
+      clearTimeout(timer);
+      this.connect(socket);
+      socket.uncork();
+    }
+  }
+
+  private leave(entry: Waiting): void {
+    clearTimeout(entry.timer);
+    const at = this.waiting.indexOf(entry);
+    if (at !== -1) this.waiting.splice(at, 1);
+  }
+
+  private gaveUp(entry: Waiting): void {
+    this.leave(entry);
+    const { limit, by } = this.bound();
+    // Its response hears it ('error' on the stage's listener); without one it must not throw.
+    entry.socket.on('error', () => undefined).destroy(new RespmodWaitedTooLong(`had no connection free within ${this.settings.timeoutMs} ms (at most ${limit} open: ${by})`));
   }
 
   /** A new connection sent `head`, the preview's `data` as chunks and its `end` when it was sent. */
@@ -128,7 +196,9 @@ export class RespmodService {
 
   /** A connection whose message and answer are complete: kept for the next response. */
   release(socket: Socket): void {
-    if (this.closed || this.idle.length >= this.settings.maxIdle || socket.destroyed || socket.readableEnded) {
+    // A response waiting for room gets it when this one closes (a socket cannot change hands).
+    // Above a Max-Connections lowered since (new OPTIONS), it closes too.
+    if (this.closed || this.waiting.length > 0 || this.open > this.bound().limit || socket.destroyed || socket.readableEnded) {
       socket.destroy();
       return;
     }
@@ -153,5 +223,6 @@ export class RespmodService {
   close(): void {
     this.closed = true;
     for (const socket of this.idle.splice(0)) socket.destroy();
+    for (const { socket } of this.waiting.splice(0)) socket.destroy();
   }
 }
