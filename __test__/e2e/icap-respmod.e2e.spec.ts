@@ -219,6 +219,22 @@ describe('the test ICAP service: 204, a replaced body, errors, limits', () => {
     await until(() => /\/virus\/length\S* LOCAL\/RESPMOD ICAP\/1\.0 200/.test(deny.stderr()), 'the access line saying RESPMOD replaced it', () => deny.stderr());
   });
 
+  test('the access log names the adapted response\'s Content-Type, not the original\'s', async () => {
+    const asked = service.requests().filter((q) => q.method === 'OPTIONS').length;
+    const squid = await startExaproxy(respmodArgs(`icap-service://127.0.0.1:${service.port}/filter`, ['--usage.format=squid']));
+    try {
+      await until(() => service.requests().filter((q) => q.method === 'OPTIONS').length > asked, 'OPTIONS from the proxy');
+      assert.equal((await fetch(squid, '/virus-type/length/5000')).status, 403);
+      assertOriginal(await fetch(squid, '/kept-type/length/100'), 100);
+      const line = (path: string): string => squid.stderr().split('\n').find((l) => l.includes(path)) ?? '';
+      await until(() => line('/virus-type/') !== '' && line('/kept-type/') !== '', 'both access lines', () => squid.stderr());
+      assert.match(line('/virus-type/'), / text\/plain$/);
+      assert.match(line('/kept-type/'), / application\/octet-stream$/);
+    } finally {
+      await squid.stop();
+    }
+  });
+
   test('ICAP 500 or a connection closed before answering: redirector.failure (deny: 503, allow: the original)', async () => {
     for (const what of ['icap-500', 'icap-close']) {
       const denied = await fetch(deny, `/${what}/length/1000`);

@@ -6,7 +6,8 @@
  * the service's Content-Length when it gave one (checked against the body at its end),
  * else chunked for HTTP/1.1 clients and the connection's close for HTTP/1.0 ones.
  */
-import { Flag, Slot } from '../native/abi.generated';
+import { Flag, Header, Slot } from '../native/abi.generated';
+import { HeadView } from '../native/head-view';
 import { native } from '../native/addon';
 import { encapsulable } from '../redirector/icap-service-dialect';
 import { Outcome } from '../log/outcome';
@@ -40,6 +41,8 @@ export interface AdaptedHead {
   framing: ClientFraming;
   /** The client connection stays open after the response. */
   keepAlive: boolean;
+  /** The adapted response's Content-Type, for the access log (read only when there is one). */
+  contentType: string | undefined;
 }
 
 /** The request head shown to the service: the one sent upstream, without the proxy's login. */
@@ -59,6 +62,7 @@ export function adaptedHead(ctx: ProxyContext, ex: Exchange, section: Buffer, ha
   const flags = table[Slot.FLAGS]!;
   if ((flags & (Flag.INTERIM | Flag.TUNNEL)) !== 0) return 'sent a res-hdr with an interim or protocol-switching status';
   const status = table[Slot.STATUS]!;
+  const contentType = ctx.access !== null ? new HeadView(section, table).header(Header.CONTENT_TYPE) : undefined;
   const text = section.toString('latin1');
   const lines = text.slice(0, text.length - 4).split('\r\n');
   const named = new Set(HOP_BY_HOP);
@@ -76,5 +80,5 @@ export function adaptedHead(ctx: ProxyContext, ex: Exchange, section: Buffer, ha
   if (framing.kind === 'chunked') kept.push('Transfer-Encoding: chunked');
   kept.push(`Connection: ${keepAlive ? 'keep-alive' : 'close'}`);
   const statusLine = lines[0]!.replace(/^HTTP\/1\.[01]/, `HTTP/1.${ex.minor === 0 ? 0 : 1}`);
-  return { head: Buffer.from(`${statusLine}\r\n${kept.join('\r\n')}\r\n\r\n`, 'latin1'), status, framing, keepAlive };
+  return { head: Buffer.from(`${statusLine}\r\n${kept.join('\r\n')}\r\n\r\n`, 'latin1'), status, framing, keepAlive, contentType };
 }

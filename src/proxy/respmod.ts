@@ -236,7 +236,7 @@ export class RespmodStage {
     this.original = null;
     this.later = [];
     this.framing = adapted.framing;
-    Object.assign(this.ex, { status: adapted.status, responseKeepAlive: adapted.keepAlive, outcome: Outcome.Response, detail: `RESPMOD ${h.statusLine}`, responded: true });
+    Object.assign(this.ex, { status: adapted.status, contentType: adapted.contentType, responseKeepAlive: adapted.keepAlive, outcome: Outcome.Response, detail: `RESPMOD ${h.statusLine}`, responded: true });
     if (!this.client.writeClient(adapted.head)) this.pauseService();
   }
 
