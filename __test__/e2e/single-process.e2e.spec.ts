@@ -185,6 +185,10 @@ test('SIGHUP applies a changed option with no refused connection; a bad configur
     assert.deepEqual(failed, [], `every request of ${results.length} answered 200`);
     assert.match(await via(), /After/, 'the new identifier is in the Via header');
     assert.deepEqual(childrenOf(proxy.child.pid!), [], 'still one process');
+    // The log names each data path by its generation: there is no worker process to name.
+    assert.match(proxy.stdout(), /data path \(generation 2\) ready/);
+    await until(() => proxy.stdout().includes('data path (generation 1) exited'), 'the old data path gone', () => proxy.stdout());
+    assert.doesNotMatch(proxy.stdout(), /worker \d+/, 'no line names a worker');
 
     // A value the option refuses: the reload is refused, the running data path serves on.
     writeFileSync(conf, '[daemon]\nidentifier = Two Words\n');

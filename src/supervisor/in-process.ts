@@ -27,7 +27,7 @@ export class InProcessMember extends EventEmitter implements MemberProcess {
   constructor(
     start: () => Promise<WorkerHandle>,
     private readonly log: Log,
-    private readonly name: string,
+    readonly name: string,
     reportMs: number,
   ) {
     super();

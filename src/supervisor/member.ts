@@ -14,6 +14,8 @@ import type { PrimaryMessage } from './messages';
  */
 export interface MemberProcess extends EventEmitter {
   readonly pid: number;
+  /** how log lines name it: "worker 1234", or the data path in the primary's process */
+  readonly name: string;
   send(m: PrimaryMessage): void;
   isConnected(): boolean;
   /** ends it at once (SIGKILL for a forked worker) */
@@ -25,9 +27,11 @@ export interface MemberProcess extends EventEmitter {
 /** A worker forked by node:cluster, as a MemberProcess. */
 export class ForkedWorker extends EventEmitter implements MemberProcess {
   readonly pid: number;
+  readonly name: string;
   constructor(private readonly worker: Worker) {
     super();
     this.pid = worker.process.pid ?? 0;
+    this.name = `worker ${this.pid}`;
     worker.on('message', (m: unknown) => this.emit('message', m));
     worker.on('exit', (code: number | null, signal: string | null) => this.emit('exit', code, signal));
     worker.on('error', (err: Error) => this.emit('error', err));

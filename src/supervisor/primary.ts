@@ -95,7 +95,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
       if (isWorkerMessage(m)) onMessage(member, m);
     });
     worker.on('exit', (code: number | null, signal: string | null) => onExit(id, member, code, signal));
-    worker.on('error', (err: Error) => log.warn(`worker ${worker.pid}: IPC error: ${err.message}`));
+    worker.on('error', (err: Error) => log.warn(`${worker.name}: IPC error: ${err.message}`));
     return member;
   }
 
@@ -104,7 +104,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
       case 'ready':
         member.ready = true;
         member.addresses = m.addresses;
-        log.info(`worker ${m.pid} ready (generation ${member.generation})`);
+        // The data path in this process names its generation already.
+        log.info(single !== undefined ? `${member.worker.name} ready` : `${member.worker.name} ready (generation ${member.generation})`);
         // Bring it in line with what the signals and control actions changed since start.
         if (!state.listening) member.worker.send({ exaproxy: 'listen', on: false } satisfies PrimaryMessage);
         if (state.debug) member.worker.send({ exaproxy: 'debug', on: true } satisfies PrimaryMessage);
@@ -130,9 +131,9 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
     clearTimeout(member.killTimer);
     members.delete(id);
     if (member.last !== undefined) gone = Stats.merge([gone, retired(member.last)]);
-    const pid = member.worker.pid;
+    const name = member.worker.name;
     if (member.leaving || stopping !== undefined) {
-      log.info(`worker ${pid} exited (${signal ?? `code ${code}`})`);
+      log.info(`${name} exited (${signal ?? `code ${code}`})`);
     } else if (!member.ready) {
       // Died while starting: the next one would too, so never start it again in a loop. The
       // first start and a reload report it themselves (waitReady); a replacement stops us.
@@ -147,7 +148,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
       crashes++;
       const quick = Date.now() - member.startedAt < 5000;
       const delay = quick ? Math.min(30_000, 100 * 2 ** Math.min(crashes, 9)) : 100;
-      log.error(`worker ${pid} died (${signal ?? `code ${code}`}); starting a replacement in ${delay} ms`);
+      log.error(`${name} died (${signal ?? `code ${code}`}); starting a replacement in ${delay} ms`);
       if (!quick) crashes = 0;
       // Not unref'd: with no monitor, this timer is all that keeps the primary alive until the
       // replacement is forked (it exited with 0 when its only worker died).
@@ -166,7 +167,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<Supervisor> {
     // The worker enforces its own drain limit; this is the backstop for a stuck one.
     if (timeoutMs > 0) {
       member.killTimer = setTimeout(() => {
-        log.warn(`worker ${member.worker.pid} did not stop within ${timeoutMs} ms; killing it`);
+        log.warn(`${member.worker.name} did not stop within ${timeoutMs} ms; killing it`);
         member.worker.kill();
       }, timeoutMs + 2000);
       member.killTimer.unref();
