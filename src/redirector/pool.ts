@@ -21,7 +21,7 @@ import { interpretReply, type Dialect, type RawReply } from './dialect';
 import type { Helper, HelperOpener } from './helper';
 import { processTransport } from './helper-process';
 import { checkOptions, checkPoolSize, POOL_INTERNALS } from './options';
-import { batchTarget, leastLoaded, stillFree, takesAhead } from './pick-helper';
+import { batchTarget, leastLoaded, loopIdleMs, stillFree, takesAhead } from './pick-helper';
 import type { FailureKind, RespawnSubject } from './respawn-policy';
 import { HelperRoster } from './roster';
 import { Throttle, guarded } from './throttle';
@@ -225,7 +225,7 @@ export class RedirectorPool extends EventEmitter {
   private send(helper: Helper<Attempt>, pending: Pending): void {
     const now = clock();
     const seq = helper.nextSequence();
-    const attempt: Attempt = { pending, helper, seq, deadline: now + this.timeoutMs };
+    const attempt: Attempt = { pending, helper, seq, deadline: now + this.timeoutMs, idle: loopIdleMs() };
     helper.slots.set(seq, attempt);
     helper.lastActive = now;
     this.inFlight.add(attempt);
@@ -255,6 +255,8 @@ export class RedirectorPool extends EventEmitter {
   // ---- helper replies ----------------------------------------------------------------
 
   private onReplies(helper: Helper<Attempt>, replies: RawReply[]): void {
+    const now = clock();
+    const idle = loopIdleMs();
     for (const reply of replies) {
       if (helper.state === 'dead') return;
       const attempt = this.attemptFor(helper, reply);
@@ -262,10 +264,11 @@ export class RedirectorPool extends EventEmitter {
       helper.slots.delete(attempt.seq);
       this.inFlight.delete(attempt);
       helper.answered++;
-      const now = clock();
-      // Time per answer: queueing behind pipelined requests included, the quiet period not.
-      const sent = Math.max(attempt.deadline - this.timeoutMs, helper.quietUntil);
-      helper.serviceMs += (now - sent - helper.serviceMs) / 8;
+      // Time per answer, queueing behind pipelined requests included: what the proxy waited
+      // idle for it (see loopIdleMs); an answer to a request held by the quiet period, from its end.
+      const sent = attempt.deadline - this.timeoutMs;
+      const waited = sent >= helper.quietUntil ? idle - attempt.idle : now - helper.quietUntil;
+      helper.serviceMs += (waited - helper.serviceMs) / 8;
       helper.lastActive = now;
       this.roster.respawn.answered();
       this.apply(attempt.pending, reply, helper);
