@@ -4,19 +4,32 @@
 Each request line is `[channel-ID ]URL client-ip/- - METHOD myip=IP myport=PORT`; the
 reply `[channel-ID ]ERR` means "no change" (`OK` would mean the same). The channel-ID is
 present only when the proxy runs this helper with concurrency > 0: echo it back.
+
+The proxy may write several requests at once (concurrency, or pipelining without it): all
+those already waiting are read together and answered in one write.
 """
-import sys
+import os
 
 
 def main():
+    rest = b''
     while True:
-        line = sys.stdin.readline()
-        if not line:
+        data = os.read(0, 65536)  # whatever is waiting, one request or many
+        if not data:
             return
-        first = line.split(' ', 1)[0]
-        channel = first + ' ' if first.isdigit() else ''
-        sys.stdout.write(channel + 'ERR\n')
-        sys.stdout.flush()
+        lines = (rest + data).split(b'\n')
+        rest = lines.pop()  # a line cut in two is answered when its end arrives
+        write_all(b''.join(reply(line) for line in lines))
+
+
+def reply(line):
+    first = line.split(b' ', 1)[0]
+    return first + b' ERR\n' if first.isdigit() else b'ERR\n'
+
+
+def write_all(data):
+    while data:
+        data = data[os.write(1, data):]
 
 
 if __name__ == '__main__':

@@ -41,7 +41,7 @@ export interface DataPathStats {
 export type AccessRecord = AccessEntry;
 
 /** The helper pool as the data path uses it (see src/redirector). */
-export type Decider = Pick<RedirectorPool, 'decide'>;
+export type Decider = Pick<RedirectorPool, 'decide' | 'ask'>;
 
 export type { Decision } from '../redirector';
 

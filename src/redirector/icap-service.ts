@@ -65,15 +65,20 @@ export class IcapService {
   }
 
   decide(req: RedirectorRequest): Promise<DecideResult> {
+    return new Promise((resolve) => this.ask(req, resolve));
+  }
+
+  /** decide() with a callback (RedirectorPool.ask): called at once when the service need not be asked. */
+  ask(req: RedirectorRequest, done: (result: DecideResult) => void): void {
     const offered = this.current;
     if (offered !== null) {
       if (!offered.methods.includes('REQMOD')) {
-        if (this.respmodOnly(offered)) return Promise.resolve({ decision: { kind: 'permit' }, verdict: '-', cached: false });
-        return Promise.resolve(this.pool.answerByPolicy(`the ICAP service ${this.service.uri} does not offer REQMOD (OPTIONS Methods: ${offered.methods.join(', ')})`));
+        if (this.respmodOnly(offered)) return done({ decision: { kind: 'permit' }, verdict: '-', cached: false });
+        return done(this.pool.answerByPolicy(`the ICAP service ${this.service.uri} does not offer REQMOD (OPTIONS Methods: ${offered.methods.join(', ')})`));
       }
-      if (extensionListed(offered.transferIgnore, req.path)) return Promise.resolve({ decision: { kind: 'permit' }, verdict: '-', cached: false });
+      if (extensionListed(offered.transferIgnore, req.path)) return done({ decision: { kind: 'permit' }, verdict: '-', cached: false });
     }
-    return this.pool.decide(req);
+    this.pool.ask(req, done);
   }
 
   stats(): PoolStats {

@@ -13,4 +13,4 @@ export type {
 } from './types';
 
 /** What the proxy and the supervisor use of a redirector, whichever kind it is. */
-export type Redirector = Pick<RedirectorPool, 'decide' | 'stats' | 'resize' | 'close'>;
+export type Redirector = Pick<RedirectorPool, 'decide' | 'ask' | 'stats' | 'resize' | 'close'>;

@@ -2,7 +2,17 @@
  * Checks pool options once, at construction and resize, so the hot path can trust them.
  * Each error is one line naming the option, the value and what is accepted.
  */
-import type { RedirectorOptions } from './types';
+import type { PoolInternals, RedirectorOptions } from './types';
+
+/** The pool's tuning when the caller (a test) does not set it. */
+export const POOL_INTERNALS: Required<PoolInternals> = {
+  shrinkIntervalMs: 60_000,
+  stopGraceMs: 3_000,
+  cacheEntries: 100_000,
+  maxReplyBytes: 1024 * 1024,
+  stderrLinesPerSecond: 20,
+  startQuietMs: 200,
+};
 
 function reject(option: string, value: unknown, accepted: string): never {
   throw new RangeError(`redirector.${option}: ${JSON.stringify(value)} is not valid; use ${accepted}`);

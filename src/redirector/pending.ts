@@ -25,4 +25,6 @@ export interface Attempt {
   helper: Helper<Attempt>;
   seq: number;
   deadline: number;
+  /** loopIdleMs() when it was sent: how long the proxy then waits idle for the answer. */
+  idle: number;
 }

@@ -2,10 +2,22 @@
  * Which running helper a request goes to; the pool adds growth (spawning) between these
  * choices. A helper holds `slots` requests at once: channel-IDs, or in-order pipelining.
  */
+import { performance } from 'node:perf_hooks';
 import type { Helper } from './helper';
 
 /** A helper answering faster than this (moving average) may be sent requests ahead (pipeline). */
 const QUICK_HELPER_MS = 1;
+
+/**
+ * Milliseconds the event loop has spent waiting for events. A helper's speed is the part of
+ * its answer's delay that this grows by: what the proxy waited for it with nothing else to
+ * do. The whole delay would count the proxy's own work too (the turns between the request's
+ * write and the reading of its answer): under load every helper would look slow, and the
+ * batching and pipelining meant for quick helpers would stop exactly when the load is high.
+ */
+export function loopIdleMs(): number {
+  return performance.eventLoopUtilization().idle;
+}
 
 /**
  * Whether `helper` may take a request while it already holds some: any helper with

@@ -20,8 +20,8 @@ import { createDialect } from './create-dialect';
 import { interpretReply, type Dialect, type RawReply } from './dialect';
 import type { Helper, HelperOpener } from './helper';
 import { processTransport } from './helper-process';
-import { checkOptions, checkPoolSize } from './options';
-import { batchTarget, leastLoaded, stillFree, takesAhead } from './pick-helper';
+import { checkOptions, checkPoolSize, POOL_INTERNALS } from './options';
+import { batchTarget, leastLoaded, loopIdleMs, stillFree, takesAhead } from './pick-helper';
 import type { FailureKind, RespawnSubject } from './respawn-policy';
 import { HelperRoster } from './roster';
 import { Throttle, guarded } from './throttle';
@@ -29,15 +29,6 @@ import type { DecideResult, Decision, PoolInternals, PoolStats, RedirectorOption
 import { VerdictCache } from './verdict-cache';
 import type { Log } from '../log/log';
 import type { Attempt, Pending } from './pending';
-
-const DEFAULTS: Required<PoolInternals> = {
-  shrinkIntervalMs: 60_000,
-  stopGraceMs: 3_000,
-  cacheEntries: 100_000,
-  maxReplyBytes: 1024 * 1024,
-  stderrLinesPerSecond: 20,
-  startQuietMs: 200,
-};
 
 /** Squid resends a BH'd request up to 2 more times (MAX_RETRIES). */
 const MAX_BROKEN_REPLIES = 2;
@@ -74,7 +65,7 @@ export class RedirectorPool extends EventEmitter {
     transport?: { open: HelperOpener; subject: RespawnSubject }) {
     super();
     this.options = checkOptions(options);
-    const tuning = { ...DEFAULTS, ...internals };
+    const tuning = { ...POOL_INTERNALS, ...internals };
     this.dialect = dialect ?? createDialect(options);
     this.timeoutMs = options.timeout * 1000;
     this.tickMs = Math.min(250, Math.max(10, this.timeoutMs / 10));
@@ -111,39 +102,45 @@ export class RedirectorPool extends EventEmitter {
   }
 
   decide(req: RedirectorRequest): Promise<DecideResult> {
+    return new Promise((resolve) => this.ask(req, resolve));
+  }
+
+  /**
+   * decide() with a callback, as the data path asks: no promise and no microtask per request.
+   * `done` is called once; at once when no helper is waited for (a remembered verdict, the policy).
+   */
+  ask(req: RedirectorRequest, done: (result: DecideResult) => void): void {
     this.counters.requests++;
-    if (this.closing !== null) return Promise.resolve(this.policyResult('the redirector pool is closed', '-'));
+    if (this.closing !== null) return done(this.policyResult('the redirector pool is closed', '-'));
     if (!this.started) this.start();
     const now = clock();
     let payload: string;
     try {
       payload = this.dialect.encode(req);
     } catch (error) {
-      return Promise.resolve(this.policyResult(`the request could not be written for the helper: ${(error as Error).message}`, '-'));
+      return done(this.policyResult(`the request could not be written for the helper: ${(error as Error).message}`, '-'));
     }
     if (this.cache !== null) {
       const hit = this.cache.get(payload, now);
       if (hit !== undefined) {
         this.counters.cacheHits++;
-        return Promise.resolve({ decision: hit.decision, verdict: hit.verdict, cached: true });
+        return done({ decision: hit.decision, verdict: hit.verdict, cached: true });
       }
       this.counters.cacheMisses++;
     }
-    return new Promise((resolve) => {
-      const pending: Pending = {
-        req, payload, resolve, deadline: now + this.timeoutMs, failures: 0, brokenReplies: 0,
-        lastHelper: null, lastVerdict: '-', settled: false,
-      };
-      this.unsettled.add(pending);
-      this.ticker ??= setInterval(guarded('redirector: timeout tick', this.log, () => this.tick()), this.tickMs);
-      try {
-        this.place(pending, false);
-      } catch (error) {
-        // decide() never rejects: an internal fault becomes a policy answer, and is logged.
-        this.log.error({ error }, 'redirector pool failed to place a request');
-        this.settlePolicy(pending, `internal error: ${(error as Error).message}`);
-      }
-    });
+    const pending: Pending = {
+      req, payload, resolve: done, deadline: now + this.timeoutMs, failures: 0, brokenReplies: 0,
+      lastHelper: null, lastVerdict: '-', settled: false,
+    };
+    this.unsettled.add(pending);
+    this.ticker ??= setInterval(guarded('redirector: timeout tick', this.log, () => this.tick()), this.tickMs);
+    try {
+      this.place(pending, false);
+    } catch (error) {
+      // ask() never throws: an internal fault becomes a policy answer, and is logged.
+      this.log.error({ error }, 'redirector pool failed to place a request');
+      this.settlePolicy(pending, `internal error: ${(error as Error).message}`);
+    }
   }
 
   /** Changes the pool bounds at run time: spawns up to the new minimum, retires above the new maximum. */
@@ -228,7 +225,7 @@ export class RedirectorPool extends EventEmitter {
   private send(helper: Helper<Attempt>, pending: Pending): void {
     const now = clock();
     const seq = helper.nextSequence();
-    const attempt: Attempt = { pending, helper, seq, deadline: now + this.timeoutMs };
+    const attempt: Attempt = { pending, helper, seq, deadline: now + this.timeoutMs, idle: loopIdleMs() };
     helper.slots.set(seq, attempt);
     helper.lastActive = now;
     this.inFlight.add(attempt);
@@ -258,6 +255,8 @@ export class RedirectorPool extends EventEmitter {
   // ---- helper replies ----------------------------------------------------------------
 
   private onReplies(helper: Helper<Attempt>, replies: RawReply[]): void {
+    const now = clock();
+    const idle = loopIdleMs();
     for (const reply of replies) {
       if (helper.state === 'dead') return;
       const attempt = this.attemptFor(helper, reply);
@@ -265,10 +264,11 @@ export class RedirectorPool extends EventEmitter {
       helper.slots.delete(attempt.seq);
       this.inFlight.delete(attempt);
       helper.answered++;
-      const now = clock();
-      // Time per answer: queueing behind pipelined requests included, the quiet period not.
-      const sent = Math.max(attempt.deadline - this.timeoutMs, helper.quietUntil);
-      helper.serviceMs += (now - sent - helper.serviceMs) / 8;
+      // Time per answer, queueing behind pipelined requests included: what the proxy waited
+      // idle for it (see loopIdleMs); an answer to a request held by the quiet period, from its end.
+      const sent = attempt.deadline - this.timeoutMs;
+      const waited = sent >= helper.quietUntil ? idle - attempt.idle : now - helper.quietUntil;
+      helper.serviceMs += (waited - helper.serviceMs) / 8;
       helper.lastActive = now;
       this.roster.respawn.answered();
       this.apply(attempt.pending, reply, helper);

@@ -4,7 +4,7 @@
  */
 import { Method, METHOD_NAMES, Slot } from '../../native/abi.generated';
 import { Outcome } from '../../log/outcome';
-import type { DecideResult, Decision, RedirectorRequest } from '../../redirector';
+import type { Decision, RedirectorRequest } from '../../redirector';
 import type { ProxyContext } from '../context';
 import type { Exchange } from '../exchange';
 import type { LocalAnswer } from './answer';
@@ -47,7 +47,8 @@ export function methodText(ex: Exchange): string {
  * Asks the helper pool about this request; `done` gets the route and the head it
  * applies to (the table copied: other connections reuse the shared one meanwhile).
  * A callback, not a promise chain: every hop through the microtask queue shows in the
- * helper scenario's CPU per request.
+ * helper scenario's CPU per request. `done` may be called before this returns (a verdict
+ * the pool remembers, its failure policy), as a route without a helper is.
  */
 export function decideByHelper(
   ctx: ProxyContext,
@@ -58,29 +59,11 @@ export function decideByHelper(
 ): void {
   const kept: RequestHead = { ...head, table: head.table.slice(0, head.tableLength) };
   const asked = Date.now();
-  const decided = (decision: Decision): void => {
+  ctx.decider!.ask(helperRequest(head, ex, client), (result) => {
     ex.decideMs = Date.now() - asked;
-    done(routeOf(decision, kept, ex), kept);
-  };
-  askHelper(ctx, head, ex, client).then(
-    (result) => {
-      ex.detail = result.verdict;
-      decided(result.decision);
-    },
-    (err: unknown) => {
-      ctx.log.error({ err }, 'redirector failed');
-      decided({ kind: 'deny', reason: String(err) });
-    },
-  );
-}
-
-function askHelper(
-  ctx: ProxyContext,
-  head: RequestHead,
-  ex: Exchange,
-  client: HelperClient,
-): Promise<DecideResult> {
-  return ctx.decider!.decide(helperRequest(head, ex, client));
+    ex.detail = result.verdict;
+    done(routeOf(result.decision, kept, ex), kept);
+  });
 }
 
 /** The request as every helper sees it (the redirector's and the external ACL's). */
