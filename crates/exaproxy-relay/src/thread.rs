@@ -22,7 +22,8 @@ const WAKE: u64 = u64::MAX;
 const IDLE_TICK: Duration = Duration::from_millis(500);
 
 enum Command {
-    Add(Tunnel),
+    /// Boxed: a tunnel is far larger than the other commands.
+    Add(Box<Tunnel>),
     Close(u64),
     Stop,
 }
@@ -74,7 +75,7 @@ impl Relay {
     pub fn add(&self, handover: Handover) -> io::Result<u64> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let tunnel = Tunnel::new(id, handover)?;
-        self.shared.send(Command::Add(tunnel));
+        self.shared.send(Command::Add(Box::new(tunnel)));
         Ok(id)
     }
 
@@ -176,7 +177,7 @@ impl<R: FnMut(Vec<Ended>)> Loop<R> {
         );
         for command in commands {
             match command {
-                Command::Add(tunnel) => self.add(tunnel),
+                Command::Add(tunnel) => self.add(*tunnel),
                 Command::Close(id) => {
                     if let Some(&slot) = self.by_id.get(&id) {
                         self.finish(slot, Reason::Closed);
