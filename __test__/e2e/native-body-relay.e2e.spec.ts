@@ -57,8 +57,9 @@ interface RawOrigin {
 
 /**
  * Keep-alive, one request after another: `/length/<n>` (head and body in pieces of 64 KiB),
- * `/split/<n>` (head alone, then pieces of 9,973 bytes 1 ms apart), `/reset/<n>` (half the body,
- * then a reset), `/endless` (never ends, until the connection closes), `/304`; a HEAD gets the
+ * `/split/<n>` (head alone, then pieces of 9,973 bytes 1 ms apart; `/slow/<n>`: pieces of 64 KiB
+ * 150 ms apart), `/reset/<n>` (half the body, then a reset), `/stall/<n>` (a quarter of the body,
+ * then silence), `/endless` (never ends, until the connection closes), `/304`; a HEAD gets the
  * head of `/length/<n>` alone.
  */
 async function rawOrigin(): Promise<RawOrigin> {
@@ -81,13 +82,17 @@ async function rawOrigin(): Promise<RawOrigin> {
       s.write(head);
       return writeAll(s, body(1e12), next);
     }
-    if (kind === 'split') {
+    if (kind === 'stall') {
+      s.write(head);
+      return void s.write(Buffer.concat([...body(size / 4)]));
+    }
+    if (kind === 'split' || kind === 'slow') {
       s.write(head);
       void (async () => {
-        for (const p of body(size, 9_973)) {
+        for (const p of body(size, kind === 'slow' ? 64 * 1024 : 9_973)) {
           if (s.destroyed) return;
           s.write(p);
-          await delay(1);
+          await delay(kind === 'slow' ? 150 : 1);
         }
         next();
       })();
@@ -290,6 +295,36 @@ for (const relay of ['splice', 'copy', 'js'] as const) {
       await until(() => pattern.test(proxy.stderr()), 'the access log line', () => proxy.stderr());
       const logged = Number(pattern.exec(proxy.stderr())![1]);
       assert.ok(logged >= received, `logged ${logged} bytes, the client received ${received}`);
+    });
+  });
+}
+
+for (const relay of ['splice', 'js'] as const) {
+  describe(`the response timeout with http.body-relay=${relay}`, () => {
+    let origin: RawOrigin;
+    let proxy: RunningExaproxy;
+    let base: string;
+    before(async () => {
+      origin = await rawOrigin();
+      base = `http://127.0.0.1:${origin.port}`;
+      proxy = await startExaproxy(testArgs(['--security.local=127.0.0.1:*', `--http.body-relay=${relay}`, '--http.upstream-response-timeout=1']));
+    });
+    after(async () => {
+      await proxy?.stop();
+      origin?.server.close();
+    });
+
+    test('a body longer in total than the timeout, never silent that long, arrives whole', async () => {
+      // 16 pieces 150 ms apart: about 2.4 s, against a timeout of 1 s between two reads.
+      const got = await fetchHash(proxy, `${base}/slow/${MB}`);
+      assert.deepEqual(got, { status: 200, hash: sha256(MB), length: MB });
+    });
+
+    test('a body that stops for longer than the timeout ends in a broken connection, with fewer bytes', async () => {
+      const size = MB;
+      const r = await curl(['-x', proxy.url, '-o', '/dev/null', '-w', '%{size_download}', `${base}/stall/${size}`]);
+      assert.ok([18, 56].includes(r.code), `curl exit ${r.code}: ${r.stderr}`);
+      assert.equal(Number(r.stdout), size / 4);
     });
   });
 }
