@@ -88,7 +88,9 @@ export declare function relayAvailable(): boolean
  * read from the client, no FIN is sent, nothing after the body is read: once the end is
  * reported (reason 0, `upstreamToClient` = `length`) the caller reads and writes both
  * sockets again. Any other end (the upstream closing early, a reset, the idle limit,
- * relayClose) resets both. → the id (> 0), or -errno as relayStart.
+ * relayClose) resets both. What can be moved at once is moved during the call: → 0 when
+ * that was the whole body (nothing is reported for it), else the id (> 0), or -errno as
+ * relayStart.
  */
 export declare function relayBody(clientFd: number, upstreamFd: number, toClient: Buffer, length: number, idleMs: number, splice: boolean): number
 

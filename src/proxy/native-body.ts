@@ -1,8 +1,9 @@
 /**
  * Large response bodies moved by the addon's relay thread (crates/exaproxy-relay, a body
  * handover): the held head, the body bytes read with it, then exactly the rest of a
- * Content-Length body, upstream → client, without a byte passing through JavaScript.
- * Both sockets stay Node's: reading the upstream stops while the relay reads it and
+ * Content-Length body, upstream → client, without a byte passing through JavaScript (what
+ * is already in the kernel's buffers is moved during the handover call itself, the rest by
+ * the thread). Both sockets stay Node's: reading the upstream stops while the relay reads it and
  * starts again after, so the connection goes back to the pool and the client's next
  * request follows as usual. Nothing is written to the client by Node meanwhile (the
  * connection writes only for the exchange in progress, and bytes it had queued leave
@@ -15,8 +16,8 @@ import { afterWrites, descriptor, nativeRelayAvailable, RelayEnd, restartReading
 
 /**
  * Bodies at least this long after the bytes read with the head are handed over: below it,
- * a handover (two system calls to duplicate, the thread's wake-up, the report) costs more
- * than the few reads Node would make.
+ * a handover (the descriptors duplicated, registered, the report) costs more than the few
+ * reads Node would make (measured on 100 KiB bodies: bench/README.md, "Where the time goes").
  */
 export const NATIVE_BODY_MIN = 128 * 1024;
 
@@ -64,6 +65,12 @@ export function relayBody(h: BodyHandover, events: BodyEvents): void {
     if (id < 0) {
       resume();
       return events.fallback();
+    }
+    if (id === 0) {
+      // Moved whole during the call (it was all in the kernel's buffers): no thread involved.
+      events.started();
+      resume();
+      return events.ended(h.length, RelayEnd.Done);
     }
     // Node closing either socket (the client left, a stop) ends the body at once.
     const close = (): void => native.relayClose(id);

@@ -133,7 +133,9 @@ pub fn relay_start(
 /// read from the client, no FIN is sent, nothing after the body is read: once the end is
 /// reported (reason 0, `upstreamToClient` = `length`) the caller reads and writes both
 /// sockets again. Any other end (the upstream closing early, a reset, the idle limit,
-/// relayClose) resets both. → the id (> 0), or -errno as relayStart.
+/// relayClose) resets both. What can be moved at once is moved during the call: → 0 when
+/// that was the whole body (nothing is reported for it), else the id (> 0), or -errno as
+/// relayStart.
 #[napi(js_name = "relayBody")]
 pub fn relay_body(
     env: Env,
@@ -158,7 +160,7 @@ pub fn relay_body(
     let idle = idle_ms.get(&env, "idleMs")?;
     #[cfg(target_os = "linux")]
     {
-        add(exaproxy_relay::Handover {
+        let handover = exaproxy_relay::Handover {
             a: a as i32,
             b: b as i32,
             first_to_a,
@@ -170,6 +172,15 @@ pub fn relay_body(
             },
             idle: (idle > 0).then(|| std::time::Duration::from_millis(idle.into())),
             ..exaproxy_relay::Handover::default()
+        };
+        let guard = RELAY.lock().unwrap_or_else(|p| p.into_inner());
+        let relay = guard
+            .as_ref()
+            .ok_or_else(|| Error::new(Status::GenericFailure, "relayInit was not called"))?;
+        Ok(match relay.add_body(handover) {
+            Ok(exaproxy_relay::Started::Done(_)) => 0.0,
+            Ok(exaproxy_relay::Started::Queued(id)) => id as f64,
+            Err(e) => -f64::from(e.raw_os_error().unwrap_or(1)),
         })
     }
     #[cfg(not(target_os = "linux"))]

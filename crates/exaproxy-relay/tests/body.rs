@@ -9,7 +9,7 @@ use std::os::fd::AsRawFd;
 use std::sync::mpsc::{channel, Receiver};
 use std::time::Duration;
 
-use exaproxy_relay::{Ended, Handover, Mode, Reason, Relay};
+use exaproxy_relay::{Ended, Handover, Mode, Reason, Relay, Started};
 
 const MODES: [Mode; 2] = [Mode::Copy, Mode::Splice];
 
@@ -193,4 +193,49 @@ fn an_idle_body_is_ended_with_a_reset() {
         (rest.as_slice(), err.kind()),
         (&b"x"[..], ErrorKind::ConnectionReset)
     );
+}
+
+#[test]
+fn add_body_moves_a_body_already_in_the_kernel_at_once_and_queues_the_rest() {
+    for mode in MODES {
+        let (tx, ended) = channel();
+        let relay =
+            Relay::spawn(move |batch| batch.into_iter().for_each(|e| tx.send(e).unwrap())).unwrap();
+        let (mut client, a) = pair();
+        let (mut server, b) = pair();
+        client
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let handover = |length: u64| Handover {
+            a: a.as_raw_fd(),
+            b: b.as_raw_fd(),
+            first_to_a: b"HEAD".to_vec(),
+            body: Some(length),
+            mode,
+            ..Handover::default()
+        };
+        // The whole body waits in the upstream socket: moved during the call, nothing reported.
+        server.write_all(&body(0, 50_000)).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        match relay.add_body(handover(50_000)).unwrap() {
+            Started::Done(end) => assert_eq!((end.b_to_a, end.reason), (50_000, Reason::Done)),
+            other => panic!("{mode:?}: {other:?}"),
+        }
+        let mut got = vec![0; 50_004];
+        client.read_exact(&mut got).unwrap();
+        assert!(got[4..] == body(0, 50_000), "{mode:?}");
+        assert!(ended.recv_timeout(Duration::from_millis(100)).is_err());
+        // Half of it now, half later: the relay thread finishes it and reports it.
+        server.write_all(&body(0, 30_000)).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let Started::Queued(id) = relay.add_body(handover(60_000)).unwrap() else {
+            panic!("{mode:?}: the body is not all there yet");
+        };
+        server.write_all(&body(30_000, 60_000)).unwrap();
+        let mut got = vec![0; 60_004];
+        client.read_exact(&mut got).unwrap();
+        assert!(got[4..] == body(0, 60_000), "{mode:?}");
+        let end = wait_end(&ended);
+        assert_eq!((end.id, end.b_to_a, end.reason), (id, 60_000, Reason::Done));
+    }
 }
