@@ -3,8 +3,9 @@
  * relay thread, src/proxy/native-body.ts; js: Node), byte for byte: 100 MB to a slow reader
  * with sha256 and bounded memory, a body written in small pieces with pauses, keep-alive and
  * pipelining after a relayed body on one upstream connection, the access log's byte count
- * against curl's, an upstream reset and a client leaving mid-body, and what is not handed
- * over (HEAD, 304, short bodies). The origin is a raw TCP server, so every split is the test's.
+ * against curl's, an upstream reset and a client leaving mid-body, what is not handed over
+ * (HEAD, 304, short bodies), the response timeout as the relay's idle limit, and a stop with a
+ * body in the relay. The origin is a raw TCP server, so every split is the test's.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -298,6 +299,31 @@ for (const relay of ['splice', 'copy', 'js'] as const) {
     });
   });
 }
+
+test('a stop (SIGTERM) while the relay thread moves a body ends the connection, and the process exits', async () => {
+  const origin = await rawOrigin();
+  const proxy = await startExaproxy(testArgs(['--security.local=127.0.0.1:*', '--http.body-relay=splice']));
+  try {
+    const s = await rawConnect(proxy.port);
+    let received = 0;
+    const flowing = new Promise<void>((resolve) =>
+      s.on('data', (d: Buffer) => {
+        received += d.length;
+        if (received > 2 * MB) resolve();
+      }),
+    );
+    const ended = new Promise<void>((resolve) => s.on('close', () => resolve()));
+    s.on('error', () => undefined);
+    s.write(get(origin.port, '/endless'));
+    await flowing;
+    assert.equal(relayThreadStarted(proxy), true);
+    assert.equal(await proxy.stop(), 0, proxy.stderr());
+    await ended;
+    await origin.cutClosed;
+  } finally {
+    origin.server.close();
+  }
+});
 
 for (const relay of ['splice', 'js'] as const) {
   describe(`the response timeout with http.body-relay=${relay}`, () => {
