@@ -284,10 +284,6 @@ export class ClientConnection extends ClientSocket implements ClientSide {
     this.deadline = Date.now() + this.ctx.settings.timeouts.upstreamResponse;
   }
 
-  relayStarted(): void {
-    this.expiry = Expiry.None;
-  }
-
   /** A response is complete: log it, pool the upstream, and go on with the next request. */
   responseDone(): void {
     const ex = this.ex!;

@@ -200,7 +200,6 @@ export abstract class StreamConnection extends ClientSocket implements ClientSid
   // Nothing of HTTP's response handling applies: the tunnel starts as soon as the upstream connects.
   upstreamDrained(): void {}
   responseProgress(): void {}
-  relayStarted(): void {}
   responseDone(): void {}
 
   protected expired(what: Expiry): void {
