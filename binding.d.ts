@@ -82,6 +82,18 @@ export declare function readResponse(plan: RewritePlan, buf: Buffer, start: numb
 /** Whether this build can relay natively (Linux). */
 export declare function relayAvailable(): boolean
 
+/**
+ * Hands a response body to the relay: `toClient` (the head, the body bytes already read),
+ * then exactly `length` bytes read from `upstreamFd` written to `clientFd`. Nothing is
+ * read from the client, no FIN is sent, nothing after the body is read: once the end is
+ * reported (reason 0, `upstreamToClient` = `length`) the caller reads and writes both
+ * sockets again. Any other end (the upstream closing early, a reset, the idle limit,
+ * relayClose) resets both. What can be moved at once is moved during the call: → 0 when
+ * that was the whole body (nothing is reported for it), else the id (> 0), or -errno as
+ * relayStart.
+ */
+export declare function relayBody(clientFd: number, upstreamFd: number, toClient: Buffer, length: number, idleMs: number, splice: boolean): number
+
 /** Ends tunnel `id` (FIN both ways); it is reported with reason 2 unless it had ended. */
 export declare function relayClose(id: number): void
 

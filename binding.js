@@ -847,6 +847,7 @@ module.exports.peekSni = nativeBinding.peekSni
 module.exports.readRequest = nativeBinding.readRequest
 module.exports.readResponse = nativeBinding.readResponse
 module.exports.relayAvailable = nativeBinding.relayAvailable
+module.exports.relayBody = nativeBinding.relayBody
 module.exports.relayClose = nativeBinding.relayClose
 module.exports.relayInit = nativeBinding.relayInit
 module.exports.relayStart = nativeBinding.relayStart

@@ -151,6 +151,7 @@ export const SCHEMA = {
     'upstream-response-timeout': seconds({ default: '60', min: 0, max: DAY, zero: 'no limit', help: 'seconds to wait for a web server to start answering (1xx interim answers do not count), then between two reads of its answer' }),
     'tunnel-idle-timeout': seconds({ default: '3600', min: 0, max: 7 * DAY, zero: 'no limit', help: 'seconds a CONNECT or WebSocket tunnel may stay silent both ways' }),
     'tunnel-relay': oneOf(['splice', 'copy', 'js'], { default: 'splice', help: 'who moves the bytes of an established tunnel (CONNECT, WebSocket, TLS listener): the addon\'s relay thread with splice(2) through pipes (splice) or through one large buffer (copy), or Node streams (js; also where the native relay is not available, i.e. off Linux)' }),
+    'body-relay': oneOf(['splice', 'copy', 'js'], { default: 'splice', help: 'who moves a response body of 128 KiB or more framed by Content-Length (no RESPMOD, plain TCP both sides): the addon\'s relay thread with splice(2) through pipes (splice) or through one large buffer (copy), or Node streams (js; also off Linux); the connections are kept alive either way' }),
     'upstream-idle-timeout': seconds({ default: '15', min: 0, max: DAY, zero: 'no limit', help: 'seconds an idle pooled connection to a web server is kept' }),
     'upstream-max-idle-per-host': int({ default: '256', min: 0, max: 10_000, zero: 'no pooling', help: 'idle connections kept per web server' }),
     via: bool({ default: 'true', help: 'add a Via header naming daemon.identifier (never when http.transparent)' }),

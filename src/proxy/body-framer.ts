@@ -73,6 +73,12 @@ export class BodyFramer {
     }
   }
 
+  /** `n` bytes of a Length body went by elsewhere (the addon's relay moved them: native-body.ts). */
+  passed(n: number): void {
+    this.left -= n;
+    if (this.left <= 0) this.framing = Framing.None;
+  }
+
   /** The connection closed cleanly: a body that lasts until then is complete. */
   closed(): boolean {
     if (this.framing !== Framing.UntilClose) return false;

@@ -266,6 +266,11 @@ export abstract class ClientSocket {
     return toUpstream?.length ?? 0;
   }
 
+  /** The relay thread has the response body (native-body.ts): its idle limit replaces the deadline. */
+  relayStarted(): void {
+    this.expiry = Expiry.None;
+  }
+
   /** Ends the connection after what was written has been sent. */
   protected endSocket(): void {
     this.state = State.Closed;

@@ -81,7 +81,8 @@ export class ClientConnection extends ClientSocket implements ClientSide {
       // The client went away in the middle of an exchange: it is logged with what it got.
       ex.detail ||= 'client closed';
       ex.bytes -= this.socket.writableLength; // what is still buffered never left
-      this.log(ex);
+      // A body with the relay thread is counted when it reports (leg.drop below ends it).
+      if (!this.leg.whenRelayed(ex, () => this.log(ex))) this.log(ex);
     }
     this.state = State.Closed;
     if (ex !== null) this.leg.drop(ex);

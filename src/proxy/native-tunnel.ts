@@ -29,29 +29,34 @@ interface StreamHandle {
 }
 type HandleSocket = Socket & { _handle?: StreamHandle | null; _readableState?: { ended?: boolean } };
 
-interface Live {
-  client: Socket;
-  upstream: Socket;
-  onClose: OnClose;
-  closeTunnel: () => void;
+/** Why the relay ended a tunnel or body (crates/exaproxy-node/src/relay.rs). */
+export const enum RelayEnd {
+  Done = 0,
+  Idle = 1,
+  Closed = 2,
+  Broken = 3,
 }
 
-const live = new Map<number, Live>();
+/** Told once when the relay has ended tunnel (or body) `id`. */
+export type OnRelayEnd = (clientToUpstream: number, upstreamToClient: number, reason: RelayEnd) => void;
+
+const live = new Map<number, OnRelayEnd>();
 const ignore = (): void => undefined;
 let started = false;
 
 /** The relay thread's reports: `[id, clientToUpstream, upstreamToClient, reason, …]`. */
 function ended(flat: number[]): void {
   for (let i = 0; i + 3 < flat.length; i += 4) {
-    const t = live.get(flat[i]);
-    if (t === undefined) continue;
+    const then = live.get(flat[i]);
+    if (then === undefined) continue;
     live.delete(flat[i]);
-    for (const s of [t.client, t.upstream]) {
-      s.removeListener('close', t.closeTunnel);
-      s.destroy();
-    }
-    t.onClose(flat[i + 1], flat[i + 2]);
+    then(flat[i + 1], flat[i + 2], flat[i + 3]);
   }
+}
+
+/** Calls `then` when the relay reports the end of `id` (native-body.ts). */
+export function whenRelayEnds(id: number, then: OnRelayEnd): void {
+  live.set(id, then);
 }
 
 /** Whether the native relay can be used in this process (Linux, thread started). */
@@ -67,13 +72,18 @@ export function nativeRelayAvailable(): boolean {
  * Stops Node reading `socket` for good and returns what it had read but not delivered.
  * `reading` stays true on the handle so that nothing in net.Socket starts it again.
  */
-function stopReading(socket: HandleSocket): Buffer[] {
+export function stopReading(socket: HandleSocket): Buffer[] {
   const chunks: Buffer[] = [];
   for (let chunk: Buffer | null; (chunk = socket.read() as Buffer | null) !== null; ) chunks.push(chunk);
   const handle = socket._handle;
   handle?.readStop?.();
   if (handle) handle.reading = true;
   return chunks;
+}
+
+/** The socket's descriptor, or -1 (not a plain socket: TLS, a pipe, already closed). */
+export function descriptor(socket: Socket): number {
+  return (socket as HandleSocket)._handle?.fd ?? -1;
 }
 
 /** Undoes stopReading, for a tunnel the JavaScript relay takes after all. */
@@ -88,7 +98,7 @@ function joined(first: Buffer | null, more: Buffer[]): Buffer {
 }
 
 /** Calls `then` once everything Node was asked to write on `sockets` has been sent. */
-function afterWrites(sockets: Socket[], then: () => void): void {
+export function afterWrites(sockets: Socket[], then: () => void): void {
   const busy = sockets.filter((s) => s.writableLength > 0 && !s.destroyed);
   if (busy.length === 0) return then();
   let left = busy.length;
@@ -109,8 +119,8 @@ export function relayNatively(
   onClose: OnClose,
   fallback: (pending: Pending) => void,
 ): void {
-  const clientFd = (client as HandleSocket)._handle?.fd ?? -1;
-  const upstreamFd = (upstream as HandleSocket)._handle?.fd ?? -1;
+  const clientFd = descriptor(client);
+  const upstreamFd = descriptor(upstream);
   if (clientFd < 0 || upstreamFd < 0) return fallback(pending);
   // The upstream's pool listeners are gone: an error must not go unhandled ('close' follows).
   upstream.on('error', ignore);
@@ -135,7 +145,13 @@ export function relayNatively(
     const closeTunnel = (): void => native.relayClose(id);
     // The relay counts what it relays, not what it was given first; Node's undelivered reads count.
     const counted: OnClose = (up, down) => onClose(up + (toUpstream.length - (pending.toUpstream?.length ?? 0)), down + (toClient.length - (pending.toClient?.length ?? 0)));
-    live.set(id, { client, upstream, onClose: counted, closeTunnel });
+    whenRelayEnds(id, (up, down) => {
+      for (const s of [client, upstream]) {
+        s.removeListener('close', closeTunnel);
+        s.destroy();
+      }
+      counted(up, down);
+    });
     for (const s of [client, upstream]) s.once('close', closeTunnel);
   });
 }

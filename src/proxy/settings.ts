@@ -53,6 +53,8 @@ export interface ProxySettings {
   upstreamMaxIdlePerHost: number;
   /** Who moves a tunnel's bytes once it is established (http.tunnel-relay). */
   tunnelRelay: TunnelRelay;
+  /** Who moves a long Content-Length response body (http.body-relay). */
+  bodyRelay: TunnelRelay;
   /** Source addresses of upstream connections ('' lets the system choose). */
   bind: { v4: string; v6: string };
   rewrite: {
@@ -108,6 +110,7 @@ export function settingsFromConfig(config: Config, version: string): ProxySettin
     },
     upstreamMaxIdlePerHost: http.upstreamMaxIdlePerHost,
     tunnelRelay: http.tunnelRelay,
+    bodyRelay: http.bodyRelay,
     bind: { v4: tcp4.bind === '0.0.0.0' ? '' : tcp4.bind, v6: tcp6.bind === '::' ? '' : tcp6.bind },
     rewrite: {
       via: http.via && !http.transparent ? daemon.identifier : undefined,

@@ -8,7 +8,10 @@ import { isIP, type Socket } from 'node:net';
 import { ERROR_INFO } from '../native/abi.generated';
 import { Outcome } from '../log/outcome';
 import type { ProxyContext } from './context';
+import { Framing } from './body-framer';
 import type { Exchange } from './exchange';
+import { mayRelayBody, relayBody, type BodyHandover } from './native-body';
+import { RelayEnd } from './native-tunnel';
 import { refusal, type LocalAnswer } from './phases/answer';
 import { mayRetry, openUpstream, resolveDestination, upstreamKey, type Resolved } from './phases/connect';
 import { connectHead, NO_PARENT, parentRefuses, readParentAnswer } from './phases/connect-parent';
@@ -35,6 +38,8 @@ export interface ClientSide {
   upstreamDrained(): void;
   /** The response is moving (the response timeout restarts). */
   responseProgress(): void;
+  /** The relay thread has the body: its own idle limit watches it, not the response timeout. */
+  relayStarted(): void;
   /** Writes to the client (two buffers in one system call); false when it should pause. */
   writeClient(data: Buffer, more?: Buffer): boolean;
   answer(a: LocalAnswer): void;
@@ -48,6 +53,9 @@ export interface ClientSide {
 
 export class UpstreamLeg implements UpstreamOwner {
   readonly writesTo: Socket;
+  /** The exchange whose body the relay thread is moving, and what waits for its report. */
+  private relaying: Exchange | null = null;
+  private onRelayed: (() => void) | null = null;
 
   constructor(private readonly client: ClientSide) {
     this.writesTo = client.socket;
@@ -196,6 +204,7 @@ export class UpstreamLeg implements UpstreamOwner {
           }
           // ── RESPMOD (redirector.respmod): the ICAP service may take the body first (respmod.ts).
           if (ctx.respmod !== null && startRespmod(this.client, ex) === 'answered') return;
+          if (ex.respmod === null && this.relayBodyNatively(ex, up, step.rest)) return;
           if (step.rest.length > 0) this.relay(ex, step.rest, 0);
           // A head whose body did not come with it leaves now.
           else if (ex.respmod === null) this.sendHeld(ex, null);
@@ -282,6 +291,67 @@ export class UpstreamLeg implements UpstreamOwner {
       if (stage === null) this.client.responseDone();
       else if (ex.respmod === stage) stage.upstreamDone();
     }
+  }
+
+  /**
+   * A long Content-Length body goes to the addon's relay thread with the held head and
+   * `rest`, the body bytes read with it (native-body.ts); false: it is relayed here.
+   */
+  private relayBodyNatively(ex: Exchange, up: Upstream, rest: Buffer): boolean {
+    const body = ex.responseBody;
+    // An upload still going on keeps the exchange in Node's hands; TLS has no descriptor to relay.
+    if (body.framing !== Framing.Length || rest.length >= body.left || ex.tls !== null || ex.body.pending) return false;
+    const settings = this.client.ctx.settings;
+    const h: BodyHandover = { client: this.client.socket, upstream: up.socket, first: ex.heldHead!, length: body.left - rest.length, idleMs: settings.timeouts.upstreamResponse, relay: settings.bodyRelay };
+    if (!mayRelayBody(h)) return false;
+    if (rest.length > 0) {
+      h.first = Buffer.concat([h.first, rest]); // `rest` may lie in the shared read buffer
+      body.take(rest, 0, rest.length);
+    }
+    ex.heldHead = null;
+    relayBody(h, {
+      started: () => {
+        this.relaying = ex;
+        ex.bytes += h.first.length;
+        this.client.ctx.stats?.bytesToClient(h.first.length);
+        this.client.relayStarted();
+      },
+      fallback: () => {
+        if (this.client.active() === ex && ex.up === up && !this.client.writeClient(h.first)) up.socket.pause();
+      },
+      ended: (moved, reason) => this.bodyRelayed(ex, up, moved, reason),
+    });
+    return true;
+  }
+
+  /** The relay thread is done with the body: the exchange completes, or is broken off. */
+  private bodyRelayed(ex: Exchange, up: Upstream, moved: number, reason: RelayEnd): void {
+    const ctx = this.client.ctx;
+    ctx.stats?.bytesFromUpstream(moved);
+    ctx.stats?.bytesToClient(moved);
+    ex.bytes += moved;
+    this.relaying = null;
+    const then = this.onRelayed;
+    this.onRelayed = null;
+    // Ended meanwhile by Node (the client left, a stop; the relay reset both): its log line waited for the count.
+    if (then !== null) return then();
+    if (this.client.active() !== ex || ex.up !== up) return;
+    if (reason !== RelayEnd.Done) {
+      this.drop(ex);
+      return this.client.abort(reason === RelayEnd.Idle ? 'upstream timeout' : 'relayed body cut short');
+    }
+    ex.responseBody.passed(moved);
+    this.client.responseDone();
+  }
+
+  /**
+   * Whether the relay thread is moving `ex`'s body: then `then` runs once it has reported,
+   * with the bytes it moved counted in `ex.bytes` (the exchange's log line waits for them).
+   */
+  whenRelayed(ex: Exchange, then: () => void): boolean {
+    if (this.relaying !== ex) return false;
+    this.onRelayed = then;
+    return true;
   }
 
   /**

@@ -17,7 +17,7 @@
 //! | `error` | the `TypeError` thrown for a bad argument |
 //! | `heap` | glibc's trim threshold for a single process (`mallopt`), fenced like `args` |
 //! | `rewrite` | the rewrite plan and the rewrite calls (`readRequest`, `readResponse`: parse and rewrite in one) |
-//! | `relay` | the native tunnel relay (`exaproxy-relay`): start, close, the end reported |
+//! | `relay` | the native relay (`exaproxy-relay`): tunnels and bodies started, closed, their end reported |
 //! | `sockets` | SO_ORIGINAL_DST and IP_TRANSPARENT (Linux): system calls, fenced like `args` |
 
 #[allow(unsafe_code)]
@@ -37,7 +37,7 @@ use napi::{Env, Result};
 use napi_derive::napi;
 
 pub use heap::keep_freed_heap;
-pub use relay::{relay_available, relay_close, relay_init, relay_start};
+pub use relay::{relay_available, relay_body, relay_close, relay_init, relay_start};
 pub use rewrite::{
     read_request, read_response, rewrite_request, rewrite_response, RewriteOptions, RewritePlan,
 };

@@ -1,6 +1,7 @@
-//! The native tunnel relay (`exaproxy-relay`) as three calls: `relayInit` once per
+//! The native tunnel relay (`exaproxy-relay`) as four calls: `relayInit` once per
 //! process with the function the ended tunnels are reported to, `relayStart` per tunnel
-//! with the two sockets' descriptors, `relayClose` to end one early.
+//! with the two sockets' descriptors, `relayBody` per response body taken whole,
+//! `relayClose` to end either early.
 //!
 //! The relay thread reports through a weak threadsafe function (it does not keep the
 //! process alive), one call per batch: a flat array `[id, aToB, bToA, reason, …]`.
@@ -113,15 +114,9 @@ pub fn relay_start(
                 exaproxy_relay::Mode::Copy
             },
             idle: (idle > 0).then(|| std::time::Duration::from_millis(idle.into())),
+            body: None,
         };
-        let guard = RELAY.lock().unwrap_or_else(|p| p.into_inner());
-        let relay = guard
-            .as_ref()
-            .ok_or_else(|| Error::new(Status::GenericFailure, "relayInit was not called"))?;
-        Ok(match relay.add(handover) {
-            Ok(id) => id as f64,
-            Err(e) => -f64::from(e.raw_os_error().unwrap_or(1)),
-        })
+        add(handover)
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -131,6 +126,84 @@ pub fn relay_start(
             "the native relay needs Linux",
         ))
     }
+}
+
+/// Hands a response body to the relay: `toClient` (the head, the body bytes already read),
+/// then exactly `length` bytes read from `upstreamFd` written to `clientFd`. Nothing is
+/// read from the client, no FIN is sent, nothing after the body is read: once the end is
+/// reported (reason 0, `upstreamToClient` = `length`) the caller reads and writes both
+/// sockets again. Any other end (the upstream closing early, a reset, the idle limit,
+/// relayClose) resets both. What can be moved at once is moved during the call: → 0 when
+/// that was the whole body (nothing is reported for it), else the id (> 0), or -errno as
+/// relayStart.
+#[napi(js_name = "relayBody")]
+pub fn relay_body(
+    env: Env,
+    client_fd: Number,
+    upstream_fd: Number,
+    to_client: Buffer<'_>,
+    length: f64,
+    idle_ms: Number,
+    splice: bool,
+) -> Result<f64> {
+    let a = client_fd.get(&env, "clientFd")?;
+    let b = upstream_fd.get(&env, "upstreamFd")?;
+    let first_to_a = to_client.get(&env, "toClient")?.to_vec();
+    // A body may pass 4 GiB: the length comes as a double, whole and exact (below 2^53).
+    if !((1.0..=9_007_199_254_740_991.0).contains(&length) && length.fract() == 0.0) {
+        return Err(Error::new(
+            Status::InvalidArg,
+            "length must be a whole number of bytes, at least 1",
+        ));
+    }
+    let length = length as u64;
+    let idle = idle_ms.get(&env, "idleMs")?;
+    #[cfg(target_os = "linux")]
+    {
+        let handover = exaproxy_relay::Handover {
+            a: a as i32,
+            b: b as i32,
+            first_to_a,
+            body: Some(length),
+            mode: if splice {
+                exaproxy_relay::Mode::Splice
+            } else {
+                exaproxy_relay::Mode::Copy
+            },
+            idle: (idle > 0).then(|| std::time::Duration::from_millis(idle.into())),
+            ..exaproxy_relay::Handover::default()
+        };
+        let guard = RELAY.lock().unwrap_or_else(|p| p.into_inner());
+        let relay = guard
+            .as_ref()
+            .ok_or_else(|| Error::new(Status::GenericFailure, "relayInit was not called"))?;
+        Ok(match relay.add_body(handover) {
+            Ok(exaproxy_relay::Started::Done(_)) => 0.0,
+            Ok(exaproxy_relay::Started::Queued(id)) => id as f64,
+            Err(e) => -f64::from(e.raw_os_error().unwrap_or(1)),
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (a, b, first_to_a, length, idle, splice);
+        Err(Error::new(
+            Status::GenericFailure,
+            "the native relay needs Linux",
+        ))
+    }
+}
+
+/// Adds a tunnel or body to the relay. → its id, or -errno.
+#[cfg(target_os = "linux")]
+fn add(handover: exaproxy_relay::Handover) -> Result<f64> {
+    let guard = RELAY.lock().unwrap_or_else(|p| p.into_inner());
+    let relay = guard
+        .as_ref()
+        .ok_or_else(|| Error::new(Status::GenericFailure, "relayInit was not called"))?;
+    Ok(match relay.add(handover) {
+        Ok(id) => id as f64,
+        Err(e) => -f64::from(e.raw_os_error().unwrap_or(1)),
+    })
 }
 
 /// Ends tunnel `id` (FIN both ways); it is reported with reason 2 unless it had ended.

@@ -92,6 +92,10 @@ pub struct Flow {
     /// Bytes written to the destination, and how many of them were given at the start.
     bytes: u64,
     first: u64,
+    /// A body's direction: the bytes still to be read from the source, after which the
+    /// direction is done without a FIN (the connections go on); the source ending first
+    /// is an error. `None`: until the source's FIN (a tunnel).
+    left: Option<u64>,
 }
 
 impl Flow {
@@ -107,6 +111,23 @@ impl Flow {
             shut: false,
             bytes: 0,
             first: len,
+            left: None,
+        }
+    }
+
+    /// A body's direction: `first`, then exactly `length` bytes read from the source.
+    pub fn bounded(first: Vec<u8>, length: u64, mode: Mode) -> Flow {
+        Flow {
+            left: Some(length),
+            ..Flow::new(first, false, mode)
+        }
+    }
+
+    /// A direction that moves nothing (the way back of a body): done from the start.
+    pub fn none() -> Flow {
+        Flow {
+            shut: true,
+            ..Flow::new(Vec::new(), true, Mode::Copy)
         }
     }
 
@@ -169,6 +190,12 @@ impl Flow {
                 }
                 continue;
             }
+            if self.left == Some(0) {
+                // The whole body is written: done, and nothing of what follows is read.
+                moved |= !self.shut;
+                self.shut = true;
+                return Ok(moved);
+            }
             if self.eof {
                 if !self.shut {
                     self.shut = true;
@@ -190,16 +217,28 @@ impl Flow {
                 Mode::Splice => shared.pipe().ok(),
                 Mode::Copy => None,
             };
+            // A body's read never goes past its end: what follows is the next message's.
+            let most = |room: usize| self.left.map_or(room, |l| room.min(l as usize));
             let got = match &pipe {
-                Some((_, w)) => sys::splice(src.fd.as_fd(), w.as_fd(), PIPE_SIZE),
-                None => sys::read(src.fd.as_fd(), &mut shared.scratch),
+                Some((_, w)) => sys::splice(src.fd.as_fd(), w.as_fd(), most(PIPE_SIZE)),
+                None => {
+                    let room = most(shared.scratch.len());
+                    sys::read(src.fd.as_fd(), &mut shared.scratch[..room])
+                }
             };
+            if let (Ok(n), Some(left)) = (&got, &mut self.left) {
+                *left -= *n as u64;
+            }
             match (got, pipe) {
                 (Ok(0), pipe) => {
-                    self.eof = true;
                     if let Some(p) = pipe {
                         shared.give_back(p);
                     }
+                    if self.left.is_some() {
+                        // The source ended before the body did: never a short message.
+                        return Err(ErrorKind::UnexpectedEof.into());
+                    }
+                    self.eof = true;
                 }
                 (Ok(n), Some(pipe)) => {
                     self.in_pipe = n;

@@ -7,6 +7,10 @@
 //! other direction goes on); backpressure is kept (nothing is read while the other
 //! side cannot take it); an idle limit ends silent tunnels.
 //!
+//! A body ([`Handover::body`]) is the one-way, bounded kind: exactly its length from one
+//! socket to the other, then both are the caller's again. [`Relay::add_body`] moves what
+//! it can at once on the caller's thread and queues only the rest.
+//!
 //! | module | job |
 //! |---|---|
 //! | `flow` | one direction: copy through a shared buffer, or splice through a pipe |
@@ -30,6 +34,6 @@ mod tunnel;
 #[cfg(target_os = "linux")]
 pub use flow::Mode;
 #[cfg(target_os = "linux")]
-pub use thread::Relay;
+pub use thread::{Relay, Started};
 #[cfg(target_os = "linux")]
 pub use tunnel::{Ended, Handover, Reason};

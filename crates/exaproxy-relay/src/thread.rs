@@ -22,7 +22,10 @@ const WAKE: u64 = u64::MAX;
 const IDLE_TICK: Duration = Duration::from_millis(500);
 
 enum Command {
-    Add(Tunnel),
+    /// Boxed: a tunnel is far larger than the other commands.
+    Add(Box<Tunnel>),
+    /// A body that ended on the caller's thread other than `Done`: reported with the others.
+    Report(Ended),
     Close(u64),
     Stop,
 }
@@ -47,6 +50,17 @@ pub struct Relay {
     shared: Arc<Shared>,
     next_id: AtomicU64,
     thread: Option<JoinHandle<()>>,
+    /// The buffers of bodies started on the caller's thread (`add_body`).
+    local: Mutex<Buffers>,
+}
+
+/// Where a body went (`Relay::add_body`).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Started {
+    /// Moved whole on the caller's thread: nothing is reported for it.
+    Done(Ended),
+    /// With the relay thread under this id, reported when it ends.
+    Queued(u64),
 }
 
 impl Relay {
@@ -66,6 +80,30 @@ impl Relay {
             shared,
             next_id: AtomicU64::new(1),
             thread: Some(thread),
+            local: Mutex::new(Buffers::new(SCRATCH)),
+        })
+    }
+
+    /// Hands a body over (`Handover::body`), moving what can be moved at once on the
+    /// caller's thread first: a body already in the kernel's buffers then costs no thread
+    /// wake-up at all. What is left goes to the relay thread, as `add` does.
+    pub fn add_body(&self, handover: Handover) -> io::Result<Started> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut tunnel = Tunnel::new(id, handover)?;
+        let ended = {
+            let mut buffers = self.local.lock().unwrap_or_else(|p| p.into_inner());
+            tunnel.pump(&mut buffers)
+        };
+        Ok(match ended {
+            None => {
+                self.shared.send(Command::Add(Box::new(tunnel)));
+                Started::Queued(id)
+            }
+            Some(Reason::Done) => Started::Done(tunnel.end(Reason::Done)),
+            Some(reason) => {
+                self.shared.send(Command::Report(tunnel.end(reason)));
+                Started::Queued(id)
+            }
         })
     }
 
@@ -74,7 +112,7 @@ impl Relay {
     pub fn add(&self, handover: Handover) -> io::Result<u64> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let tunnel = Tunnel::new(id, handover)?;
-        self.shared.send(Command::Add(tunnel));
+        self.shared.send(Command::Add(Box::new(tunnel)));
         Ok(id)
     }
 
@@ -176,7 +214,8 @@ impl<R: FnMut(Vec<Ended>)> Loop<R> {
         );
         for command in commands {
             match command {
-                Command::Add(tunnel) => self.add(tunnel),
+                Command::Add(tunnel) => self.add(*tunnel),
+                Command::Report(ended) => self.ended.push(ended),
                 Command::Close(id) => {
                     if let Some(&slot) = self.by_id.get(&id) {
                         self.finish(slot, Reason::Closed);

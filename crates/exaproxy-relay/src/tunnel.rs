@@ -1,5 +1,9 @@
 //! A tunnel: two sockets and the two directions between them, until both directions
 //! have passed their FIN on, or the tunnel is ended early (idle, closed, broken).
+//!
+//! A body (`Handover::body`) is the one-way, bounded kind: a response body of a known
+//! length from `b` to `a`, after which both connections go back to the caller as they
+//! are (no FIN, nothing more read), ready for the next message.
 
 use std::io;
 use std::os::fd::{AsFd, RawFd};
@@ -25,6 +29,10 @@ pub struct Handover {
     pub idle: Option<Duration>,
     /// How this tunnel's bytes are moved.
     pub mode: Mode,
+    /// A body instead of a tunnel: `first_to_a`, then exactly this many bytes read from `b`
+    /// written to `a`; nothing is relayed from `a`, no FIN is passed on, and the end is
+    /// `Done` once the last byte is written. The sides' `*_ended` flags are not used.
+    pub body: Option<u64>,
 }
 
 /// Why a tunnel ended.
@@ -33,12 +41,13 @@ pub struct Handover {
 pub enum Reason {
     /// Both sides sent their FIN and each was passed on.
     Done = 0,
-    /// Nothing moved for the idle time: both sides get a FIN.
+    /// Nothing moved for the idle time: both sides get a FIN (a body's: a reset).
     Idle = 1,
-    /// The caller closed it: both sides get a FIN.
+    /// The caller closed it: both sides get a FIN (a body's: a reset).
     Closed = 2,
-    /// A read or write failed (reset, broken pipe): both sides get a reset, so that a
-    /// peer never takes a truncated stream for a complete one.
+    /// A read or write failed (reset, broken pipe, a body's source ended before the body):
+    /// both sides get a reset, so that a peer never takes a truncated stream for a
+    /// complete one.
     Broken = 3,
 }
 
@@ -60,6 +69,7 @@ pub struct Tunnel {
     b_to_a: Flow,
     idle: Option<Duration>,
     last: Instant,
+    body: bool,
 }
 
 impl Tunnel {
@@ -67,14 +77,22 @@ impl Tunnel {
     /// descriptors is reported to it at once.
     pub fn new(id: u64, h: Handover) -> io::Result<Tunnel> {
         let mode = h.mode;
+        let (a_to_b, b_to_a) = match h.body {
+            Some(length) => (Flow::none(), Flow::bounded(h.first_to_a, length, mode)),
+            None => (
+                Flow::new(h.first_to_b, h.a_ended, mode),
+                Flow::new(h.first_to_a, h.b_ended, mode),
+            ),
+        };
         Ok(Tunnel {
             id,
             a: Side::new(sys::dup(h.a)?),
             b: Side::new(sys::dup(h.b)?),
-            a_to_b: Flow::new(h.first_to_b, h.a_ended, mode),
-            b_to_a: Flow::new(h.first_to_a, h.b_ended, mode),
+            a_to_b,
+            b_to_a,
             idle: h.idle,
             last: Instant::now(),
+            body: h.body.is_some(),
         })
     }
 
@@ -126,8 +144,12 @@ impl Tunnel {
             // Errors are ignored: a side that is already gone needs nothing more.
             match reason {
                 Reason::Done => {}
-                Reason::Idle | Reason::Closed => drop(sys::shutdown(fd, sys::SHUT_RDWR)),
-                Reason::Broken => drop(sys::linger_zero(fd)),
+                // A FIN after part of a body could pass for its end where the length is not
+                // checked: a body cut short is a reset, whatever cut it.
+                Reason::Idle | Reason::Closed if !self.body => {
+                    drop(sys::shutdown(fd, sys::SHUT_RDWR))
+                }
+                Reason::Idle | Reason::Closed | Reason::Broken => drop(sys::linger_zero(fd)),
             }
         }
         Ended {
