@@ -59,7 +59,7 @@ export class UpstreamLeg implements UpstreamOwner {
     ex.port = port;
     if (ex.viaParent) return this.connectParent(ex, host, port, kind === 'tunnel', fresh);
     ex.tls = kind === 'tls' ? { servername: isIP(host) ? '' : host } : null;
-    const key = upstreamKey(host, port, kind);
+    const key = upstreamKey(ex.target, kind);
     const pooled = kind === 'tunnel' || fresh ? undefined : this.client.ctx.upstreams.acquire(key);
     if (pooled) return this.reuse(ex, pooled);
     const resolved = resolveDestination(this.client.ctx, ex, host, port, this.client.ownIp);

@@ -17,8 +17,9 @@ export type Addresses = readonly string[];
 export type Resolved = Addresses | LocalAnswer;
 
 /** The pool key of a destination: tunnels are never pooled, TLS and plain apart. */
-export function upstreamKey(host: string, port: number, kind: 'plain' | 'tls' | 'tunnel'): string {
-  return kind === 'plain' ? `${host}:${port}` : `${kind === 'tls' ? 's' : 't'}:${host}:${port}`;
+export function upstreamKey(target: string, kind: 'plain' | 'tls' | 'tunnel'): string {
+  // A plain connection's key is the target (host:port) as the exchange spelled it: no new string per request.
+  return kind === 'plain' ? target : `${kind === 'tls' ? 's' : 't'}:${target}`;
 }
 
 /** The addresses `host` may be reached at, or the answer that refuses it. */
