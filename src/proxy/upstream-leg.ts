@@ -10,7 +10,7 @@ import { Outcome } from '../log/outcome';
 import type { ProxyContext } from './context';
 import type { Exchange } from './exchange';
 import { refusal, type LocalAnswer } from './phases/answer';
-import { mayRetry, openUpstream, resolveDestination, upstreamKey, type Resolved } from './phases/connect';
+import { mayRetry, openUpstream, resolveDestination, targetName, upstreamKey, type Resolved } from './phases/connect';
 import { connectHead, NO_PARENT, parentRefuses, readParentAnswer } from './phases/connect-parent';
 import { readResponseHead } from './phases/respond';
 import { startRespmod } from './respmod';
@@ -55,7 +55,7 @@ export class UpstreamLeg implements UpstreamOwner {
 
   /** Connects `ex` to host:port — a pooled connection when there is one — then sends. */
   connect(ex: Exchange, host: string, port: number, kind: 'plain' | 'tls' | 'tunnel', fresh = false): void {
-    ex.target = `${host}:${port}`;
+    ex.target = targetName(host, port);
     ex.port = port;
     if (ex.viaParent) return this.connectParent(ex, host, port, kind === 'tunnel', fresh);
     ex.tls = kind === 'tls' ? { servername: isIP(host) ? '' : host } : null;
