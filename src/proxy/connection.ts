@@ -301,7 +301,7 @@ export class ClientConnection extends ClientSocket implements ClientSide {
       }
     }
     this.log(ex);
-    this.nextRequest(ex.responseKeepAlive, now);
+    this.nextRequest(ex.responseKeepAlive, now, this.saidLast(ex));
   }
 
   /** 2xx to CONNECT or 101: from now on, bytes both ways. */
@@ -331,11 +331,12 @@ export class ClientConnection extends ClientSocket implements ClientSide {
     ex.upHead = null;
     this.leg.drop(ex);
     this.log(ex);
-    this.nextRequest(ex.keepAlive && !ex.closeAfter, Date.now());
+    this.nextRequest(ex.keepAlive && !ex.closeAfter, Date.now(), false);
   }
 
-  private nextRequest(keepAlive: boolean, now: number): void {
-    if (!keepAlive || (this.clientEnded && this.input.pending === 0)) return this.close();
+  /** `lastRequest`: the client said the exchange was its last (see ClientSocket.saidLast). */
+  private nextRequest(keepAlive: boolean, now: number, lastRequest: boolean): void {
+    if (!keepAlive || (this.clientEnded && this.input.pending === 0)) return this.close(lastRequest);
     this.state = State.Head;
     this.deadline = now + this.ctx.settings.timeouts.keepAlive;
     this.expiry = Expiry.Silent;
@@ -374,11 +375,11 @@ export class ClientConnection extends ClientSocket implements ClientSide {
     this.socket.resetAndDestroy();
   }
 
-  /** Ends the connection after what was written has been sent. */
-  close(): void {
+  /** Ends the connection after what was written has been sent (`closeWhenSent`: see ClientSocket.saidLast). */
+  close(closeWhenSent = false): void {
     if (this.state === State.Closed) return;
     if (this.ex !== null) this.leg.drop(this.ex);
-    this.endSocket();
+    this.endSocket(closeWhenSent);
   }
 
   protected expired(what: Expiry): void {
