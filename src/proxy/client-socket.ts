@@ -286,6 +286,9 @@ export abstract class ClientSocket {
    */
   protected endSocket(closeWhenSent = false): void {
     this.state = State.Closed;
+    // All written is with the kernel already (the usual case): close() sends it and then the FIN
+    // as shutdown() would, without Node's deferred shutdown (an epoll_ctl and a loop turn).
+    if (closeWhenSent && this.socket.writableLength === 0) return void this.socket.destroy();
     this.socket.end();
     if (closeWhenSent) this.socket.once('finish', destroySocket);
     this.unsent = this.socket.writableLength;
