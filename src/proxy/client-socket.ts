@@ -273,8 +273,8 @@ export abstract class ClientSocket {
   /**
    * `ex`, answered from upstream, was the client's last request (it asked to close, so it sends
    * nothing more: RFC 9112 §9.6) and nothing is left unread, not even paused in the socket, where
-   * it would turn the close into a reset: the socket may close once the answer and the FIN have
-   * left, not after the client's FIN (a read and its end-of-stream handling less per connection).
+   * it would turn the close into a reset: the socket may close once the answer is with the kernel,
+   * not after the client's FIN (a read and its end-of-stream handling less per connection).
    */
   protected saidLast(ex: Exchange): boolean {
     return !ex.keepAlive && !ex.body.pending && this.input.pending === 0 && !this.paused;
@@ -282,7 +282,7 @@ export abstract class ClientSocket {
 
   /**
    * Ends the connection after what was written has been sent; `closeWhenSent`: closes it then,
-   * without waiting for the client's end (the caller knows the client sends nothing more).
+   * without waiting for the client's end (see saidLast).
    */
   protected endSocket(closeWhenSent = false): void {
     this.state = State.Closed;
