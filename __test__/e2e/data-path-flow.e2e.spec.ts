@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { dataPathPid, startExaproxy, testArgs, type RunningExaproxy } from '../helpers/exaproxy';
 import { curl, rawConnect, readUntil, startOrigin, type Origin } from '../helpers/net';
@@ -137,6 +137,45 @@ describe('half-closing pipelining clients', () => {
     assert.equal(urls.length, 1000, `answers: ${urls.length}`);
     assert.deepEqual(urls, [...Array(1000).keys()]);
     assert.ok(s.readableEnded, 'closed after the last answer');
+  });
+});
+
+describe('a client that asks to close', () => {
+  /** Writes a byte every 20 ms, at most 50 times, until the socket fails; its error code, or null. */
+  async function writeUntilRefused(s: Socket): Promise<string | null> {
+    const failed = new Promise<string>((resolve) => s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error')));
+    for (let i = 0; i < 50; i++) {
+      const code = await Promise.race([failed, new Promise<null>((resolve) => setTimeout(() => resolve(null), 20))]);
+      if (code !== null) return code;
+      if (!s.destroyed) s.write('x');
+    }
+    return null;
+  }
+
+  test('gets the whole answer and the end, and the proxy closes without waiting for the client to close first', async () => {
+    // Half-open allowed: the client's side stays open after the proxy's end, as a slow client's would.
+    const s = connect({ port: proxy.port, host: '127.0.0.1', allowHalfOpen: true });
+    let text = '';
+    s.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    const ended = new Promise<void>((resolve) => s.once('end', resolve));
+    s.write(`GET ${base}/last HTTP/1.1\r\nHost: 127.0.0.1:${origin.port}\r\nConnection: close\r\n\r\n`);
+    await ended;
+    assert.match(text, /^HTTP\/1\.1 200 /);
+    assert.match(text, /"url":"\/last"/);
+    assert.ok(s.readableEnded, 'the answer ends with the connection');
+    // The client keeps its side open: its next bytes find the proxy's socket closed (a reset).
+    // Before, the proxy kept reading until the client closed, and they were taken silently.
+    assert.ok(['ECONNRESET', 'EPIPE'].includes((await writeUntilRefused(s)) ?? ''), 'the proxy closed its socket');
+    s.destroy();
+  });
+
+  test('a keep-alive client that half-closes after its request still gets its answer (nothing else changes)', async () => {
+    const s = await rawConnect(proxy.port);
+    const reply = readUntil(s, () => false);
+    s.end(`GET ${base}/open HTTP/1.1\r\nHost: 127.0.0.1:${origin.port}\r\n\r\n`);
+    const text = await reply;
+    assert.match(text, /"url":"\/open"/);
+    assert.ok(s.readableEnded);
   });
 });
 

@@ -26,6 +26,10 @@ const EVENTS: [string, (this: OwnedSocket, chunk: Buffer) => void][] = [
   ['close', function (this: OwnedSocket) { this[CONNECTION].onClose(); }],
 ];
 const ignoreError = (): void => undefined; // 'close' follows
+// 'finish': what was written, and the FIN, have left.
+const destroySocket = function (this: Socket): void {
+  this.destroy();
+};
 
 export const enum State {
   ProxyHeader,
@@ -271,10 +275,27 @@ export abstract class ClientSocket {
     this.expiry = Expiry.None;
   }
 
-  /** Ends the connection after what was written has been sent. */
-  protected endSocket(): void {
+  /**
+   * `ex`, answered from upstream, was the client's last request (it asked to close, so it sends
+   * nothing more: RFC 9112 §9.6) and nothing is left unread, not even paused in the socket, where
+   * it would turn the close into a reset: the socket may close once the answer is with the kernel,
+   * not after the client's FIN (a read and its end-of-stream handling less per connection).
+   */
+  protected saidLast(ex: Exchange): boolean {
+    return !ex.keepAlive && !ex.body.pending && this.input.pending === 0 && !this.paused;
+  }
+
+  /**
+   * Ends the connection after what was written has been sent; `closeWhenSent`: closes it then,
+   * without waiting for the client's end (see saidLast).
+   */
+  protected endSocket(closeWhenSent = false): void {
     this.state = State.Closed;
+    // All written is with the kernel already (the usual case): close() sends it and then the FIN
+    // as shutdown() would, without Node's deferred shutdown (an epoll_ctl and a loop turn).
+    if (closeWhenSent && this.socket.writableLength === 0) return void this.socket.destroy();
     this.socket.end();
+    if (closeWhenSent) this.socket.once('finish', destroySocket);
     this.unsent = this.socket.writableLength;
     this.deadline = Date.now() + CLOSING_IDLE_MS;
     this.expiry = Expiry.Closing;

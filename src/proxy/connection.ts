@@ -291,17 +291,18 @@ export class ClientConnection extends ClientSocket implements ClientSide {
     ex.upHead = null; // no retry any more; do not pin its output slab
     const up = ex.up;
     ex.up = null;
+    const now = Date.now(); // one clock read for the pool and the next deadline
     if (up) {
       if (ex.reusable && !ex.body.pending && !up.ended) {
         up.socket.resume();
-        this.ctx.upstreams.release(up, Date.now());
+        this.ctx.upstreams.release(up, now);
       } else {
         up.owner = null;
         up.destroy();
       }
     }
     this.log(ex);
-    this.nextRequest(ex.responseKeepAlive);
+    this.nextRequest(ex.responseKeepAlive, now, this.saidLast(ex));
   }
 
   /** 2xx to CONNECT or 101: from now on, bytes both ways. */
@@ -331,13 +332,14 @@ export class ClientConnection extends ClientSocket implements ClientSide {
     ex.upHead = null;
     this.leg.drop(ex);
     this.log(ex);
-    this.nextRequest(ex.keepAlive && !ex.closeAfter);
+    this.nextRequest(ex.keepAlive && !ex.closeAfter, Date.now(), false);
   }
 
-  private nextRequest(keepAlive: boolean): void {
-    if (!keepAlive || (this.clientEnded && this.input.pending === 0)) return this.close();
+  /** `lastRequest`: the client said the exchange was its last (see ClientSocket.saidLast). */
+  private nextRequest(keepAlive: boolean, now: number, lastRequest: boolean): void {
+    if (!keepAlive || (this.clientEnded && this.input.pending === 0)) return this.close(lastRequest);
     this.state = State.Head;
-    this.deadline = Date.now() + this.ctx.settings.timeouts.keepAlive;
+    this.deadline = now + this.ctx.settings.timeouts.keepAlive;
     this.expiry = Expiry.Silent;
     // Reading goes on only while what waits unparsed is under the bound.
     if (this.paused && this.input.pending <= MAX_BUFFERED) this.resumeClient();
@@ -374,11 +376,11 @@ export class ClientConnection extends ClientSocket implements ClientSide {
     this.socket.resetAndDestroy();
   }
 
-  /** Ends the connection after what was written has been sent. */
-  close(): void {
+  /** Ends the connection after what was written has been sent (`closeWhenSent`: see ClientSocket.saidLast). */
+  close(closeWhenSent = false): void {
     if (this.state === State.Closed) return;
     if (this.ex !== null) this.leg.drop(this.ex);
-    this.endSocket();
+    this.endSocket(closeWhenSent);
   }
 
   protected expired(what: Expiry): void {

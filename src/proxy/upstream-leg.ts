@@ -13,7 +13,7 @@ import type { Exchange } from './exchange';
 import { mayRelayBody, relayBody, type BodyHandover } from './native-body';
 import { RelayEnd } from './native-tunnel';
 import { refusal, type LocalAnswer } from './phases/answer';
-import { mayRetry, openUpstream, resolveDestination, upstreamKey, type Resolved } from './phases/connect';
+import { mayRetry, openUpstream, resolveDestination, targetName, upstreamKey, type Resolved } from './phases/connect';
 import { connectHead, NO_PARENT, parentRefuses, readParentAnswer } from './phases/connect-parent';
 import { readResponseHead } from './phases/respond';
 import { startRespmod } from './respmod';
@@ -63,11 +63,11 @@ export class UpstreamLeg implements UpstreamOwner {
 
   /** Connects `ex` to host:port — a pooled connection when there is one — then sends. */
   connect(ex: Exchange, host: string, port: number, kind: 'plain' | 'tls' | 'tunnel', fresh = false): void {
-    ex.target = `${host}:${port}`;
+    ex.target = targetName(host, port);
     ex.port = port;
     if (ex.viaParent) return this.connectParent(ex, host, port, kind === 'tunnel', fresh);
     ex.tls = kind === 'tls' ? { servername: isIP(host) ? '' : host } : null;
-    const key = upstreamKey(host, port, kind);
+    const key = upstreamKey(ex.target, kind);
     const pooled = kind === 'tunnel' || fresh ? undefined : this.client.ctx.upstreams.acquire(key);
     if (pooled) return this.reuse(ex, pooled);
     const resolved = resolveDestination(this.client.ctx, ex, host, port, this.client.ownIp);

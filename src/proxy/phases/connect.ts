@@ -16,9 +16,27 @@ import { refusal, type LocalAnswer } from './answer';
 export type Addresses = readonly string[];
 export type Resolved = Addresses | LocalAnswer;
 
+let lastHost = '';
+let lastPort = 0;
+let lastTarget = '';
+
+/**
+ * `host:port`, the exchange's target. Most requests go where the one before went: the last is
+ * kept, so they share one string, hashed once for the pool's lookups, instead of a new one each.
+ */
+export function targetName(host: string, port: number): string {
+  if (host !== lastHost || port !== lastPort) {
+    lastHost = host;
+    lastPort = port;
+    lastTarget = `${host}:${port}`;
+  }
+  return lastTarget;
+}
+
 /** The pool key of a destination: tunnels are never pooled, TLS and plain apart. */
-export function upstreamKey(host: string, port: number, kind: 'plain' | 'tls' | 'tunnel'): string {
-  return kind === 'plain' ? `${host}:${port}` : `${kind === 'tls' ? 's' : 't'}:${host}:${port}`;
+export function upstreamKey(target: string, kind: 'plain' | 'tls' | 'tunnel'): string {
+  // A plain connection's key is the target (host:port) as the exchange spelled it: no new string per request.
+  return kind === 'plain' ? target : `${kind === 'tls' ? 's' : 't'}:${target}`;
 }
 
 /** The addresses `host` may be reached at, or the answer that refuses it. */
