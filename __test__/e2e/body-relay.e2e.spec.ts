@@ -10,11 +10,11 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { request, type IncomingMessage } from 'node:http';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createServer as createTlsServer } from 'node:tls';
 import { startExaproxy, testArgs, type RunningExaproxy } from '../helpers/exaproxy';
+import { fetchHash } from '../helpers/fetch-hash';
 import { rawConnect, readUntil } from '../helpers/net';
 import { makePki, type TestPki } from '../helpers/tls';
 
@@ -139,29 +139,6 @@ async function rawOrigin(pki?: TestPki): Promise<{ port: number; server: Server;
 function peakRssKb(pid: number): number {
   const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   return Math.max(...[pid, ...children].map((p) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))![1])));
-}
-
-/** GET through the proxy with Node's client (which checks the framing); the body's sha256 and length. */
-function fetchHash(proxy: RunningExaproxy, url: string, slowFirstBytes = 0): Promise<{ status: number; hash: string; length: number; headers: IncomingMessage['headers'] }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: proxy.port, path: url, headers: { host: new URL(url).host } }, (res) => {
-      const h = createHash('sha256');
-      let length = 0;
-      res.on('data', (d: Buffer) => {
-        h.update(d);
-        length += d.length;
-        // Read slowly at first: the proxy's writes to the client queue, holding their buffers.
-        if (length < slowFirstBytes) {
-          res.pause();
-          setTimeout(() => res.resume(), 5);
-        }
-      });
-      res.on('end', () => resolve({ status: res.statusCode!, hash: h.digest('hex'), length, headers: res.headers }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 /** Reads `count` Content-Length responses from `s`, slowly; their bodies' sha256, in order. */

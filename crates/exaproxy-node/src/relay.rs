@@ -69,10 +69,7 @@ pub fn relay_init(on_ended: Function<'_, Vec<f64>, ()>) -> Result<()> {
     #[cfg(not(target_os = "linux"))]
     {
         let _ = on_ended;
-        Err(Error::new(
-            Status::GenericFailure,
-            "the native relay needs Linux",
-        ))
+        Err(needs_linux())
     }
 }
 
@@ -108,12 +105,8 @@ pub fn relay_start(
             first_to_b,
             a_ended: client_ended,
             b_ended: false,
-            mode: if splice {
-                exaproxy_relay::Mode::Splice
-            } else {
-                exaproxy_relay::Mode::Copy
-            },
-            idle: (idle > 0).then(|| std::time::Duration::from_millis(idle.into())),
+            mode: mode(splice),
+            idle: idle_limit(idle),
             body: None,
         };
         add(handover)
@@ -121,10 +114,7 @@ pub fn relay_start(
     #[cfg(not(target_os = "linux"))]
     {
         let _ = (a, b, first_to_a, first_to_b, client_ended, idle, splice);
-        Err(Error::new(
-            Status::GenericFailure,
-            "the native relay needs Linux",
-        ))
+        Err(needs_linux())
     }
 }
 
@@ -165,45 +155,65 @@ pub fn relay_body(
             b: b as i32,
             first_to_a,
             body: Some(length),
-            mode: if splice {
-                exaproxy_relay::Mode::Splice
-            } else {
-                exaproxy_relay::Mode::Copy
-            },
-            idle: (idle > 0).then(|| std::time::Duration::from_millis(idle.into())),
+            mode: mode(splice),
+            idle: idle_limit(idle),
             ..exaproxy_relay::Handover::default()
         };
-        let guard = RELAY.lock().unwrap_or_else(|p| p.into_inner());
-        let relay = guard
-            .as_ref()
-            .ok_or_else(|| Error::new(Status::GenericFailure, "relayInit was not called"))?;
-        Ok(match relay.add_body(handover) {
+        with_relay(|relay| match relay.add_body(handover) {
             Ok(exaproxy_relay::Started::Done(_)) => 0.0,
             Ok(exaproxy_relay::Started::Queued(id)) => id as f64,
-            Err(e) => -f64::from(e.raw_os_error().unwrap_or(1)),
+            Err(e) => -errno(&e),
         })
     }
     #[cfg(not(target_os = "linux"))]
     {
         let _ = (a, b, first_to_a, length, idle, splice);
-        Err(Error::new(
-            Status::GenericFailure,
-            "the native relay needs Linux",
-        ))
+        Err(needs_linux())
     }
 }
 
-/// Adds a tunnel or body to the relay. → its id, or -errno.
+/// Adds a tunnel to the relay. → its id, or -errno.
 #[cfg(target_os = "linux")]
 fn add(handover: exaproxy_relay::Handover) -> Result<f64> {
+    with_relay(|relay| match relay.add(handover) {
+        Ok(id) => id as f64,
+        Err(e) => -errno(&e),
+    })
+}
+
+/// `f` with the relay relayInit started.
+#[cfg(target_os = "linux")]
+fn with_relay(f: impl FnOnce(&exaproxy_relay::Relay) -> f64) -> Result<f64> {
     let guard = RELAY.lock().unwrap_or_else(|p| p.into_inner());
     let relay = guard
         .as_ref()
         .ok_or_else(|| Error::new(Status::GenericFailure, "relayInit was not called"))?;
-    Ok(match relay.add(handover) {
-        Ok(id) => id as f64,
-        Err(e) => -f64::from(e.raw_os_error().unwrap_or(1)),
-    })
+    Ok(f(relay))
+}
+
+#[cfg(target_os = "linux")]
+fn errno(e: &std::io::Error) -> f64 {
+    f64::from(e.raw_os_error().unwrap_or(1))
+}
+
+#[cfg(target_os = "linux")]
+fn mode(splice: bool) -> exaproxy_relay::Mode {
+    if splice {
+        exaproxy_relay::Mode::Splice
+    } else {
+        exaproxy_relay::Mode::Copy
+    }
+}
+
+/// `idleMs` as the relay takes it: 0 is no limit.
+#[cfg(target_os = "linux")]
+fn idle_limit(ms: u32) -> Option<std::time::Duration> {
+    (ms > 0).then(|| std::time::Duration::from_millis(ms.into()))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn needs_linux() -> Error {
+    Error::new(Status::GenericFailure, "the native relay needs Linux")
 }
 
 /// Ends tunnel `id` (FIN both ways); it is reported with reason 2 unless it had ended.

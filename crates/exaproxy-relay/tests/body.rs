@@ -4,22 +4,15 @@
 #![cfg(target_os = "linux")]
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::fd::AsRawFd;
 use std::sync::mpsc::{channel, Receiver};
 use std::time::Duration;
 
 use exaproxy_relay::{Ended, Handover, Mode, Reason, Relay, Started};
 
-const MODES: [Mode; 2] = [Mode::Copy, Mode::Splice];
-
-/// A connected pair: (the far end, the relay's end).
-fn pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let far = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-    let (near, _) = listener.accept().unwrap();
-    (far, near)
-}
+mod common;
+use common::{pair, MODES};
 
 struct Setup {
     _relay: Relay,
