@@ -261,12 +261,15 @@ test('pool: no decide() is ever pending past timeout, whatever the helpers do', 
 
 test('pool: a quick helper stays quick while the proxy itself is busy: its answers waiting to be read are not its slowness', async () => {
   await withPool(options(fixture('scripted.py'), { minimum: 2, maximum: 2, pipeline: 3, queue: 0 }), async (pool) => {
-    await Promise.all([pool.decide(request({ path: '/warm?1' })), pool.decide(request({ path: '/warm?2' }))]); // past the quiet period
+    // Past the quiet period, and enough answers that a first slow one (a helper just started)
+    // no longer weighs in the moving average of either helper.
+    for (let i = 0; i < 30; i++) await Promise.all([pool.decide(request({ path: `/warm?${i}a` })), pool.decide(request({ path: `/warm?${i}b` }))]);
     // The helpers answer at once, but the event loop is kept from reading those answers for
-    // 60 ms, as a proxy busy with other connections would be.
+    // 400 ms, as a proxy busy with other connections would be (long enough for the helpers to
+    // have answered within it on a loaded machine: a later answer would be real slowness).
     const answered = [pool.decide(request({ path: '/busy?1' })), pool.decide(request({ path: '/busy?2' }))];
     await new Promise((resolve) => setImmediate(resolve)); // the requests leave
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60); // the thread blocked: the loop is not waiting for events
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400); // the thread blocked: the loop is not waiting for events
     for (const result of await Promise.all(answered)) assert.deepEqual(result.decision, { kind: 'permit' });
     // Still quick: six requests go three to each helper; none needs the queue (0: it would deny).
     const burst = await Promise.all(Array.from({ length: 6 }, (_, i) => pool.decide(request({ path: `/after?${i}` }))));
